@@ -1,0 +1,272 @@
+"""Companies: add, find, edit, remove, list, and the company view with its people."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from crmcli import clock, fields, search, settings
+from crmcli.errors import Invalid, NotFound
+from crmcli.filters import apply_sort, where_custom
+from crmcli.models import Activity, Company, CompanyTag, Contact
+from crmcli.normalize import name_key, normalize_name, normalize_phone, normalize_tag, optional_text
+from crmcli.refs import as_id, pick_one
+
+SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
+BUILTIN_WHERE = {"name", "domain", "owner", "source", "phone", "website"}
+
+
+def normalize_domain(value: str | None) -> str | None:
+    text = optional_text(value)
+    if not text:
+        return None
+    text = re.sub(r"^[a-z]+://", "", text.lower()).split("/", 1)[0]
+    text = text.removeprefix("www.")
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    if "." not in text or " " in text:
+        raise Invalid(f"invalid domain '{value}': use a name such as example.com")
+    return text
+
+
+def _describe(company: Company) -> str:
+    return f"#{company.id} {company.name}" + (f" ({company.domain})" if company.domain else "")
+
+
+def resolve_company(session: Session, ref: str) -> Company:
+    """An id, a domain or an email at that domain, or an exact (case-blind) name."""
+    ref_id = as_id(ref)
+    if ref_id is not None:
+        company = session.get(Company, ref_id)
+        if company is None:
+            raise NotFound(f"no company with id {ref_id}")
+        return company
+    matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
+    if not matches and ("@" in ref or "." in ref):
+        try:
+            domain = normalize_domain(ref)
+        except Invalid:
+            domain = None
+        if domain:
+            matches = list(session.exec(select(Company).where(Company.domain == domain).order_by(Company.id)))
+    return pick_one("company", ref, matches, _describe)
+
+
+def find_or_create(session: Session, ref: str, *, owner: str | None = None) -> Company:
+    """The company REF names (id or exact name); a name not yet known makes a new company."""
+    if as_id(ref) is not None:
+        return resolve_company(session, ref)
+    matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
+    if matches:
+        return pick_one("company", ref, matches, _describe)
+    return add_company(session, name=ref, owner=owner)
+
+
+def _set_tags(session: Session, company_id: int, add: list[str], remove: list[str] = ()) -> None:  # type: ignore[assignment]
+    current = set(session.exec(select(CompanyTag.tag).where(CompanyTag.company_id == company_id)))
+    for tag in {normalize_tag(t) for t in add} - current:
+        session.add(CompanyTag(company_id=company_id, tag=tag))
+    drop = {normalize_tag(t) for t in remove} & current
+    if drop:
+        session.execute(delete(CompanyTag).where(CompanyTag.company_id == company_id, CompanyTag.tag.in_(drop)))
+
+
+def _tags(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for cid, tag in session.exec(
+            select(CompanyTag.company_id, CompanyTag.tag).where(CompanyTag.company_id.in_(ids)).order_by(CompanyTag.tag)
+        ):
+            out[cid].append(tag)
+    return out
+
+
+def reindex(session: Session, company: Company) -> None:
+    assert company.id is not None
+    session.flush()
+    tags = _tags(session, [company.id]).get(company.id, [])
+    search.upsert(
+        session, "company", company.id, company.name, company.name, company.domain, company.website,
+        company.phone, " ".join(tags), company.notes, *(str(v) for v in company.custom.values()),
+    )
+
+
+def add_company(
+    session: Session,
+    *,
+    name: str,
+    domain: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    tags: list[str] | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    custom: dict[str, str] | None = None,
+    region: str | None = None,
+) -> Company:
+    clean_name = normalize_name(name, "company name")
+    values = fields.apply({}, fields.validate(session, "companies", custom or {}))
+    now = clock.now()
+    company = Company(
+        name=clean_name,
+        name_key=name_key(clean_name),
+        domain=normalize_domain(domain),
+        phone=normalize_phone(phone, region or settings.get(session, "default_region")) if optional_text(phone) else None,
+        website=optional_text(website),
+        owner=optional_text(owner),
+        source=optional_text(source),
+        notes=optional_text(notes),
+        custom=values,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(company)
+    session.flush()
+    assert company.id is not None
+    _set_tags(session, company.id, tags or [])
+    reindex(session, company)
+    return company
+
+
+def edit_company(
+    session: Session,
+    company: Company,
+    *,
+    name: str | None = None,
+    domain: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    add_tags: list[str] | None = None,
+    remove_tags: list[str] | None = None,
+    custom: dict[str, str] | None = None,
+    region: str | None = None,
+) -> Company:
+    """Change what is given; an empty string clears an optional value."""
+    if name is not None:
+        company.name = normalize_name(name, "company name")
+        company.name_key = name_key(company.name)
+    if domain is not None:
+        company.domain = normalize_domain(domain)
+    if phone is not None:
+        company.phone = (
+            normalize_phone(phone, region or settings.get(session, "default_region")) if optional_text(phone) else None
+        )
+    for attr, value in (("website", website), ("owner", owner), ("source", source), ("notes", notes)):
+        if value is not None:
+            setattr(company, attr, optional_text(value))
+    if custom:
+        company.custom = fields.apply(company.custom, fields.validate(session, "companies", custom))
+    company.updated_at = clock.now()
+    session.add(company)
+    assert company.id is not None
+    _set_tags(session, company.id, add_tags or [], remove_tags or [])
+    reindex(session, company)
+    if name is not None:  # the people's search documents carry the company name
+        from crmcli.contacts import reindex_many
+
+        reindex_many(session, list(session.exec(select(Contact.id).where(Contact.company_id == company.id))))
+    return company
+
+
+def remove_company(session: Session, company: Company) -> int:
+    """Delete the company; its people stay, without a company. Returns how many people that was."""
+    assert company.id is not None
+    people = list(session.exec(select(Contact.id).where(Contact.company_id == company.id)))
+    activity_ids = list(session.exec(select(Activity.id).where(Activity.company_id == company.id)))
+    search.remove(session, "activity", activity_ids)  # type: ignore[arg-type]
+    search.remove(session, "company", [company.id])
+    session.execute(update(Contact).where(Contact.company_id == company.id).values(company_id=None))
+    session.delete(company)
+    session.flush()
+    from crmcli.contacts import reindex_many
+
+    reindex_many(session, people)
+    return len(people)
+
+
+def company_record(company: Company, tags: list[str], people: int) -> dict[str, Any]:
+    return {
+        "id": company.id,
+        "name": company.name,
+        "domain": company.domain,
+        "phone": company.phone,
+        "website": company.website,
+        "tags": tags,
+        "owner": company.owner,
+        "source": company.source,
+        "people": people,
+        "notes": company.notes,
+        "custom": company.custom,
+        "external_id": company.external_id,
+        "created_at": company.created_at,
+        "updated_at": company.updated_at,
+    }
+
+
+def list_companies(
+    session: Session,
+    *,
+    tag: str | None = None,
+    owner: str | None = None,
+    where: list[str] | None = None,
+    since: str | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    query = select(Company)
+    if tag:
+        query = query.where(Company.id.in_(select(CompanyTag.company_id).where(CompanyTag.tag == normalize_tag(tag))))
+    if owner:
+        query = query.where(Company.owner == owner)
+    if since:
+        from crmcli.when import parse_past
+
+        query = query.where(Company.created_at >= parse_past(since))
+    for key, value in fields.parse_assignments(where).items():
+        if key == "name":
+            query = query.where(Company.name_key == name_key(value))
+        elif key == "domain":
+            query = query.where(Company.domain == normalize_domain(value))
+        elif key in BUILTIN_WHERE:
+            query = query.where(getattr(Company, key) == value)
+        else:
+            query = query.where(where_custom(session, Company, "companies", key, value))
+    query = apply_sort(query, SORTS, sort, Company.id)
+    if limit:
+        query = query.limit(limit)
+    companies = list(session.exec(query))
+    ids = [c.id for c in companies if c.id is not None]
+    tags = _tags(session, ids)
+    counts = dict(
+        session.exec(
+            select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
+        ).all()
+    ) if ids else {}
+    return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]  # type: ignore[arg-type]
+
+
+def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+    """Everything about one company: details, its people, and the activity timeline of both."""
+    from crmcli.activities import timeline
+    from crmcli.contacts import list_contacts
+
+    assert company.id is not None
+    people = list_contacts(session, company_id=company.id, sort="name")
+    record = company_record(company, _tags(session, [company.id]).get(company.id, []), len(people))
+    activities, total = timeline(
+        session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
+    )
+    touches = [p["last_touch"] for p in people if p["last_touch"]] + [a["at"] for a in activities[:1]]
+    record["last_touch"] = max(touches) if touches else None
+    record["contacts"] = people
+    record["activity_count"] = total
+    record["activities"] = activities
+    return record

@@ -1,0 +1,393 @@
+"""Contacts: add, find, edit, remove, list, and the single customer view."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, exists
+from sqlmodel import Session, select
+
+from crmcli import clock, fields, search, settings
+from crmcli.activities import last_touch, timeline
+from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.filters import apply_sort, where_custom
+from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, ContactTag
+from crmcli.normalize import (
+    name_key,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_tag,
+    optional_text,
+)
+from crmcli.refs import as_id, pick_one
+
+SORTS = {
+    "name": Contact.name_key,
+    "created": Contact.created_at,
+    "updated": Contact.updated_at,
+    "id": Contact.id,
+    "company": Company.name_key,
+}
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _describe(session: Session, contact: Contact) -> str:
+    email = session.exec(
+        select(ContactEmail.email).where(ContactEmail.contact_id == contact.id).order_by(
+            ContactEmail.is_primary.desc(), ContactEmail.id
+        )
+    ).first()
+    return f"#{contact.id} {contact.name}" + (f" <{email}>" if email else "")
+
+
+def resolve_contact(session: Session, ref: str) -> Contact:
+    """An id (12 or #12), an email, or an exact (case-blind) name matching one contact."""
+    ref_id = as_id(ref)
+    if ref_id is not None:
+        contact = session.get(Contact, ref_id)
+        if contact is None:
+            raise NotFound(f"no contact with id {ref_id}")
+        return contact
+    if "@" in ref:
+        try:
+            email = normalize_email(ref)
+        except Invalid:
+            email = ref.strip().lower()
+        query = select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id).where(ContactEmail.email == email)
+    else:
+        query = select(Contact).where(Contact.name_key == name_key(ref))
+    matches = list(session.exec(query.distinct().order_by(Contact.id)))
+    return pick_one("contact", ref, matches, lambda c: _describe(session, c))
+
+
+def _region(session: Session, region: str | None) -> str:
+    return region or settings.get(session, "default_region") or "US"
+
+
+def _check_duplicates(session: Session, emails: list[str], phones: list[str], exclude: int | None = None) -> None:
+    for model, column, values, what in (
+        (ContactEmail, ContactEmail.email, emails, "email"),
+        (ContactPhone, ContactPhone.phone, phones, "phone"),
+    ):
+        if not values:
+            continue
+        query = (
+            select(column, Contact.id, Contact.name)
+            .join(Contact, Contact.id == model.contact_id)
+            .where(column.in_(values))
+        )
+        if exclude is not None:
+            query = query.where(Contact.id != exclude)
+        hit = session.exec(query.order_by(Contact.id)).first()
+        if hit is not None:
+            value, other_id, other_name = hit
+            raise Conflict(
+                f"{what} {value} already belongs to #{other_id} {other_name} (--allow-duplicate adds it anyway)"
+            )
+
+
+def _set_values(session: Session, model: Any, column_name: str, contact_id: int, add: list[str], remove: list[str], primary: str | None) -> None:
+    rows = list(session.exec(select(model).where(model.contact_id == contact_id).order_by(model.id)))
+    by_value = {getattr(r, column_name): r for r in rows}
+    for value in remove:
+        row = by_value.pop(value, None)
+        if row is None:
+            raise NotFound(f"contact #{contact_id} has no {column_name} {value}")
+        session.delete(row)
+    for value in add:
+        if value not in by_value:
+            row = model(contact_id=contact_id, **{column_name: value}, is_primary=False)
+            session.add(row)
+            by_value[value] = row
+    if primary is not None and primary not in by_value:
+        raise NotFound(f"contact #{contact_id} has no {column_name} {primary}")
+    chosen = primary or next((v for v, r in by_value.items() if r.is_primary), next(iter(by_value), None))
+    for value, row in by_value.items():
+        row.is_primary = value == chosen
+        session.add(row)
+    session.flush()
+
+
+def _set_tags(session: Session, contact_id: int, add: list[str], remove: list[str]) -> None:
+    current = set(session.exec(select(ContactTag.tag).where(ContactTag.contact_id == contact_id)))
+    for tag in _unique(normalize_tag(t) for t in add):
+        if tag not in current:
+            session.add(ContactTag(contact_id=contact_id, tag=tag))
+    drop = {normalize_tag(t) for t in remove} & current
+    if drop:
+        session.execute(delete(ContactTag).where(ContactTag.contact_id == contact_id, ContactTag.tag.in_(drop)))
+    session.flush()
+
+
+def add_contact(
+    session: Session,
+    *,
+    name: str,
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    title: str | None = None,
+    company: str | None = None,
+    tags: Iterable[str] = (),
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    custom: dict[str, str] | None = None,
+    allow_duplicate: bool = False,
+    region: str | None = None,
+) -> Contact:
+    """A new contact, cleaned and checked; the first email and phone are the primary ones.
+
+    COMPANY is a company id or name; an unknown name creates the company.
+    """
+    clean_name = normalize_name(name)
+    clean_emails = _unique(normalize_email(e) for e in emails)
+    region_code = _region(session, region)
+    clean_phones = _unique(normalize_phone(p, region_code) for p in phones)
+    values = fields.apply({}, fields.validate(session, "contacts", custom or {}))
+    if not allow_duplicate:
+        _check_duplicates(session, clean_emails, clean_phones)
+    company_obj = None
+    if optional_text(company):
+        from crmcli.companies import find_or_create
+
+        company_obj = find_or_create(session, company or "", owner=optional_text(owner))
+    now = clock.now()
+    contact = Contact(
+        name=clean_name,
+        name_key=name_key(clean_name),
+        title=optional_text(title),
+        company_id=company_obj.id if company_obj else None,
+        owner=optional_text(owner),
+        source=optional_text(source),
+        notes=optional_text(notes),
+        custom=values,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    assert contact.id is not None
+    for i, email in enumerate(clean_emails):
+        session.add(ContactEmail(contact_id=contact.id, email=email, is_primary=i == 0))
+    for i, phone in enumerate(clean_phones):
+        session.add(ContactPhone(contact_id=contact.id, phone=phone, is_primary=i == 0))
+    _set_tags(session, contact.id, list(tags), [])
+    reindex_many(session, [contact.id])
+    return contact
+
+
+def edit_contact(
+    session: Session,
+    contact: Contact,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    company: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    add_emails: Iterable[str] = (),
+    remove_emails: Iterable[str] = (),
+    primary_email: str | None = None,
+    add_phones: Iterable[str] = (),
+    remove_phones: Iterable[str] = (),
+    primary_phone: str | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    custom: dict[str, str] | None = None,
+    allow_duplicate: bool = False,
+    region: str | None = None,
+) -> Contact:
+    """Change what is given. An empty string clears title, company, owner, source or notes;
+    an empty custom value removes that field."""
+    assert contact.id is not None
+    region_code = _region(session, region)
+    new_emails = _unique(normalize_email(e) for e in add_emails)
+    new_phones = _unique(normalize_phone(p, region_code) for p in add_phones)
+    if not allow_duplicate:
+        _check_duplicates(session, new_emails, new_phones, exclude=contact.id)
+    if name is not None:
+        contact.name = normalize_name(name)
+        contact.name_key = name_key(contact.name)
+    for attr, value in (("title", title), ("owner", owner), ("source", source), ("notes", notes)):
+        if value is not None:
+            setattr(contact, attr, optional_text(value))
+    if company is not None:
+        if optional_text(company):
+            from crmcli.companies import find_or_create
+
+            contact.company_id = find_or_create(session, company).id
+        else:
+            contact.company_id = None
+    if custom:
+        contact.custom = fields.apply(contact.custom, fields.validate(session, "contacts", custom))
+    _set_values(
+        session, ContactEmail, "email", contact.id, new_emails,
+        [normalize_email(e) for e in remove_emails], normalize_email(primary_email) if primary_email else None,
+    )
+    _set_values(
+        session, ContactPhone, "phone", contact.id, new_phones,
+        [normalize_phone(p, region_code) for p in remove_phones],
+        normalize_phone(primary_phone, region_code) if primary_phone else None,
+    )
+    _set_tags(session, contact.id, list(add_tags), list(remove_tags))
+    contact.updated_at = clock.now()
+    session.add(contact)
+    session.flush()
+    reindex_many(session, [contact.id])
+    return contact
+
+
+def remove_contact(session: Session, contact: Contact) -> None:
+    assert contact.id is not None
+    activity_ids = list(session.exec(select(Activity.id).where(Activity.contact_id == contact.id)))
+    search.remove(session, "activity", activity_ids)  # type: ignore[arg-type]
+    search.remove(session, "contact", [contact.id])
+    session.delete(contact)
+    session.flush()
+
+
+def _details(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
+    emails: dict[int, list[str]] = defaultdict(list)
+    phones: dict[int, list[str]] = defaultdict(list)
+    tags: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for cid, email in session.exec(
+            select(ContactEmail.contact_id, ContactEmail.email)
+            .where(ContactEmail.contact_id.in_(ids))
+            .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
+        ):
+            emails[cid].append(email)
+        for cid, phone in session.exec(
+            select(ContactPhone.contact_id, ContactPhone.phone)
+            .where(ContactPhone.contact_id.in_(ids))
+            .order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
+        ):
+            phones[cid].append(phone)
+        for cid, tag in session.exec(
+            select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.contact_id.in_(ids)).order_by(ContactTag.tag)
+        ):
+            tags[cid].append(tag)
+    return emails, phones, tags
+
+
+def reindex_many(session: Session, ids: list[int]) -> None:
+    """Rewrite the search documents of these contacts (name, emails, phones, company, tags, fields)."""
+    if not ids:
+        return
+    session.flush()
+    emails, phones, tags = _details(session, ids)
+    rows = session.exec(
+        select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id).where(Contact.id.in_(ids))
+    )
+    for contact, company_name in rows:
+        assert contact.id is not None
+        search.upsert(
+            session, "contact", contact.id, contact.name, contact.name, contact.title, company_name,
+            " ".join(emails.get(contact.id, [])), " ".join(phones.get(contact.id, [])),
+            " ".join(tags.get(contact.id, [])), contact.notes, *(str(v) for v in contact.custom.values()),
+        )
+
+
+def _record(
+    contact: Contact, company: str | None, emails: list[str], phones: list[str], tags: list[str], touched: Any
+) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "title": contact.title,
+        "company": company,
+        "company_id": contact.company_id,
+        "email": emails[0] if emails else None,
+        "emails": emails,
+        "phone": phones[0] if phones else None,
+        "phones": phones,
+        "tags": tags,
+        "owner": contact.owner,
+        "source": contact.source,
+        "last_touch": touched,
+        "notes": contact.notes,
+        "custom": contact.custom,
+        "external_id": contact.external_id,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+    }
+
+
+def list_contacts(
+    session: Session,
+    *,
+    tag: str | None = None,
+    company: str | None = None,
+    company_id: int | None = None,
+    owner: str | None = None,
+    where: list[str] | None = None,
+    since: str | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Contacts as plain records, filtered; --where takes built-in fields and custom fields."""
+    query = select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id)
+    if tag:
+        query = query.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag == normalize_tag(tag))))
+    if company:
+        from crmcli.companies import resolve_company
+
+        company_id = resolve_company(session, company).id
+    if company_id is not None:
+        query = query.where(Contact.company_id == company_id)
+    if owner:
+        query = query.where(Contact.owner == owner)
+    if since:
+        from crmcli.when import parse_past
+
+        query = query.where(Contact.created_at >= parse_past(since))
+    for key, value in fields.parse_assignments(where).items():
+        query = query.where(_where(session, key, value))
+    query = apply_sort(query, SORTS, sort, Contact.id)
+    if limit:
+        query = query.limit(limit)
+    rows = list(session.exec(query))
+    ids = [c.id for c, _ in rows if c.id is not None]
+    emails, phones, tags = _details(session, ids)
+    touches = last_touch(session, ids)
+    return [
+        _record(c, company_name, emails.get(c.id, []), phones.get(c.id, []), tags.get(c.id, []), touches.get(c.id))  # type: ignore[arg-type]
+        for c, company_name in rows
+    ]
+
+
+def _where(session: Session, key: str, value: str) -> Any:
+    if key == "name":
+        return Contact.name_key == name_key(value)
+    if key == "email":
+        return exists().where(ContactEmail.contact_id == Contact.id, ContactEmail.email == normalize_email(value))
+    if key == "phone":
+        phone = normalize_phone(value, _region(session, None))
+        return exists().where(ContactPhone.contact_id == Contact.id, ContactPhone.phone == phone)
+    if key == "company":
+        return Company.name_key == name_key(value)
+    if key in ("title", "owner", "source"):
+        return getattr(Contact, key) == value
+    return where_custom(session, Contact, "contacts", key, value)
+
+
+def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+    """The single customer view: details, company, tags, custom fields, last touch, timeline."""
+    assert contact.id is not None
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    emails, phones, tags = _details(session, [contact.id])
+    activities, total = timeline(session, contact_ids=[contact.id], limit=timeline_limit)
+    record = _record(
+        contact, company.name if company else None, emails.get(contact.id, []), phones.get(contact.id, []),
+        tags.get(contact.id, []), activities[0]["at"] if activities else None,
+    )
+    record["activity_count"] = total
+    record["activities"] = activities
+    return record

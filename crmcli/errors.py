@@ -1,0 +1,54 @@
+"""The project's own exceptions, each carrying the exit code the CLI uses."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # not found, invalid data, conflict, database problems
+    USAGE = 2  # wrong or missing arguments
+
+
+class CrmError(Exception):
+    """Base of every error the user should see as one line."""
+
+    exit_code: int = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(CrmError):
+    """No record matches a reference."""
+
+
+class Ambiguous(CrmError):
+    """A reference matches more than one record."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
+class Invalid(CrmError):
+    """A value fails validation (email, phone, custom field, date …)."""
+
+
+class Conflict(CrmError):
+    """A write would clash with existing data (duplicate email, non-empty database …)."""
+
+
+class DatabaseError(CrmError):
+    """The database cannot be opened or used."""
+
+
+class UsageError(CrmError):
+    """Wrong or missing arguments (exit code 2)."""
+
+    exit_code = ExitCode.USAGE

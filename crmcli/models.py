@@ -1,0 +1,158 @@
+"""SQLModel tables. Times are stored in UTC (aware on PostgreSQL, naive-UTC text on SQLite)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _utc_column(*, index: bool = False, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
+
+
+def _json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+def _fk(target: str, *, ondelete: str, nullable: bool = True, index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), index=index, nullable=nullable),
+    )
+
+
+class Company(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(index=True)  # case-folded name, for exact lookups
+    domain: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    website: str | None = None
+    owner: str | None = Field(default=None, index=True)
+    source: str | None = None
+    notes: str | None = None
+    external_id: str | None = Field(default=None, index=True)
+    custom: dict[str, Any] = _json_column()
+    created_at: datetime = _utc_column(index=True)
+    updated_at: datetime = _utc_column()
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(index=True)
+    title: str | None = None
+    company_id: int | None = _fk("company.id", ondelete="SET NULL")
+    owner: str | None = Field(default=None, index=True)
+    source: str | None = None
+    notes: str | None = None
+    external_id: str | None = Field(default=None, index=True)
+    custom: dict[str, Any] = _json_column()
+    created_at: datetime = _utc_column(index=True)
+    updated_at: datetime = _utc_column()
+
+
+class ContactEmail(SQLModel, table=True):
+    __tablename__ = "contact_email"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = _fk("contact.id", ondelete="CASCADE", nullable=False)
+    email: str = Field(index=True)
+    is_primary: bool = False
+
+
+class ContactPhone(SQLModel, table=True):
+    __tablename__ = "contact_phone"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = _fk("contact.id", ondelete="CASCADE", nullable=False)
+    phone: str = Field(index=True)  # E.164
+    is_primary: bool = False
+
+
+class ContactTag(SQLModel, table=True):
+    __tablename__ = "contact_tag"
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(primary_key=True, index=True)
+
+
+class CompanyTag(SQLModel, table=True):
+    __tablename__ = "company_tag"
+    company_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(primary_key=True, index=True)
+
+
+class FieldDef(SQLModel, table=True):
+    """A declared custom field: its type is checked on every write."""
+
+    __tablename__ = "field_def"
+    __table_args__ = (UniqueConstraint("entity", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str  # contacts | companies | deals
+    name: str
+    type: str  # text | number | date | bool | choice | email | url
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+
+
+class Activity(SQLModel, table=True):
+    """An interaction: call, email, meeting or note, on a contact and/or a company."""
+
+    __table_args__ = (
+        Index("ix_activity_contact_at", "contact_id", "at"),
+        Index("ix_activity_company_at", "company_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int | None = _fk("contact.id", ondelete="CASCADE", index=False)
+    company_id: int | None = _fk("company.id", ondelete="CASCADE", index=False)
+    type: str
+    text: str
+    at: datetime = _utc_column(index=True)
+    by: str | None = None
+    created_at: datetime = _utc_column()
+
+
+class Setting(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class SearchDoc(SQLModel, table=True):
+    """One searchable document per record; full-text indexes (FTS5 / tsvector) are built on it."""
+
+    __tablename__ = "search_doc"
+    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # contact | company | activity
+    ref_id: int
+    title: str
+    body: str

@@ -1,0 +1,118 @@
+"""Clean data on every write: names, emails, phones, tags, keys.
+
+email-validator checks email syntax (no DNS); phonenumbers parses phones against a default
+region and yields E.164. Both are imported on first use, not at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from crmcli.errors import Invalid
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: str | None) -> str:
+    """NFC, non-breaking and other odd spaces folded to one space, trimmed."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    return _SPACES.sub(" ", value).strip()
+
+
+def optional_text(value: str | None) -> str | None:
+    cleaned = clean_text(value)
+    return cleaned or None
+
+
+def normalize_name(value: str | None, what: str = "name") -> str:
+    cleaned = clean_text(value)
+    if not cleaned:
+        raise Invalid(f"{what} must not be empty")
+    return cleaned
+
+
+def name_key(value: str) -> str:
+    """The form names are looked up by: cleaned and case-folded."""
+    return clean_text(value).casefold()
+
+
+def fold_accents(value: str) -> str:
+    """Müller → Muller, for accent-blind search. CJK is left as it is."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def normalize_email(value: str) -> str:
+    """Syntax-checked (no network) and lower-cased."""
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = clean_text(value)
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid(f"invalid email '{raw}': {exc}") from None
+    return result.normalized.lower()
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """E.164, parsed against REGION for numbers written without a country code."""
+    import phonenumbers
+
+    raw = clean_text(value)
+    text = unicodedata.normalize("NFKC", raw)  # full-width digits and signs
+    try:
+        number = phonenumbers.parse(text, (region or "US").upper())
+    except phonenumbers.NumberParseException as exc:
+        reason = re.sub(r"^\(\d+\)\s*", "", str(exc)).rstrip(".").lower()
+        raise Invalid(f"invalid phone '{raw}': {reason}") from None
+    if not phonenumbers.is_valid_number(number):
+        hint = "" if text.startswith("+") else f" for region {(region or 'US').upper()}"
+        raise Invalid(f"invalid phone '{raw}': not a valid number{hint}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """+4915112345678 → +49 151 12345678, for people."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def valid_region(region: str) -> str:
+    import phonenumbers
+
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise Invalid(f"unknown region '{region}': use a two-letter country code such as DE, US, CN")
+    return code
+
+
+def normalize_tag(value: str) -> str:
+    """Tags are lower case with single dashes for spaces: 'Key Account' → 'key-account'."""
+    tag = clean_text(value).lower().replace(" ", "-")
+    if not tag:
+        raise Invalid("a tag must not be empty")
+    return tag
+
+
+def field_key(value: str) -> str:
+    """Custom-field names: lower case, spaces and dashes become underscores."""
+    key = re.sub(r"[\s\-]+", "_", clean_text(value).lower())
+    if not key or not re.fullmatch(r"\w+", key):
+        raise Invalid(f"invalid field name '{value}': use letters, digits and underscores")
+    return key
+
+
+def split_multi(values: list[str] | tuple[str, ...] | None) -> list[str]:
+    """Options given several times or as 'a, b; c' become one list, empty parts dropped."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(part for part in (p.strip() for p in re.split(r"[;,\n]", value)) if part)
+    return out

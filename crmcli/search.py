@@ -1,0 +1,132 @@
+"""Full-text search over contacts, companies and activities.
+
+Each record keeps one row in ``search_doc`` (title + body), written in the same
+transaction as the record. SQLite indexes it with FTS5's trigram tokenizer (substrings
+in any script, so CJK names match); PostgreSQL with a generated tsvector and a GIN index,
+plus substring matching for scripts without spaces. Bodies also carry an accent-folded
+copy of names, so "muller" finds "Müller".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, text
+from sqlmodel import Session, select
+
+from crmcli.models import SearchDoc
+from crmcli.normalize import clean_text, fold_accents
+
+KINDS = ("contact", "company", "activity")
+
+
+def _compose(*parts: str | None) -> str:
+    body = " ".join(clean_text(p) for p in parts if p and clean_text(p))
+    folded = fold_accents(body)
+    return body if folded == body else f"{body} {folded}"
+
+
+def upsert(session: Session, kind: str, ref_id: int, title: str, *body: str | None) -> None:
+    doc = session.exec(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)).first()
+    title = clean_text(title)
+    content = _compose(*body)
+    if doc is None:
+        session.add(SearchDoc(kind=kind, ref_id=ref_id, title=title, body=content))
+    elif doc.title != title or doc.body != content:
+        doc.title, doc.body = title, content
+        session.add(doc)
+
+
+def remove(session: Session, kind: str, ref_ids: list[int]) -> None:
+    if ref_ids:
+        session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id.in_(ref_ids)))
+
+
+def _terms(query: str) -> list[str]:
+    return [t for t in clean_text(query).split(" ") if t]
+
+
+def _like(term: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", term.lower()) + "%"
+
+
+def search(session: Session, query: str, *, kinds: list[str] | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Records matching every word of QUERY, best first: {kind, id, title, match, score}."""
+    terms = _terms(query)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    rows = _search_sqlite(session, terms, kinds, limit) if dialect == "sqlite" else _search_generic(
+        session, terms, kinds, limit, dialect
+    )
+    return [
+        {"kind": kind, "id": ref_id, "title": title, "match": _snippet(title, body, terms), "score": round(score, 4)}
+        for kind, ref_id, title, body, score in rows
+    ]
+
+
+def _search_sqlite(session: Session, terms: list[str], kinds: list[str] | None, limit: int) -> list[Any]:
+    long_terms = [t for t in terms if len(t) >= 3]
+    short_terms = [t for t in terms if len(t) < 3]  # trigrams cannot match these: LIKE filters them
+    params: dict[str, Any] = {"limit": limit, "exact": clean_text(" ".join(terms)).lower()}
+    where: list[str] = []
+    for i, term in enumerate(short_terms):
+        params[f"s{i}"] = _like(term)
+        where.append(f"(lower(d.title) LIKE :s{i} ESCAPE '\\' OR lower(d.body) LIKE :s{i} ESCAPE '\\')")
+    if kinds:
+        where.append("d.kind IN (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")")
+        params.update({f"k{i}": k for i, k in enumerate(kinds)})
+    if long_terms:
+        params["match"] = " ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+        sql = (
+            "SELECT d.kind, d.ref_id, d.title, d.body, -bm25(search_fts, 10.0, 1.0) AS score "
+            "FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid WHERE search_fts MATCH :match "
+        )
+    else:
+        sql = "SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE 1=1 "
+    sql += "".join(f" AND {w}" for w in where)
+    sql += " ORDER BY (lower(d.title) = :exact) DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+    return list(session.execute(text(sql), params))
+
+
+def _search_generic(
+    session: Session, terms: list[str], kinds: list[str] | None, limit: int, dialect: str
+) -> list[Any]:
+    params: dict[str, Any] = {"limit": limit, "exact": clean_text(" ".join(terms)).lower()}
+    likes = []
+    for i, term in enumerate(terms):
+        params[f"t{i}"] = _like(term)
+        likes.append(f"(lower(d.title) LIKE :t{i} ESCAPE '\\' OR lower(d.body) LIKE :t{i} ESCAPE '\\')")
+    all_like = " AND ".join(likes)
+    kind_filter = ""
+    if kinds:
+        kind_filter = " AND d.kind IN (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")"
+        params.update({f"k{i}": k for i, k in enumerate(kinds)})
+    if dialect == "postgresql":
+        words = [w for t in terms for w in re.findall(r"\w+", t)]
+        params["tsq"] = " & ".join(f"{w}:*" for w in words) or "''"
+        sql = (
+            "SELECT d.kind, d.ref_id, d.title, d.body, ts_rank(d.tsv, to_tsquery('simple', :tsq)) "
+            "+ CASE WHEN lower(d.title) LIKE :t0 ESCAPE '\\' THEN 1 ELSE 0 END AS score FROM search_doc d "
+            f"WHERE (d.tsv @@ to_tsquery('simple', :tsq) OR ({all_like})){kind_filter} "
+        )
+    else:
+        sql = f"SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE ({all_like}){kind_filter} "
+    sql += " ORDER BY (lower(d.title) = :exact) DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+    return list(session.execute(text(sql), params))
+
+
+def _snippet(title: str, body: str, terms: list[str], width: int = 60) -> str:
+    """The part of BODY around the first matching word (the title if that matched)."""
+    lowered_title = title.lower()
+    if all(t.lower() in lowered_title for t in terms):
+        return ""
+    lowered = body.lower()
+    positions = [lowered.find(t.lower()) for t in terms]
+    positions = [p for p in positions if p >= 0]
+    if not positions:
+        return body[:width]
+    start = max(0, min(positions) - width // 3)
+    piece = body[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(body) else "")
