@@ -48,9 +48,6 @@ def log_activity(
     subject = contact.name if contact else company.name if company else ""
     assert activity.id is not None
     search.upsert(session, "activity", activity.id, f"{type} · {subject}", body)
-    if contact is not None:
-        contact.updated_at = now
-        session.add(contact)
     return activity
 
 
@@ -111,3 +108,30 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
         if value is not None:
             out[contact_id] = value
     return out
+
+
+def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None]:
+    """A contact or a company. 'contact:REF' and 'company:REF' say which; otherwise both are
+    tried and a REF that names one of each is ambiguous."""
+    from crmcli.companies import resolve_company
+    from crmcli.contacts import resolve_contact
+    from crmcli.errors import Ambiguous, NotFound
+
+    kind, _, rest = ref.partition(":")
+    if rest and kind in ("contact", "company"):
+        return (resolve_contact(session, rest), None) if kind == "contact" else (None, resolve_company(session, rest))
+    found: list[Contact | Company] = []
+    for resolver in (resolve_contact, resolve_company):
+        try:
+            found.append(resolver(session, ref))
+        except NotFound:
+            pass
+    if not found:
+        raise NotFound(f"no contact or company matches '{ref}'")
+    if len(found) > 1:
+        raise Ambiguous(
+            f"'{ref}' is both contact #{found[0].id} and company #{found[1].id}: "
+            f"say contact:{ref} or company:{ref}"
+        )
+    subject = found[0]
+    return (subject, None) if isinstance(subject, Contact) else (None, subject)

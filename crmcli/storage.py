@@ -243,3 +243,43 @@ def session_scope(db: str | None = None, *, write: bool = False) -> Iterator[Ses
         session.close()
 
 
+
+
+def status(db: str | None = None) -> dict[str, Any]:
+    """What `crm db status` reports, without upgrading anything."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine, url = open_engine(db, auto_upgrade=False)
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+            counts: dict[str, int | None] = {}
+            for table in ("contact", "company", "activity"):
+                counts[table] = (
+                    conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() if revision is not None else None
+                )
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read database {redact(url)}: {redact(_first_line(exc), url)}") from None
+    path = sqlite_path(url)
+    if revision == SCHEMA_HEAD:
+        state = "up to date"
+    elif revision is None:
+        state = "empty: the schema is created on first use"
+    elif revision in SCHEMA_REVISIONS:
+        state = "upgrade due: runs on next use, or now with 'crm db upgrade'"
+    else:
+        state = "newer than this crmcli: upgrade crmcli"
+    return {
+        "id": 1,
+        "database": redact(url),
+        "backend": engine.dialect.name,
+        "path": str(path) if path else None,
+        "size_bytes": path.stat().st_size if path and path.exists() else None,
+        "revision": revision,
+        "head": SCHEMA_HEAD,
+        "state": state,
+        "contacts": counts.get("contact"),
+        "companies": counts.get("company"),
+        "activities": counts.get("activity"),
+    }

@@ -1,0 +1,124 @@
+"""The `crm` command: a light root that registers one Typer sub-app per group.
+
+Nothing heavy is imported here: `crm --help` and shell completion never load SQLAlchemy.
+Every error surfaces through CrmGroup.main as one line on stderr with a meaningful exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from crmcli import __version__
+from crmcli.commands import activity, companies, config, contacts, db, fields, init, search
+from crmcli.commands._common import State
+from crmcli.errors import CrmError, ExitCode
+
+
+class CrmGroup(TyperGroup):
+    """The error boundary: project errors, usage errors and surprises all end as one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from crmcli.output import error
+
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else ExitCode.OK
+        except CrmError as exc:
+            error(exc.message)
+            code = exc.exit_code
+        except typer.Abort:
+            error("aborted")
+            code = ExitCode.ERROR
+        except typer.TyperException as exc:  # Click's usage errors
+            code = getattr(exc, "exit_code", ExitCode.USAGE)
+            sub_ctx = getattr(exc, "ctx", None)
+            if type(exc).__name__ == "NoArgsIsHelpError" and sub_ctx is not None:
+                help_text = sub_ctx.get_help()  # Typer's Rich help prints itself and returns ""
+                if help_text:
+                    sys.stdout.write(help_text + "\n")
+            else:
+                hint = f" (see '{sub_ctx.command_path} --help')" if sub_ctx is not None else ""
+                error(exc.format_message().rstrip(".") + hint)
+        except (BrokenPipeError, KeyboardInterrupt) as exc:
+            code = 130 if isinstance(exc, KeyboardInterrupt) else ExitCode.ERROR
+        except Exception as exc:  # a bug: still one line, the traceback only on request
+            if os.environ.get("CRM_DEBUG"):
+                raise
+            error(f"unexpected {type(exc).__name__}: {exc} (set CRM_DEBUG=1 for the traceback)")
+            code = ExitCode.ERROR
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+
+app = typer.Typer(
+    cls=CrmGroup,
+    name="crm",
+    help="A command-line CRM for small teams: contacts, companies and their activity, in SQLite or PostgreSQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"crm {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Optional[str],
+        typer.Option(
+            "--db", envvar="CRM_DB", metavar="PATH_OR_URL", show_envvar=True,
+            help="SQLite file or SQLAlchemy URL (postgresql+psycopg://user@host/crm). "
+            "Default: crm.db in the user data directory.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = State(db=db)
+
+
+app.add_typer(contacts.app, name="contacts")
+app.add_typer(companies.app, name="companies")
+app.add_typer(fields.app, name="fields")
+app.add_typer(config.app, name="config")
+app.add_typer(db.app, name="db")
+app.command("log")(activity.log)
+app.command("search")(search.search)
+app.command("init")(init.init)
+
+
+def main() -> None:
+    """Console entry point. Exits without the interpreter's slow teardown once output is flushed."""
+    try:
+        app(prog_name="crm")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 1
+    if "crmcli.storage" in sys.modules:
+        sys.modules["crmcli.storage"].dispose_all()
+    os._exit(code)

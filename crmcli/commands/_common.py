@@ -1,0 +1,71 @@
+"""What every command shares: the --format/-q options, the database session, REF options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    ids = "ids"
+    plain = "plain"
+
+
+FormatOpt = Annotated[
+    Optional[Fmt],
+    typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="table, json, csv, ids or plain (tab-separated). Default: table on a terminal, plain in a pipe.",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids, one a line (as --format ids).")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Created at or after WHEN (2026-11-01, 7d, yesterday).")]
+WhereOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--where", "-w", help="FIELD=VALUE on a built-in or custom field; repeat to narrow further."),
+]
+FieldOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--field", "-F", help="Custom field KEY=VALUE (declared fields are type-checked); repeatable."),
+]
+TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag; repeatable or comma-separated.")]
+OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Owner (a user name).")]
+RegionOpt = Annotated[
+    Optional[str], typer.Option("--region", help="Country for phones without +code (default: config default_region).")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+@dataclass
+class State:
+    db: str | None = None
+
+
+def fmt_of(fmt: Fmt | None, quiet: bool = False) -> str:
+    from crmcli.output import choose
+
+    return choose(fmt.value if fmt else None, quiet)
+
+
+@contextmanager
+def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
+    """One transaction on the invocation's database; local time zone set from the config."""
+    from crmcli import clock, settings, storage
+
+    state = ctx.find_root().obj
+    db = state.db if isinstance(state, State) else None
+    with storage.session_scope(db, write=write) as s:
+        clock.set_local_zone(settings.get(s, "timezone"))
+        yield s

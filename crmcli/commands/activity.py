@@ -1,0 +1,49 @@
+"""crm log: record a call, email, meeting or note."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli.commands._common import FormatOpt, QuietOpt, session
+
+
+class ActivityType(str, Enum):
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    note = "note"
+
+
+def log(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Contact or company: id, email, name; contact:REF or company:REF.")],
+    text: Annotated[Optional[str], typer.Argument(help="What happened (asked for on a terminal when left out).")] = None,
+    type_: Annotated[ActivityType, typer.Option("--type", "-t", help="call, email, meeting or note.")] = ActivityType.note,
+    at: Annotated[Optional[str], typer.Option("--at", help="When it happened (default: now), e.g. '2026-11-20 15:00', 2d.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Who did it (default: you).")] = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Log an interaction on a contact or company.
+
+    Example: crm log anna@acme.de --type call "Discussed the renewal, send pricing"
+    """
+    from crmcli import activities, settings
+    from crmcli.output import emit_written
+    from crmcli.prompts import ask_text
+    from crmcli.when import parse_past
+
+    text = ask_text("What happened", text, option="argument TEXT")
+    with session(ctx, write=True) as s:
+        contact, company = activities.resolve_subject(s, ref)
+        when = parse_past(at) if at else None
+        activity = activities.log_activity(
+            s, type=type_.value, text=text, contact=contact, company=company, at=when,
+            by=by if by is not None else settings.current_user(),
+        )
+        subject = contact.name if contact else company.name if company else ""
+        record = activities.activity_record(activity, subject)
+    emit_written(record, fmt.value if fmt else None, quiet, f"Logged {type_.value} #{activity.id} on {subject}")

@@ -1,0 +1,189 @@
+"""crm companies: add, list, show, edit, rm."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli.commands._common import (
+    FieldOpt,
+    FormatOpt,
+    LimitOpt,
+    OwnerOpt,
+    QuietOpt,
+    RegionOpt,
+    SinceOpt,
+    TagOpt,
+    WhereOpt,
+    YesOpt,
+    fmt_of,
+    session,
+)
+
+app = typer.Typer(no_args_is_help=True, help="Organisations: add, list, show, edit and remove companies.")
+
+DomainOpt = Annotated[Optional[str], typer.Option("--domain", "-d", help="Web domain, e.g. acme.de.")]
+PhoneOpt = Annotated[Optional[str], typer.Option("--phone", "-p", help="Switchboard phone.")]
+WebsiteOpt = Annotated[Optional[str], typer.Option("--website", help="Web address.")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Company name (asked for on a terminal when left out).")] = None,
+    domain: DomainOpt = None,
+    phone: PhoneOpt = None,
+    website: WebsiteOpt = None,
+    tag: TagOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Where it came from.")] = None,
+    notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
+    field: FieldOpt = None,
+    region: RegionOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a company.
+
+    Example: crm companies add "Acme GmbH" --domain acme.de -t customer -F industry=SaaS
+    """
+    from crmcli import companies, fields, settings
+    from crmcli.normalize import split_multi
+    from crmcli.output import emit_written
+    from crmcli.prompts import ask_text
+
+    name = ask_text("Company name", name, option="argument NAME")
+    with session(ctx, write=True) as s:
+        company = companies.add_company(
+            s, name=name, domain=domain, phone=phone, website=website, tags=split_multi(tag),
+            owner=settings.current_user() if owner is None else owner, source=source, notes=notes,
+            custom=fields.parse_assignments(field), region=region,
+        )
+        record = companies.company_view(s, company, timeline_limit=0)
+    emit_written(record, fmt.value if fmt else None, quiet, f"Added company #{company.id}: {company.name}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only companies with this tag.")] = None,
+    owner: OwnerOpt = None,
+    where: WhereOpt = None,
+    since: SinceOpt = None,
+    sort: Annotated[str, typer.Option("--sort", "-s", help="name, created, updated or id; prefix - to reverse.")] = "name",
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List companies with how many people each has.
+
+    Example: crm companies list --tag customer --sort -created
+    """
+    from crmcli import companies
+    from crmcli.output import Col, emit_list
+
+    with session(ctx) as s:
+        rows = companies.list_companies(s, tag=tag, owner=owner, where=where, since=since, sort=sort, limit=limit or None)
+    cols = [
+        Col("id", "ID", justify="right"), Col("name", "Name"), Col("domain", "Domain"),
+        Col("people", "People", justify="right"), Col("tags", "Tags"), Col("owner", "Owner"),
+    ]
+    emit_list(rows, cols, fmt_of(fmt, quiet), noun="companies")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, domain, or exact name.")],
+    timeline: Annotated[int, typer.Option("--timeline", min=0, help="Show the N latest activities (0: all).")] = 20,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show a company with its people and the activity of both.
+
+    Example: crm companies show acme.de
+    """
+    from crmcli import companies
+    from crmcli.commands.contacts import list_cols
+    from crmcli.output import Col, Section, emit_record
+
+    with session(ctx) as s:
+        record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
+    cols = [
+        Col("id", "ID"), Col("name", "Name"), Col("domain", "Domain"), Col("phone", "Phone", kind="phone"),
+        Col("website", "Website"), Col("tags", "Tags"), Col("owner", "Owner"), Col("source", "Source"),
+        Col("custom", "Fields"), Col("last_touch", "Last touch", kind="time"), Col("notes", "Notes"),
+        Col("created_at", "Created", kind="time"),
+    ]
+    people_cols = [c for c in list_cols() if c.key not in ("company", "owner")]
+    activity_cols = [
+        Col("at", "When", kind="time"), Col("type", "Type"), Col("subject", "Who"), Col("text", "What"), Col("by", "By"),
+    ]
+    sections = [
+        Section(f"People ({record['people']})", "contacts", people_cols, empty="nobody yet"),
+        Section(f"Activity ({record['activity_count']})", "activities", activity_cols, empty="none yet"),
+    ]
+    emit_record(record, cols, fmt_of(fmt, quiet), sections)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, domain, or exact name.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
+    domain: DomainOpt = None,
+    phone: PhoneOpt = None,
+    website: WebsiteOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
+    notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
+    tag: TagOpt = None,
+    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag.")] = None,
+    field: Annotated[
+        Optional[list[str]], typer.Option("--field", "-F", help="Set KEY=VALUE; KEY= removes the field.")
+    ] = None,
+    region: RegionOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a company; options not given stay as they are ('' clears a value).
+
+    Example: crm companies edit "Acme GmbH" --domain acme.com -t partner
+    """
+    from crmcli import companies, fields
+    from crmcli.normalize import split_multi
+    from crmcli.output import emit_written
+
+    with session(ctx, write=True) as s:
+        company = companies.resolve_company(s, ref)
+        companies.edit_company(
+            s, company, name=name, domain=domain, phone=phone, website=website, owner=owner, source=source,
+            notes=notes, add_tags=split_multi(tag), remove_tags=split_multi(untag),
+            custom=fields.parse_assignments(field), region=region,
+        )
+        record = companies.company_view(s, company, timeline_limit=0)
+    emit_written(record, fmt.value if fmt else None, quiet, f"Updated company #{company.id}: {company.name}")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(help="Ids, domains or exact names.")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove companies; their people stay, without a company.
+
+    Example: crm companies rm 3 --yes
+    """
+    from crmcli import companies
+    from crmcli.output import message
+    from crmcli.prompts import Cancelled, confirm
+
+    with session(ctx, write=True) as s:
+        targets = [companies.resolve_company(s, ref) for ref in refs]
+        names = ", ".join(f"#{c.id} {c.name}" for c in targets)
+        if not confirm(f"Remove {names}? Their people stay, without a company.", assume_yes=yes):
+            raise Cancelled("nothing removed")
+        people = sum(companies.remove_company(s, c) for c in targets)
+    message(f"Removed {names}; {people} people now have no company")

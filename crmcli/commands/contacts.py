@@ -1,0 +1,213 @@
+"""crm contacts: add, list, show, edit, rm."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli.commands._common import (
+    FieldOpt,
+    FormatOpt,
+    LimitOpt,
+    OwnerOpt,
+    QuietOpt,
+    RegionOpt,
+    SinceOpt,
+    TagOpt,
+    WhereOpt,
+    YesOpt,
+    fmt_of,
+    session,
+)
+
+app = typer.Typer(no_args_is_help=True, help="People: add, list, show, edit and remove contacts.")
+
+EmailOpt = Annotated[Optional[list[str]], typer.Option("--email", "-e", help="Email; repeatable, the first is primary.")]
+PhoneOpt = Annotated[Optional[list[str]], typer.Option("--phone", "-p", help="Phone; repeatable, the first is primary.")]
+CompanyOpt = Annotated[Optional[str], typer.Option("--company", "-c", help="Company id or name (a new name creates it).")]
+SortOpt = Annotated[str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")]
+TimelineOpt = Annotated[int, typer.Option("--timeline", min=0, help="Show the N latest activities (0: all).")]
+
+
+def list_cols() -> list:
+    from crmcli.output import Col
+
+    return [
+        Col("id", "ID", justify="right"),
+        Col("name", "Name"),
+        Col("company", "Company", drop=2),
+        Col("email", "Email", drop=1),
+        Col("phone", "Phone", kind="phone", drop=4),
+        Col("tags", "Tags", drop=5),
+        Col("owner", "Owner", drop=6),
+        Col("last_touch", "Last touch", kind="date", drop=3),
+    ]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Full name (asked for on a terminal when left out).")] = None,
+    email: EmailOpt = None,
+    phone: PhoneOpt = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Job title.")] = None,
+    company: CompanyOpt = None,
+    tag: TagOpt = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Where the contact came from.")] = None,
+    notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
+    field: FieldOpt = None,
+    allow_duplicate: Annotated[
+        bool, typer.Option("--allow-duplicate", help="Add even if the email or phone belongs to another contact.")
+    ] = False,
+    region: RegionOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a contact.
+
+    Example: crm contacts add "Anna Müller" -e anna@acme.de -p "0151 1234567" -c "Acme GmbH" -t vip
+    """
+    from crmcli import contacts, fields, settings
+    from crmcli.normalize import split_multi
+    from crmcli.output import emit_written
+    from crmcli.prompts import ask_text
+
+    name = ask_text("Name", name, option="argument NAME")
+    with session(ctx, write=True) as s:
+        contact = contacts.add_contact(
+            s, name=name, emails=split_multi(email), phones=split_multi(phone), title=title, company=company,
+            tags=split_multi(tag), owner=settings.current_user() if owner is None else owner, source=source,
+            notes=notes, custom=fields.parse_assignments(field), allow_duplicate=allow_duplicate, region=region,
+        )
+        record = contacts.contact_view(s, contact, timeline_limit=0)
+    emit_written(record, fmt.value if fmt else None, quiet, f"Added contact #{contact.id}: {contact.name}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only contacts with this tag.")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Only people of this company.")] = None,
+    owner: OwnerOpt = None,
+    where: WhereOpt = None,
+    since: SinceOpt = None,
+    sort: SortOpt = "name",
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List contacts, filtered and sorted.
+
+    Example: crm contacts list --tag vip --where industry=SaaS --sort -created --limit 20
+    """
+    from crmcli import contacts
+    from crmcli.output import emit_list
+
+    with session(ctx) as s:
+        rows = contacts.list_contacts(
+            s, tag=tag, company=company, owner=owner, where=where, since=since, sort=sort, limit=limit or None
+        )
+    emit_list(rows, list_cols(), fmt_of(fmt, quiet), noun="contacts")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    timeline: TimelineOpt = 20,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show everything about one contact: details, company, tags, fields and the activity timeline.
+
+    Example: crm contacts show anna@acme.de
+    """
+    from crmcli import contacts
+    from crmcli.output import Col, Section, emit_record
+
+    with session(ctx) as s:
+        record = contacts.contact_view(s, contacts.resolve_contact(s, ref), timeline_limit=timeline or None)
+    cols = [
+        Col("id", "ID"), Col("name", "Name"), Col("title", "Title"), Col("company", "Company"),
+        Col("emails", "Email"), Col("phones", "Phone", kind="phones"), Col("tags", "Tags"), Col("owner", "Owner"),
+        Col("source", "Source"), Col("custom", "Fields"), Col("last_touch", "Last touch", kind="time"),
+        Col("notes", "Notes"), Col("created_at", "Created", kind="time"), Col("updated_at", "Updated", kind="time"),
+    ]
+    activity_cols = [Col("at", "When", kind="time"), Col("type", "Type"), Col("text", "What"), Col("by", "By")]
+    title = f"Activity ({record['activity_count']})"
+    emit_record(record, cols, fmt_of(fmt, quiet), [Section(title, "activities", activity_cols, empty="none yet")])
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Job title ('' clears).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Company id or name ('' clears).")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
+    notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
+    add_email: Annotated[Optional[list[str]], typer.Option("--add-email", "-e", help="Add an email.")] = None,
+    rm_email: Annotated[Optional[list[str]], typer.Option("--rm-email", help="Remove an email.")] = None,
+    primary_email: Annotated[Optional[str], typer.Option("--primary-email", help="Make this email primary.")] = None,
+    add_phone: Annotated[Optional[list[str]], typer.Option("--add-phone", "-p", help="Add a phone.")] = None,
+    rm_phone: Annotated[Optional[list[str]], typer.Option("--rm-phone", help="Remove a phone.")] = None,
+    primary_phone: Annotated[Optional[str], typer.Option("--primary-phone", help="Make this phone primary.")] = None,
+    tag: TagOpt = None,
+    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag.")] = None,
+    field: Annotated[
+        Optional[list[str]], typer.Option("--field", "-F", help="Set KEY=VALUE; KEY= removes the field.")
+    ] = None,
+    allow_duplicate: Annotated[
+        bool, typer.Option("--allow-duplicate", help="Accept an email or phone another contact has.")
+    ] = False,
+    region: RegionOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a contact; options not given stay as they are.
+
+    Example: crm contacts edit 12 --title CTO --add-email anna@new.de --primary-email anna@new.de -F industry=Retail
+    """
+    from crmcli import contacts, fields
+    from crmcli.normalize import split_multi
+    from crmcli.output import emit_written
+
+    with session(ctx, write=True) as s:
+        contact = contacts.resolve_contact(s, ref)
+        contacts.edit_contact(
+            s, contact, name=name, title=title, company=company, owner=owner, source=source, notes=notes,
+            add_emails=split_multi(add_email), remove_emails=split_multi(rm_email), primary_email=primary_email,
+            add_phones=split_multi(add_phone), remove_phones=split_multi(rm_phone), primary_phone=primary_phone,
+            add_tags=split_multi(tag), remove_tags=split_multi(untag), custom=fields.parse_assignments(field),
+            allow_duplicate=allow_duplicate, region=region,
+        )
+        record = contacts.contact_view(s, contact, timeline_limit=0)
+    emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(help="Ids, emails or exact names.")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove contacts with their emails, phones, tags and activities.
+
+    Example: crm contacts rm 12 15 --yes
+    """
+    from crmcli import contacts
+    from crmcli.output import message
+    from crmcli.prompts import Cancelled, confirm
+
+    with session(ctx, write=True) as s:
+        targets = [contacts.resolve_contact(s, ref) for ref in refs]
+        names = ", ".join(f"#{c.id} {c.name}" for c in targets)
+        if not confirm(f"Remove {names}?", assume_yes=yes):
+            raise Cancelled("nothing removed")
+        for contact in targets:
+            contacts.remove_contact(s, contact)
+    message(f"Removed {len(targets)} contact{'s' if len(targets) != 1 else ''}: {names}")

@@ -1,0 +1,171 @@
+"""A realistic, deterministic sample CRM: the same seed and the same day give the same data.
+
+Everything goes through the domain API, so the demo is as clean as real data must be.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from crmcli import activities, clock, companies, contacts, fields
+from crmcli.errors import Conflict
+from crmcli.models import Activity, Company, Contact
+
+OWNERS = ("ana", "ben", "mei")
+# country: (landline pattern, mobile pattern, names)
+COUNTRIES = {  # country: (landline pattern, mobile pattern, first names, surnames)
+    "DE": ("+49 30 ########", "+49 151 ########",
+           ["Anna", "Jürgen", "Katrin", "Lukas", "Sophie", "Felix", "Lena", "Maximilian", "Hannah", "Tobias", "Marie", "Jörg"],
+           ["Müller", "Weiß", "Schäfer", "Becker", "Köhler", "Schröder", "Wagner", "Groß", "Fischer", "Hoffmann", "Krüger", "Vogel"]),
+    "US": ("+1 212 555 01##", "+1 415 2## ####",
+           ["James", "Olivia", "Ethan", "Ava", "Noah", "Mia", "Liam", "Emily", "Lucas", "Chloe", "Mason", "Zoe"],
+           ["Miller", "Johnson", "Brown", "Davis", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Martin", "Lee", "Clark"]),
+    "CN": ("+86 10 ########", "+86 138 #### ####",
+           ["伟", "芳", "娜", "洋", "静", "磊", "敏", "丽", "杰", "婷", "强", "悦", "伟明", "晓东"],
+           ["张", "王", "李", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"]),
+    "FR": ("+33 1 ## ## ## ##", "+33 6 ## ## ## ##",
+           ["Camille", "Léa", "Hugo", "Chloé", "Théo", "Manon", "Nathan", "Inès", "Louis", "Zoé"],
+           ["Dubois", "Moreau", "Lefèvre", "Girard", "Rousseau", "Fontaine", "Chevalier", "Lambert", "Bonnet", "Mercier"]),
+    "ES": ("+34 91 ### ## ##", "+34 6## ### ###",
+           ["José", "María", "Sofía", "Álvaro", "Lucía", "Hugo", "Martina", "Pablo", "Valentina", "Íñigo"],
+           ["García", "Fernández", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Ruiz", "Díaz", "Álvarez"]),
+    "JP": ("+81 3 #### ####", "+81 90 #### ####",
+           ["健", "花子", "翔", "美咲", "大輔", "さくら"],
+           ["佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤"]),
+}
+ROMAN = {"张": "zhang", "王": "wang", "李": "li", "刘": "liu", "陈": "chen", "杨": "yang", "赵": "zhao", "黄": "huang",
+         "周": "zhou", "吴": "wu", "徐": "xu", "孙": "sun", "伟": "wei", "芳": "fang", "娜": "na", "洋": "yang",
+         "静": "jing", "磊": "lei", "敏": "min", "丽": "li", "杰": "jie", "婷": "ting", "强": "qiang", "悦": "yue",
+         "伟明": "weiming", "晓东": "xiaodong", "佐藤": "sato", "鈴木": "suzuki", "高橋": "takahashi", "田中": "tanaka",
+         "渡辺": "watanabe", "伊藤": "ito", "健": "ken", "花子": "hanako", "翔": "sho", "美咲": "misaki",
+         "大輔": "daisuke", "さくら": "sakura"}
+COMPANIES = [
+    ("Acme Robotics GmbH", "acme-robotics.de", "DE", "Manufacturing"), ("Nordlicht Software AG", "nordlicht.de", "DE", "SaaS"),
+    ("Bäckerei Schulz KG", "baeckerei-schulz.de", "DE", "Retail"), ("Rheinwerk Logistik GmbH", "rheinwerk-logistik.de", "DE", "Logistics"),
+    ("Grünwald Energie GmbH", "gruenwald-energie.de", "DE", "Energy"), ("Isar Health GmbH", "isar-health.de", "DE", "Healthcare"),
+    ("Blue Harbor Analytics Inc.", "blueharbor.io", "US", "SaaS"), ("Pinecrest Outdoor Co.", "pinecrest.com", "US", "Retail"),
+    ("Summit Dental Group LLC", "summitdental.com", "US", "Healthcare"), ("Brightline Media Inc.", "brightline.media", "US", "Media"),
+    ("Redwood Freight Ltd.", "redwoodfreight.com", "US", "Logistics"), ("Copperleaf Finance Corp.", "copperleaf.com", "US", "Finance"),
+    ("Lakeside Coffee Roasters", "lakesidecoffee.com", "US", "Retail"), ("Northwind Traders Inc.", "northwind.example", "US", "Retail"),
+    ("深圳云图科技有限公司", "yuntu.cn", "CN", "SaaS"), ("杭州绿叶电商有限公司", "lvye.cn", "CN", "Retail"),
+    ("上海远航物流有限公司", "yuanhang-logistics.cn", "CN", "Logistics"), ("北京华康医疗有限公司", "huakang.cn", "CN", "Healthcare"),
+    ("广州星辰传媒有限公司", "xingchen.cn", "CN", "Media"), ("Atelier Lumière SARL", "atelier-lumiere.fr", "FR", "Media"),
+    ("Boulangerie Dupont SAS", "dupont-boulangerie.fr", "FR", "Retail"), ("Énergie Verte SA", "energie-verte.fr", "FR", "Energy"),
+    ("Lyon Data Services SAS", "lyondata.fr", "FR", "SaaS"), ("Viñedos del Sol S.L.", "vinedosdelsol.es", "ES", "Retail"),
+    ("Madrid Fintech S.A.", "madridfintech.es", "ES", "Finance"), ("Clínica Alba S.L.", "clinicaalba.es", "ES", "Healthcare"),
+    ("Sakura Systems K.K.", "sakura-systems.jp", "JP", "SaaS"), ("Tokyo Freight K.K.", "tokyofreight.jp", "JP", "Logistics"),
+    ("Kyoto Tea House", "kyototea.jp", "JP", "Retail"), ("Osaka Medical Devices", "osakamed.jp", "JP", "Healthcare"),
+    ("Alpine Ventures GmbH", "alpine-ventures.de", "DE", "Finance"), ("Harbor & Pine LLP", "harborpine.com", "US", "Finance"),
+]
+TITLES = ["CEO", "CTO", "COO", "Head of Sales", "Head of Marketing", "Procurement Manager", "Office Manager",
+          "Founder", "IT Director", "Operations Lead", "Buyer", "CFO", "Product Manager", "Engineer"]
+SOURCES = ["website", "referral", "trade fair", "cold email", "LinkedIn", "webinar", "partner"]
+INDUSTRIES = ["SaaS", "Retail", "Manufacturing", "Logistics", "Healthcare", "Finance", "Media", "Energy"]
+NOTES = {
+    "call": ["Intro call, interested in the team plan", "Discussed pricing, wants a quote by Friday",
+             "Follow-up call: budget approved for Q1", "Checked in after onboarding, all good",
+             "Call about the renewal, asked for a discount", "Left a voicemail"],
+    "email": ["Sent the proposal PDF", "Sent case studies from the same industry", "Answered questions about SSO",
+              "Shared the onboarding checklist", "Sent the contract for signature"],
+    "meeting": ["Demo with the whole team", "On-site visit, met the operations lead", "Workshop on the data import",
+                "Quarterly business review", "Lunch at the trade fair"],
+    "note": ["Prefers WhatsApp over email", "Decision maker is the CFO", "Competitor is also pitching",
+             "Birthday in March", "Budget cycle starts in October", "Very happy with support"],
+}
+
+
+def _ascii(text: str) -> str:
+    if text in ROMAN:
+        return ROMAN[text]
+    folded = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()
+
+
+def _person(rng: random.Random, country: str, domain: str) -> tuple[str, str]:
+    """A name as people of COUNTRY write it, and an email at DOMAIN."""
+    firsts, lasts = COUNTRIES[country][2], COUNTRIES[country][3]
+    first, last = rng.choice(firsts), rng.choice(lasts)
+    if country == "CN":
+        name = f"{last}{first}"  # 张伟明: surname first, no space
+    elif country == "JP":
+        name = f"{last} {first}"
+    else:
+        name = f"{first} {last}"
+    return name, f"{_ascii(first)}.{_ascii(last)}@{domain}"
+
+
+def _phone(rng: random.Random, pattern: str) -> str:
+    """A random number of PATTERN that phonenumbers accepts as valid."""
+    import phonenumbers
+
+    for _ in range(50):
+        number = "".join(str(rng.randint(0, 9)) if ch == "#" else ch for ch in pattern)
+        if phonenumbers.is_valid_number(phonenumbers.parse(number, None)):
+            return number
+    raise AssertionError(f"no valid number for {pattern}")
+
+
+def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int]:
+    """Fill an empty database; refuses one that already holds records."""
+    held = sum(session.exec(select(func.count()).select_from(model)).one() for model in (Contact, Company, Activity))
+    if held:
+        raise Conflict(
+            f"the database already holds {held} records; the demo only goes into an empty one "
+            "(try: crm --db demo.db init --demo)"
+        )
+    rng = random.Random(seed)
+    now = clock.now()
+    fields.add_field(session, entity="contacts", name="industry", type="choice", choices=INDUSTRIES)
+    fields.add_field(session, entity="contacts", name="newsletter", type="bool")
+    fields.add_field(session, entity="companies", name="employees", type="number")
+    made: list[tuple[Company, str, str]] = []
+    for name, domain, country, industry in COMPANIES:
+        company = companies.add_company(
+            session, name=name, domain=domain, website=f"https://{domain}",
+            phone=_phone(rng, COUNTRIES[country][0]),
+            tags=[rng.choice(["customer", "customer", "prospect", "partner"])], owner=rng.choice(OWNERS),
+            source=rng.choice(SOURCES), custom={"employees": str(rng.choice([8, 25, 60, 140, 400, 1200]))},
+            region=country,
+        )
+        company.created_at = now - timedelta(days=rng.randint(200, 720))
+        made.append((company, country, industry))
+    counts = {"companies": len(made), "contacts": 0, "activities": 0}
+    used_emails: set[str] = set()
+    for i in range(people):
+        company, country, industry = made[i % len(made)] if i < len(made) * 6 else rng.choice(made)
+        name, email = _person(rng, country, company.domain or "example.com")
+        if email in used_emails:
+            local, domain = email.split("@")
+            email = f"{local}{i}@{domain}"
+        used_emails.add(email)
+        tags = rng.sample(["vip", "newsletter", "decision-maker", "champion", "event-2026", "trial"], k=rng.randint(0, 2))
+        contact = contacts.add_contact(
+            session, name=name, emails=[email], phones=[_phone(rng, COUNTRIES[country][1])] if rng.random() < 0.8 else [],
+            title=rng.choice(TITLES), company=str(company.id), tags=tags, owner=company.owner,
+            source=rng.choice(SOURCES), custom={"industry": industry, "newsletter": rng.choice(["yes", "no"])},
+            allow_duplicate=True, region=country,
+        )
+        created = now - timedelta(days=rng.randint(5, 540), hours=rng.randint(0, 23))
+        contact.created_at = contact.updated_at = created
+        counts["contacts"] += 1
+        for _ in range(rng.choice([0, 1, 2, 3, 3, 4, 5, 8])):
+            kind = rng.choice(["call", "call", "email", "email", "meeting", "note"])
+            when = created + (now - created) * rng.random()
+            activities.log_activity(
+                session, type=kind, text=rng.choice(NOTES[kind]), contact=contact, at=when, by=contact.owner
+            )
+            counts["activities"] += 1
+        session.add(contact)
+    for company, _country, _industry in made[:10]:
+        activities.log_activity(
+            session, type="note", text=rng.choice(NOTES["note"]), company=company,
+            at=now - timedelta(days=rng.randint(1, 90)), by=company.owner,
+        )
+        counts["activities"] += 1
+    session.flush()
+    return counts

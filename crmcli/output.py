@@ -1,0 +1,276 @@
+"""One renderer for every command: Rich tables for people; plain, JSON, CSV and ids for scripts.
+
+Data goes to stdout, messages to stderr. Domain functions hand over plain dicts; the columns
+a command shows are described by Col, and every other format derives from the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+FORMATS = ("table", "json", "csv", "ids", "plain")
+SHRINK = 18  # a column shortened to this many cells still says enough
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    header: str
+    kind: str = "text"  # text | time | date (a time shown as its day) | phone | phones
+    justify: str = "left"
+    drop: int = 0  # on a narrow terminal, columns with the highest drop go first (0: never)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A list inside a record (a contact's activities, a company's people)."""
+
+    title: str
+    key: str
+    cols: list[Col] = field(default_factory=list)
+    empty: str = ""
+
+
+def choose(fmt: str | None, quiet: bool = False) -> str:
+    """The format asked for; else a table on a terminal and plain lines in a pipe."""
+    if quiet:
+        return "ids"
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+# ---------------------------------------------------------------- values
+
+
+def _show(value: Any, kind: str) -> str:
+    """VALUE as a person reads it (tables and plain lines)."""
+    if value is None or value == [] or value == {}:
+        return ""
+    if isinstance(value, datetime):
+        from crmcli.clock import show_local
+
+        return show_local(value) if kind != "date" else show_local(value)[:10]
+    if kind == "phone":
+        from crmcli.normalize import format_phone
+
+        return format_phone(value)
+    if kind == "phones":
+        from crmcli.normalize import format_phone
+
+        return ", ".join(format_phone(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show(v, "text") for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v, 'text')}" for k, v in value.items())
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    from crmcli.clock import iso_utc
+
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _csv_value(value: Any) -> str:
+    from crmcli.clock import iso_utc
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_csv_value(v) for v in value)
+    return str(value)
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for CSV: nested dicts become prefix.key columns; lists of records are left out."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                out[f"{key}.{sub}"] = subvalue
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            continue
+        else:
+            out[key] = value
+    return out
+
+
+def _clean_cell(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, emoji=False)
+
+
+def _layout(rows: list[list[str]], cols: list[Col], width: int) -> list[tuple[int, int]]:
+    """(column index, width) of the columns to show so that the table fits WIDTH: drop the most
+    droppable columns while even their shortened forms do not fit, then narrow the widest."""
+    from rich.cells import cell_len
+
+    natural = [max([cell_len(c.header)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    floor = [n if c.key == "id" else min(n, 6) for n, c in zip(natural, cols)]
+    keep = list(range(len(cols)))
+
+    def budget() -> int:
+        return width - 3 * len(keep)  # padding and the gap between columns
+
+    while sum(min(natural[i], SHRINK) for i in keep) > budget():
+        candidates = [i for i in keep if cols[i].drop > 0]
+        if not candidates:
+            break
+        keep.remove(max(candidates, key=lambda i: (cols[i].drop, i)))
+    widths = {i: natural[i] for i in keep}
+    while sum(widths.values()) > budget():
+        widest = max((i for i in keep if widths[i] > floor[i]), key=lambda i: widths[i], default=None)
+        if widest is None:
+            break
+        widths[widest] -= 1
+    return [(i, widths[i]) for i in keep]
+
+
+def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None = None, width: int = 80) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    cells = [[_show(row.get(c.key), c.kind) for c in cols] for row in rows]
+    layout = _layout(cells, cols, width)
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for i, w in layout:
+        # One line per record: a long cell ends in an ellipsis rather than wrapping the table apart.
+        table.add_column(cols[i].header, justify=cols[i].justify, width=w, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    for row in cells:
+        table.add_row(*(row[i] for i, _ in layout))
+    return table
+
+
+def write_csv(rows: list[dict[str, Any]], out: Any) -> None:
+    flat = [_flat(r) for r in rows]
+    headers: dict[str, None] = {}
+    for row in flat:
+        headers.update(dict.fromkeys(row))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(headers))
+    for row in flat:
+        writer.writerow([_csv_value(row.get(h)) for h in headers])
+
+
+def emit_list(rows: list[dict[str, Any]], cols: list[Col], fmt: str, *, noun: str = "records", title: str | None = None) -> None:
+    out = sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(_jsonable(rows), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        write_csv(rows, out)
+    elif fmt == "ids":
+        for row in rows:
+            out.write(f"{row['id']}\n")
+    elif fmt == "plain":
+        for row in rows:
+            out.write("\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in cols) + "\n")
+    elif not rows:
+        message(f"No {noun}.")
+    else:
+        console = _console()
+        console.print(_rich_table(rows, cols, title, console.width))
+
+
+def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: list[Section] = ()) -> None:  # type: ignore[assignment]
+    """One record: key/value details, then its sections (tables on a terminal)."""
+    out = sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(_jsonable(record), ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt == "csv":
+        write_csv([record], out)
+        return
+    if fmt == "ids":
+        out.write(f"{record['id']}\n")
+        return
+    pairs = [(c.header, _show(record.get(c.key), c.kind)) for c in cols]
+    pairs = [(k, v) for k, v in pairs if v]
+    if fmt == "plain":
+        for key, value in pairs:
+            out.write(f"{key}\t{_clean_cell(value)}\n")
+        for section in sections:
+            items = record.get(section.key) or []
+            for row in items:
+                out.write(section.key + "\t" + "\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in section.cols) + "\n")
+        return
+    from rich.table import Table
+
+    console = _console()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for key, value in pairs:
+        grid.add_row(key, value)
+    console.print(grid)
+    for section in sections:
+        items = record.get(section.key) or []
+        console.print()
+        if items:
+            console.print(_rich_table(items, section.cols, section.title, console.width))
+        elif section.empty:
+            console.print(f"[bold]{section.title}[/bold]: {section.empty}")
+
+
+def emit_written(record: dict[str, Any], fmt: str | None, quiet: bool, text: str) -> None:
+    """After a write: a message for people on stderr; the record or its id on stdout for scripts."""
+    message(text)
+    if quiet or (fmt is None and not sys.stdout.isatty()):
+        sys.stdout.write(f"{record['id']}\n")
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(_jsonable(record), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        write_csv([record], sys.stdout)
+    elif fmt in ("ids", "plain"):
+        sys.stdout.write(f"{record['id']}\n")
+
+
+def message(text: str) -> None:
+    """A line for people, on stderr, so stdout stays data."""
+    sys.stderr.write(text + "\n")
+
+
+def error(text: str) -> None:
+    sys.stderr.write(f"Error: {text}\n")
+
+
+def use_color() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def to_csv_text(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf)
+    return buf.getvalue()
