@@ -45,9 +45,10 @@ class CrmGroup(TyperGroup):
             code = getattr(exc, "exit_code", ExitCode.USAGE)
             sub_ctx = getattr(exc, "ctx", None)
             if type(exc).__name__ == "NoArgsIsHelpError" and sub_ctx is not None:
-                help_text = sub_ctx.get_help()  # Typer's Rich help prints itself and returns ""
-                if help_text:
-                    sys.stdout.write(help_text + "\n")
+                # The help was printed when the error was made (Rich help prints itself);
+                # plain help comes back as the message.
+                if exc.format_message():
+                    sys.stdout.write(exc.format_message() + "\n")
             else:
                 hint = f" (see '{sub_ctx.command_path} --help')" if sub_ctx is not None else ""
                 error(exc.format_message().rstrip(".") + hint)

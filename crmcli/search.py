@@ -19,6 +19,8 @@ from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text, fold_accents
 
 KINDS = ("contact", "company", "activity")
+# Exact names first, then people and companies before activities, then by relevance.
+ORDER = " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
 
 
 def _compose(*parts: str | None) -> str:
@@ -84,9 +86,14 @@ def _search_sqlite(session: Session, terms: list[str], kinds: list[str] | None, 
             "FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid WHERE search_fts MATCH :match "
         )
     else:
-        sql = "SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE 1=1 "
+        params["s_title"] = _like(short_terms[0])
+        sql = (
+            "SELECT d.kind, d.ref_id, d.title, d.body, "
+            "CASE WHEN lower(d.title) LIKE :s_title ESCAPE '\\' THEN 1.0 ELSE 0.5 END AS score "
+            "FROM search_doc d WHERE 1=1 "
+        )
     sql += "".join(f" AND {w}" for w in where)
-    sql += " ORDER BY (lower(d.title) = :exact) DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+    sql += ORDER
     return list(session.execute(text(sql), params))
 
 
@@ -113,13 +120,13 @@ def _search_generic(
         )
     else:
         sql = f"SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE ({all_like}){kind_filter} "
-    sql += " ORDER BY (lower(d.title) = :exact) DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+    sql += ORDER
     return list(session.execute(text(sql), params))
 
 
 def _snippet(title: str, body: str, terms: list[str], width: int = 60) -> str:
     """The part of BODY around the first matching word (the title if that matched)."""
-    lowered_title = title.lower()
+    lowered_title = f"{title} {fold_accents(title)}".lower()
     if all(t.lower() in lowered_title for t in terms):
         return ""
     lowered = body.lower()

@@ -5,8 +5,7 @@ Revises:
 Create Date: 2026-11-23
 
 Tables for contacts, companies, activities, custom fields, settings and the search
-documents, plus the full-text index: FTS5 (trigram, so CJK names match) on SQLite, a
-generated tsvector with a GIN index on PostgreSQL.
+documents (the full-text index over them comes in 0002).
 """
 
 from alembic import op
@@ -152,38 +151,7 @@ def upgrade() -> None:
     with op.batch_alter_table('contact_tag', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_tag_tag'), ['tag'], unique=False)
 
-    _create_fulltext()
-
-
-SQLITE_FTS = [
-    # trigram: substring matches in any script, so 张伟明 is found by 伟明
-    "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_doc', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER search_doc_ai AFTER INSERT ON search_doc BEGIN "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-    "CREATE TRIGGER search_doc_ad AFTER DELETE ON search_doc BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); END",
-    "CREATE TRIGGER search_doc_au AFTER UPDATE ON search_doc BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-]
-
-POSTGRES_FTS = [
-    "ALTER TABLE search_doc ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
-    "setweight(to_tsvector('simple', coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('simple', coalesce(body, '')), 'B')) STORED",
-    "CREATE INDEX ix_search_doc_tsv ON search_doc USING gin (tsv)",
-]
-
-
-def _create_fulltext() -> None:
-    dialect = op.get_bind().dialect.name
-    for statement in {"sqlite": SQLITE_FTS, "postgresql": POSTGRES_FTS}.get(dialect, []):
-        op.execute(statement)
-
-
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TABLE IF EXISTS search_fts")
     with op.batch_alter_table('contact_tag', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_tag_tag'))
 
