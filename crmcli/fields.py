@@ -136,7 +136,8 @@ def validate(session: Session, entity: str, values: dict[str, str]) -> dict[str,
     """Typed values for VALUES; an empty value means 'remove this field' (returned as None)."""
     defs = field_defs(session, entity)
     out: dict[str, Any] = {}
-    for key, raw in values.items():
+    for name, raw in values.items():
+        key = field_key(name)
         if key in RESERVED:
             raise Invalid(f"'{key}' is a built-in field; use its own option instead of --field")
         out[key] = None if clean_text(raw) == "" else coerce(defs.get(key), key, raw)

@@ -1,0 +1,144 @@
+"""Test fixtures: every storage test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from CRM_TEST_DATABASE_URL (a server the tests may create databases on)
+or, when that is unset, from pgserver, started once for the session in a temporary folder.
+Each test gets a fresh, migrated database: on PostgreSQL a copy of a migrated template.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crmcli import clock, storage
+
+_counter = itertools.count()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--no-pg", action="store_true", help="run only the SQLite half of the storage tests")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the user's data dir, clock, zone or database; engines close afterwards."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CRM_USER", "tester")
+    monkeypatch.setenv("TZ", "UTC")
+    for var in ("CRM_DB", "CRM_NOW", "NO_COLOR", "CRM_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    clock.set_local_zone(None)
+    yield
+    clock.set_local_zone(None)
+    storage.dispose_all()
+
+
+class PgServer:
+    """Creates throw-away databases on one PostgreSQL server."""
+
+    def __init__(self, admin_url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.template = f"crm_template_{os.getpid()}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.template}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{self.template}"')
+        url = self.url_for(self.template)
+        engine, _ = storage.open_engine(url)  # migrate the template once
+        storage.dispose_all()
+        del engine
+
+    def url_for(self, name: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def create(self, *, migrated: bool = True) -> str:
+        name = f"crm_test_{os.getpid()}_{next(_counter)}"
+        template = f' TEMPLATE "{self.template}"' if migrated else ""
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{template}')
+        return self.url_for(name)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        storage.dispose_all()
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _psycopg_url(uri: str) -> str:
+    """pgserver's libpq URI → an SQLAlchemy URL with the psycopg 3 driver."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", uri)
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest) -> Iterator[PgServer]:
+    if request.config.getoption("--no-pg"):
+        pytest.skip("PostgreSQL half deselected with --no-pg")
+    url = os.environ.get("CRM_TEST_DATABASE_URL")
+    if url:
+        server = PgServer(url)
+        yield server
+        server.admin.dispose()
+        return
+    import pgserver
+
+    folder = tempfile.mkdtemp(prefix="crm-pg-")
+    srv = pgserver.get_server(folder, cleanup_mode="delete")
+    server = PgServer(_psycopg_url(srv.get_uri()))
+    yield server
+    server.admin.dispose()
+    srv.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database URL on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "crm.db"
+        url = f"sqlite:///{path}"
+        storage.open_engine(url)
+        yield url
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.create()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator:
+    """A session in one transaction, rolled back by nobody: tests commit explicitly when they need to."""
+    engine, _ = storage.open_engine(db_url)
+    s = storage.make_session(engine, write=True)
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Run `crm ARGS` through Typer's CliRunner against the test database."""
+    from typer.testing import CliRunner
+
+    from crmcli.cli import app
+
+    monkeypatch.setenv("CRM_DB", db_url)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        return runner.invoke(app, list(args), input=input, env=env)
+
+    return run

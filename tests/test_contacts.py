@@ -1,0 +1,224 @@
+"""The contacts domain module, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crmcli import activities, companies, contacts, fields, settings
+from crmcli.errors import Ambiguous, Conflict, Invalid, NotFound
+
+
+def test_add_cleans_every_value(session) -> None:
+    c = contacts.add_contact(
+        session, name="  Jo\u0308rg   Mu\u0308ller ", emails=[" Jorg@Example.COM", "jorg@example.com", "j@b.de"],
+        phones=["0151 12345678", "+49 30 12345678"], title=" CTO ", company=" Acme  GmbH ",
+        tags=["VIP", "Key Account", "vip"], owner="ana", custom={"Industry": "SaaS"}, region="DE",
+    )
+    view = contacts.contact_view(session, c)
+    assert view["name"] == "Jörg Müller"
+    assert view["emails"] == ["jorg@example.com", "j@b.de"]
+    assert view["email"] == "jorg@example.com"
+    assert view["phones"] == ["+4915112345678", "+493012345678"]
+    assert view["title"] == "CTO"
+    assert view["company"] == "Acme GmbH"
+    assert view["tags"] == ["key-account", "vip"]
+    assert view["custom"] == {"industry": "SaaS"}
+    assert view["created_at"].tzinfo is not None
+
+
+def test_default_region_comes_from_config(session) -> None:
+    settings.set_value(session, "default_region", "de")
+    c = contacts.add_contact(session, name="Lena", phones=["030 12345678"])
+    assert contacts.contact_view(session, c)["phone"] == "+493012345678"
+
+
+def test_invalid_values_are_refused_and_nothing_is_written(session) -> None:
+    with pytest.raises(Invalid, match="invalid email 'nope'"):
+        contacts.add_contact(session, name="X", emails=["nope"])
+    with pytest.raises(Invalid, match="invalid phone '12'"):
+        contacts.add_contact(session, name="X", phones=["12"])
+    with pytest.raises(Invalid, match="name must not be empty"):
+        contacts.add_contact(session, name=" \u00a0 ")
+    assert contacts.list_contacts(session) == []
+
+
+def test_duplicate_email_or_phone_is_refused_naming_the_other(session) -> None:
+    first = contacts.add_contact(session, name="Anna", emails=["anna@acme.de"], phones=["+4915112345678"])
+    with pytest.raises(Conflict, match=f"anna@acme.de already belongs to #{first.id} Anna"):
+        contacts.add_contact(session, name="Anna B", emails=["ANNA@acme.de"])
+    with pytest.raises(Conflict, match=f"already belongs to #{first.id} Anna"):
+        contacts.add_contact(session, name="Anna C", phones=["0151 12345678"], region="DE")
+    second = contacts.add_contact(session, name="Anna B", emails=["anna@acme.de"], allow_duplicate=True)
+    assert second.id != first.id
+    other = contacts.add_contact(session, name="Bob", emails=["bob@acme.de"])
+    with pytest.raises(Conflict):
+        contacts.edit_contact(session, other, add_emails=["anna@acme.de"])
+
+
+def test_ref_by_id_email_and_name(session) -> None:
+    a = contacts.add_contact(session, name="Anna Müller", emails=["anna@acme.de"])
+    contacts.add_contact(session, name="张伟明", emails=["zhang@acme.cn"])
+    assert contacts.resolve_contact(session, str(a.id)).id == a.id
+    assert contacts.resolve_contact(session, f"#{a.id}").id == a.id
+    assert contacts.resolve_contact(session, "ANNA@ACME.DE").id == a.id
+    assert contacts.resolve_contact(session, "anna müller").id == a.id
+    assert contacts.resolve_contact(session, "张伟明").name == "张伟明"
+    with pytest.raises(NotFound):
+        contacts.resolve_contact(session, "Nobody")
+    with pytest.raises(NotFound):
+        contacts.resolve_contact(session, "99999")
+
+
+def test_ambiguous_ref_lists_the_candidates(session) -> None:
+    one = contacts.add_contact(session, name="Anna Müller", emails=["a1@x.de"])
+    two = contacts.add_contact(session, name="Anna Müller", emails=["a2@x.de"])
+    with pytest.raises(Ambiguous) as info:
+        contacts.resolve_contact(session, "Anna Müller")
+    assert info.value.candidates == [f"#{one.id} Anna Müller <a1@x.de>", f"#{two.id} Anna Müller <a2@x.de>"]
+    assert "use the id" in str(info.value)
+
+
+def test_edit_changes_only_what_is_given(session) -> None:
+    c = contacts.add_contact(
+        session, name="Anna", emails=["a@x.de", "b@x.de"], phones=["+4915112345678"], title="CTO",
+        tags=["vip"], custom={"size": "10"}, owner="ana",
+    )
+    contacts.edit_contact(
+        session, c, title="", add_emails=["c@x.de"], remove_emails=["a@x.de"], primary_email="c@x.de",
+        add_tags=["champion"], remove_tags=["vip"], custom={"size": "", "plan": "pro"}, company="Neu GmbH",
+    )
+    view = contacts.contact_view(session, c)
+    assert view["title"] is None
+    assert view["emails"] == ["c@x.de", "b@x.de"]
+    assert view["phones"] == ["+4915112345678"]
+    assert view["tags"] == ["champion"]
+    assert view["custom"] == {"plan": "pro"}
+    assert view["company"] == "Neu GmbH"
+    assert view["owner"] == "ana"
+    with pytest.raises(NotFound):
+        contacts.edit_contact(session, c, remove_emails=["zzz@x.de"])
+
+
+def test_typed_custom_fields_are_validated_on_every_write(session) -> None:
+    fields.add_field(session, entity="contacts", name="industry", type="choice", choices=["SaaS", "Retail"])
+    fields.add_field(session, entity="contacts", name="employees", type="number")
+    fields.add_field(session, entity="contacts", name="signed", type="date")
+    fields.add_field(session, entity="contacts", name="newsletter", type="bool")
+    c = contacts.add_contact(
+        session, name="A", custom={"industry": "saas", "employees": "1,200", "signed": "2026-01-31", "newsletter": "yes"}
+    )
+    assert c.custom == {"employees": "1200", "industry": "SaaS", "newsletter": True, "signed": "2026-01-31"}
+    with pytest.raises(Invalid, match="not one of SaaS, Retail"):
+        contacts.add_contact(session, name="B", custom={"industry": "Mining"})
+    with pytest.raises(Invalid, match="not a number"):
+        contacts.edit_contact(session, c, custom={"employees": "many"})
+    with pytest.raises(Invalid, match="not a date"):
+        contacts.edit_contact(session, c, custom={"signed": "31/01/2026"})
+    with pytest.raises(Invalid, match="built-in field"):
+        contacts.add_contact(session, name="C", custom={"email": "x"})
+    with pytest.raises(Conflict):
+        fields.add_field(session, entity="contacts", name="Industry", type="text")
+
+
+def test_list_filters_sort_and_limit(session) -> None:
+    fields.add_field(session, entity="contacts", name="industry", type="choice", choices=["SaaS", "Retail"])
+    a = contacts.add_contact(session, name="Anna", company="Acme", tags=["vip"], owner="ana", custom={"industry": "SaaS"},
+                             emails=["anna@acme.de"])
+    b = contacts.add_contact(session, name="Bert", company="Acme", owner="ben", custom={"industry": "Retail"})
+    c = contacts.add_contact(session, name="Chen", company="Globex", tags=["vip"], owner="ana", title="CEO")
+    b.created_at = datetime(2020, 1, 1, tzinfo=UTC)
+    session.add(b)
+    session.flush()
+
+    def names(**kw):
+        return [r["name"] for r in contacts.list_contacts(session, **kw)]
+
+    assert names() == ["Anna", "Bert", "Chen"]
+    assert names(tag="VIP") == ["Anna", "Chen"]
+    assert names(company="acme") == ["Anna", "Bert"]
+    assert names(owner="ana") == ["Anna", "Chen"]
+    assert names(where=["industry=saas"]) == ["Anna"]
+    assert names(where=["title=CEO"]) == ["Chen"]
+    assert names(where=["email=ANNA@acme.de"]) == ["Anna"]
+    assert names(where=["company=Globex", "owner=ana"]) == ["Chen"]
+    assert names(since="2021-01-01") == ["Anna", "Chen"]
+    assert names(sort="-name") == ["Chen", "Bert", "Anna"]
+    assert names(sort="created")[0] == "Bert"
+    assert names(sort="company", limit=2) == ["Anna", "Bert"]
+    with pytest.raises(Invalid, match="cannot sort by 'shoe size'"):
+        names(sort="shoe size")
+    with pytest.raises(NotFound):
+        names(company="Initech")
+    assert {a.id, c.id} == {r["id"] for r in contacts.list_contacts(session, tag="vip")}
+
+
+def test_single_customer_view_has_timeline_newest_first(session) -> None:
+    c = contacts.add_contact(session, name="Anna", company="Acme")
+    base = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    for i, kind in enumerate(["call", "email", "meeting", "note"]):
+        activities.log_activity(session, type=kind, text=f"step {i}", contact=c, at=base + timedelta(days=i))
+    view = contacts.contact_view(session, c, timeline_limit=3)
+    assert [a["text"] for a in view["activities"]] == ["step 3", "step 2", "step 1"]
+    assert view["activity_count"] == 4
+    assert view["last_touch"] == base + timedelta(days=3)
+    listed = contacts.list_contacts(session)[0]
+    assert listed["last_touch"] == base + timedelta(days=3)
+
+
+def test_remove_contact_takes_its_activities_and_search_entries(session) -> None:
+    from crmcli import search
+
+    c = contacts.add_contact(session, name="Zora Quux", emails=["z@q.de"])
+    activities.log_activity(session, type="call", text="zoraquux call", contact=c)
+    contacts.remove_contact(session, c)
+    session.flush()
+    assert contacts.list_contacts(session) == []
+    assert search.search(session, "zora") == []
+    assert search.search(session, "zoraquux") == []
+
+
+def test_company_view_shows_people_and_their_activity(session) -> None:
+    a = contacts.add_contact(session, name="Anna", company="Acme GmbH")
+    contacts.add_contact(session, name="Bert", company="acme gmbh")
+    acme = companies.resolve_company(session, "ACME GMBH")
+    activities.log_activity(session, type="meeting", text="kick-off", contact=a, at=datetime(2026, 1, 2, tzinfo=UTC))
+    activities.log_activity(session, type="note", text="big account", company=acme, at=datetime(2026, 1, 3, tzinfo=UTC))
+    view = companies.company_view(session, acme)
+    assert [p["name"] for p in view["contacts"]] == ["Anna", "Bert"]
+    assert [x["text"] for x in view["activities"]] == ["big account", "kick-off"]
+    assert view["people"] == 2
+
+
+def test_companies_add_edit_remove(session) -> None:
+    acme = companies.add_company(session, name=" Acme  Inc. ", domain="https://www.Acme.com/about", tags=["customer"],
+                                 phone="+1 212 555 0123")
+    assert acme.name == "Acme Inc."
+    assert acme.domain == "acme.com"
+    assert companies.resolve_company(session, "acme.com").id == acme.id
+    assert companies.resolve_company(session, "someone@acme.com").id == acme.id
+    anna = contacts.add_contact(session, name="Anna", company=str(acme.id))
+    companies.edit_company(session, acme, name="Acme Corp", add_tags=["partner"], remove_tags=["customer"])
+    assert companies.list_companies(session)[0]["tags"] == ["partner"]
+    assert contacts.contact_view(session, anna)["company"] == "Acme Corp"
+    assert companies.list_companies(session, tag="partner")[0]["people"] == 1
+    with pytest.raises(Invalid):
+        companies.add_company(session, name="Bad", domain="not a domain")
+    assert companies.remove_company(session, acme) == 1
+    assert contacts.contact_view(session, anna)["company"] is None
+    with pytest.raises(NotFound):
+        companies.resolve_company(session, "Acme Corp")
+
+
+def test_log_subject_resolution(session) -> None:
+    contacts.add_contact(session, name="Acme", emails=["x@y.de"])
+    companies.add_company(session, name="Acme")
+    with pytest.raises(Ambiguous, match="contact:Acme or company:Acme"):
+        activities.resolve_subject(session, "Acme")
+    contact, company = activities.resolve_subject(session, "company:Acme")
+    assert contact is None and company is not None
+    contact, company = activities.resolve_subject(session, "x@y.de")
+    assert contact is not None and company is None
+    with pytest.raises(Invalid, match="unknown activity type"):
+        activities.log_activity(session, type="fax", text="x", contact=contact)

@@ -1,0 +1,207 @@
+"""Storage: URL resolution, SQLite pragmas and file mode, migrations, upgrades, error messages."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from crmcli import storage
+from crmcli.errors import DatabaseError
+
+
+def test_default_database_lives_in_the_user_data_dir(tmp_path: Path) -> None:
+    url = storage.resolve_url(None)
+    expected = tmp_path / "xdg-data" / "crmcli" / "crm.db"
+    assert url == f"sqlite:///{expected}"
+    engine, _ = storage.open_engine(None)
+    assert expected.exists()
+
+
+def test_db_option_beats_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "env.db"))
+    assert storage.resolve_url(None) == f"sqlite:///{tmp_path / 'env.db'}"
+    assert storage.resolve_url(str(tmp_path / "opt.db")) == f"sqlite:///{tmp_path / 'opt.db'}"
+    assert storage.resolve_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_new_sqlite_file_is_private_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    engine, _ = storage.open_engine(str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_schema_revisions_match_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(storage.__file__).parent / "migrations"))
+    script = ScriptDirectory.from_config(cfg)
+    ordered = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert tuple(ordered) == storage.SCHEMA_REVISIONS
+    assert script.get_current_head() == storage.SCHEMA_HEAD
+
+
+def test_migrated_schema_matches_models(db_url: str) -> None:
+    """Migrations and models agree: autogenerate finds nothing to do (the full-text index aside)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import crmcli.models  # noqa: F401
+
+    engine, _ = storage.open_engine(db_url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, SQLModel.metadata)
+    fulltext = ("search_fts", "tsv", "ix_search_doc_tsv")
+    remaining = [d for d in diff if not any(name in repr(d) for name in fulltext)]
+    assert remaining == []
+
+
+def _at_revision(url: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = storage.get_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(storage.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def test_older_schema_is_backed_up_then_upgraded_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    _at_revision(url, "0001")
+    with storage.get_engine(url).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO search_doc (kind, ref_id, title, body) VALUES ('contact', 1, '张伟明', '张伟明 Acme')"
+        )
+    storage.dispose_all()
+
+    engine, _ = storage.open_engine(str(path))
+
+    backup = tmp_path / "old.db.bak-0001"
+    assert backup.exists()
+    assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
+    with engine.connect() as conn:
+        assert storage.current_revision(conn) == storage.SCHEMA_HEAD
+        # rows written before the full-text index existed are found through it
+        hit = conn.exec_driver_sql("SELECT title FROM search_fts WHERE search_fts MATCH '\"张伟明\"'").scalar()
+        assert hit == "张伟明"
+    import sqlite3
+
+    old = sqlite3.connect(backup)
+    assert old.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    old.close()
+
+
+def test_older_schema_upgrades_on_postgresql(pg_server) -> None:
+    url = pg_server.create(migrated=False)
+    try:
+        _at_revision(url, "0001")
+        storage.dispose_all()
+        engine, _ = storage.open_engine(url)
+        with engine.connect() as conn:
+            assert storage.current_revision(conn) == storage.SCHEMA_HEAD
+            assert conn.exec_driver_sql("SELECT to_regclass('ix_search_doc_tsv')").scalar() is not None
+    finally:
+        pg_server.drop(url)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'future.db'}"
+    engine, _ = storage.open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    storage.dispose_all()
+    with pytest.raises(DatabaseError, match="newer than this crmcli"):
+        storage.open_engine(url)
+
+
+def test_up_to_date_open_does_not_import_alembic(tmp_path: Path) -> None:
+    path = tmp_path / "current.db"
+    storage.open_engine(str(path))
+    storage.dispose_all()
+    code = (
+        "import sys; from crmcli import storage; storage.open_engine(sys.argv[1]); "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_status_reports_without_upgrading(db_url: str) -> None:
+    info = storage.status(db_url)
+    assert info["revision"] == storage.SCHEMA_HEAD
+    assert info["state"] == "up to date"
+    assert info["contacts"] == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://alice:s3cr%40t-pw@127.0.0.1:1/crm",
+        "postgresql+psycopg://alice:s3cret-pw@127.0.0.1:1/crm",
+    ],
+)
+def test_unreachable_server_error_hides_password(url: str) -> None:
+    with pytest.raises(DatabaseError) as info:
+        storage.open_engine(url)
+    message = str(info.value)
+    assert "cannot open database" in message
+    assert "s3cr" not in message
+    assert "alice:***@" in message
+    assert "\n" not in message
+
+
+def test_wrong_password_is_reported_without_the_password(pg_server) -> None:
+    """A role with a password, asked for with the wrong one over TCP (or, under trust auth,
+    at least never echoed)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_server.url_for("postgres")).set(username="nobody_here", password="Wr0ng-Secret")
+    rendered = url.render_as_string(hide_password=False)
+    with pytest.raises(DatabaseError) as info:
+        storage.open_engine(rendered)
+    assert "Wr0ng-Secret" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_redact_hides_url_passwords() -> None:
+    url = "postgresql+psycopg://bob:hunter2@db.example/crm"
+    assert storage.redact(url) == "postgresql+psycopg://bob:***@db.example/crm"
+    assert "hunter2" not in storage.redact("failed for hunter2 somewhere", url)
+
+
+def test_corrupt_file_and_missing_directory_fail_cleanly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DatabaseError, match="file is not a database"):
+        storage.open_engine(str(bad))
+    with pytest.raises(DatabaseError, match="does not exist"):
+        storage.open_engine(str(tmp_path / "missing" / "crm.db"))
+
+
+def test_write_is_one_transaction(db_url: str) -> None:
+    """A failure inside session_scope leaves nothing half-written."""
+    from crmcli import contacts
+
+    with pytest.raises(RuntimeError):
+        with storage.session_scope(db_url, write=True) as s:
+            contacts.add_contact(s, name="Half Written", emails=["half@example.com"])
+            raise RuntimeError("process dies here")
+    with storage.session_scope(db_url) as s:
+        assert contacts.list_contacts(s) == []
