@@ -27,6 +27,7 @@ class Col:
     kind: str = "text"  # text | time | date (a time shown as its day) | phone | phones
     justify: str = "left"
     drop: int = 0  # on a narrow terminal, columns with the highest drop go first (0: never)
+    wrap: bool = False  # long text wraps inside its column instead of ending in an ellipsis
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,12 @@ def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None =
     layout = _layout(cells, cols, width)
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     for i, w in layout:
-        # One line per record: a long cell ends in an ellipsis rather than wrapping the table apart.
-        table.add_column(cols[i].header, justify=cols[i].justify, width=w, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        # One line per record unless the column wraps: a long cell ends in an ellipsis.
+        col = cols[i]
+        table.add_column(
+            col.header, justify=col.justify, width=w, no_wrap=not col.wrap,  # type: ignore[arg-type]
+            overflow="fold" if col.wrap else "ellipsis",
+        )
     for row in cells:
         table.add_row(*(row[i] for i, _ in layout))
     return table

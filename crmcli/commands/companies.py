@@ -118,7 +118,7 @@ def show(
     ]
     people_cols = [c for c in list_cols() if c.key not in ("company", "owner")]
     activity_cols = [
-        Col("at", "When", kind="time"), Col("type", "Type"), Col("subject", "Who"), Col("text", "What"), Col("by", "By"),
+        Col("at", "When", kind="time"), Col("type", "Type"), Col("subject", "Who"), Col("text", "What", wrap=True), Col("by", "By", drop=1),
     ]
     sections = [
         Section(f"People ({record['people']})", "contacts", people_cols, empty="nobody yet"),

@@ -135,7 +135,7 @@ def show(
         Col("source", "Source"), Col("custom", "Fields"), Col("last_touch", "Last touch", kind="time"),
         Col("notes", "Notes"), Col("created_at", "Created", kind="time"), Col("updated_at", "Updated", kind="time"),
     ]
-    activity_cols = [Col("at", "When", kind="time"), Col("type", "Type"), Col("text", "What"), Col("by", "By")]
+    activity_cols = [Col("at", "When", kind="time"), Col("type", "Type"), Col("text", "What", wrap=True), Col("by", "By", drop=1)]
     title = f"Activity ({record['activity_count']})"
     emit_record(record, cols, fmt_of(fmt, quiet), [Section(title, "activities", activity_cols, empty="none yet")])
 

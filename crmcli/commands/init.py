@@ -17,12 +17,12 @@ def init(
     Example: crm init --demo && crm contacts list
     """
     from crmcli import demo as demo_
-    from crmcli import storage
     from crmcli.commands._common import session
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
-        where = storage.redact(str(s.get_bind().url.render_as_string(hide_password=True)))
+        url = s.get_bind().url
+        where = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
         if demo:
             counts = demo_.load(s, seed=seed)
     if demo:
