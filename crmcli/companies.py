@@ -150,6 +150,7 @@ def edit_company(
     region: str | None = None,
 ) -> Company:
     """Change what is given; an empty string clears an optional value."""
+    session.refresh(company, with_for_update=True)  # no lost updates: see contacts.edit_contact
     if name is not None:
         company.name = normalize_name(name, "company name")
         company.name_key = name_key(company.name)

@@ -207,6 +207,10 @@ def edit_contact(
     """Change what is given. An empty string clears title, company, owner, source or notes;
     an empty custom value removes that field."""
     assert contact.id is not None
+    # Re-read the row under a lock, so that two people editing one contact at once on a
+    # shared PostgreSQL queue up instead of one silently undoing the other (custom fields
+    # are merged from what is stored). On SQLite, BEGIN IMMEDIATE already serialises writers.
+    session.refresh(contact, with_for_update=True)
     region_code = _region(session, region)
     new_emails = _unique(normalize_email(e) for e in add_emails)
     new_phones = _unique(normalize_phone(p, region_code) for p in add_phones)

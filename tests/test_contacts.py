@@ -222,3 +222,38 @@ def test_log_subject_resolution(session) -> None:
     assert contact is not None and company is None
     with pytest.raises(Invalid, match="unknown activity type"):
         activities.log_activity(session, type="fax", text="x", contact=contact)
+
+
+def test_concurrent_edits_of_one_contact_lose_nothing(db_url: str) -> None:
+    """Two sessions edit the same contact's custom fields at once: the second waits for the
+    first and merges onto what it wrote."""
+    import threading
+
+    from crmcli import storage
+
+    with storage.session_scope(db_url, write=True) as s:
+        cid = contacts.add_contact(s, name="Shared", custom={"start": "1"}).id
+    engine, _ = storage.open_engine(db_url)
+    first = storage.make_session(engine, write=True)
+    contacts.edit_contact(first, contacts.resolve_contact(first, str(cid)), custom={"from_first": "a"})
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_editor() -> None:
+        try:
+            with storage.session_scope(db_url, write=True) as other:
+                contacts.edit_contact(other, contacts.resolve_contact(other, str(cid)), custom={"from_second": "b"})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=second_editor)
+    thread.start()
+    assert not done.wait(0.5)  # the second editor waits for the first transaction
+    first.commit()
+    first.close()
+    thread.join(15)
+    assert errors == []
+    with storage.session_scope(db_url) as s:
+        assert contacts.resolve_contact(s, str(cid)).custom == {"from_first": "a", "from_second": "b", "start": "1"}
