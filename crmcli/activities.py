@@ -98,16 +98,7 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
         .where(Activity.contact_id.in_(contact_ids))
         .group_by(Activity.contact_id)
     )
-    from crmcli.models import UTCDateTime
-
-    out: dict[int, datetime] = {}
-    for contact_id, at in session.exec(query):
-        if isinstance(at, str):  # SQLite's max() hands back the stored text
-            at = datetime.fromisoformat(at)
-        value = UTCDateTime().process_result_value(at, session.get_bind().dialect)
-        if value is not None:
-            out[contact_id] = value
-    return out
+    return {contact_id: at for contact_id, at in session.exec(query) if at is not None}  # type: ignore[misc]
 
 
 def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None]:

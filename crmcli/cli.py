@@ -14,7 +14,16 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli import __version__
-from crmcli.commands import activity, companies, config, contacts, db, fields, init, search
+from crmcli.commands import (
+    activity,
+    companies,
+    config,
+    contacts,
+    db,
+    fields,
+    init,
+    search,
+)
 from crmcli.commands._common import State
 from crmcli.errors import CrmError, ExitCode
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
 from crmcli.errors import Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import Activity, Company, CompanyTag, Contact
-from crmcli.normalize import name_key, normalize_name, normalize_phone, normalize_tag, optional_text
+from crmcli.normalize import name_key, normalize_name, normalize_phone, optional_text
 from crmcli.refs import as_id, pick_one
+from crmcli.tags import having_tag, set_tags, tags_of
 
 SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
 BUILTIN_WHERE = {"name", "domain", "owner", "source", "phone", "website"}
@@ -66,29 +66,10 @@ def find_or_create(session: Session, ref: str, *, owner: str | None = None) -> C
     return add_company(session, name=ref, owner=owner)
 
 
-def _set_tags(session: Session, company_id: int, add: list[str], remove: list[str] = ()) -> None:  # type: ignore[assignment]
-    current = set(session.exec(select(CompanyTag.tag).where(CompanyTag.company_id == company_id)))
-    for tag in {normalize_tag(t) for t in add} - current:
-        session.add(CompanyTag(company_id=company_id, tag=tag))
-    drop = {normalize_tag(t) for t in remove} & current
-    if drop:
-        session.execute(delete(CompanyTag).where(CompanyTag.company_id == company_id, CompanyTag.tag.in_(drop)))
-
-
-def _tags(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        for cid, tag in session.exec(
-            select(CompanyTag.company_id, CompanyTag.tag).where(CompanyTag.company_id.in_(ids)).order_by(CompanyTag.tag)
-        ):
-            out[cid].append(tag)
-    return out
-
-
 def reindex(session: Session, company: Company) -> None:
     assert company.id is not None
     session.flush()
-    tags = _tags(session, [company.id]).get(company.id, [])
+    tags = tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, [])
     search.upsert(
         session, "company", company.id, company.name, company.name, company.domain, company.website,
         company.phone, " ".join(tags), company.notes, *(str(v) for v in company.custom.values()),
@@ -128,7 +109,7 @@ def add_company(
     session.add(company)
     session.flush()
     assert company.id is not None
-    _set_tags(session, company.id, tags or [])
+    set_tags(session, CompanyTag, "company_id", company.id, tags or [])
     reindex(session, company)
     return company
 
@@ -168,7 +149,7 @@ def edit_company(
     company.updated_at = clock.now()
     session.add(company)
     assert company.id is not None
-    _set_tags(session, company.id, add_tags or [], remove_tags or [])
+    set_tags(session, CompanyTag, "company_id", company.id, add_tags or [], remove_tags or [])
     reindex(session, company)
     if name is not None:  # the people's search documents carry the company name
         from crmcli.contacts import reindex_many
@@ -224,7 +205,7 @@ def list_companies(
 ) -> list[dict[str, Any]]:
     query = select(Company)
     if tag:
-        query = query.where(Company.id.in_(select(CompanyTag.company_id).where(CompanyTag.tag == normalize_tag(tag))))
+        query = query.where(having_tag(Company, CompanyTag, "company_id", tag))
     if owner:
         query = query.where(Company.owner == owner)
     if since:
@@ -245,7 +226,7 @@ def list_companies(
         query = query.limit(limit)
     companies = list(session.exec(query))
     ids = [c.id for c in companies if c.id is not None]
-    tags = _tags(session, ids)
+    tags = tags_of(session, CompanyTag, "company_id", ids)
     counts = dict(
         session.exec(
             select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
@@ -261,7 +242,7 @@ def company_view(session: Session, company: Company, *, timeline_limit: int | No
 
     assert company.id is not None
     people = list_contacts(session, company_id=company.id, sort="name")
-    record = company_record(company, _tags(session, [company.id]).get(company.id, []), len(people))
+    record = company_record(company, tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, []), len(people))
     activities, total = timeline(
         session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
     )

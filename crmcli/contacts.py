@@ -6,23 +6,30 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, exists
+from sqlalchemy import exists
 from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
 from crmcli.activities import last_touch, timeline
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
-from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, ContactTag
+from crmcli.models import (
+    Activity,
+    Company,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    ContactTag,
+)
 from crmcli.normalize import (
     name_key,
     normalize_email,
     normalize_name,
     normalize_phone,
-    normalize_tag,
     optional_text,
 )
 from crmcli.refs import as_id, pick_one
+from crmcli.tags import having_tag, set_tags, tags_of
 
 SORTS = {
     "name": Contact.name_key,
@@ -114,17 +121,6 @@ def _set_values(session: Session, model: Any, column_name: str, contact_id: int,
     session.flush()
 
 
-def _set_tags(session: Session, contact_id: int, add: list[str], remove: list[str]) -> None:
-    current = set(session.exec(select(ContactTag.tag).where(ContactTag.contact_id == contact_id)))
-    for tag in _unique(normalize_tag(t) for t in add):
-        if tag not in current:
-            session.add(ContactTag(contact_id=contact_id, tag=tag))
-    drop = {normalize_tag(t) for t in remove} & current
-    if drop:
-        session.execute(delete(ContactTag).where(ContactTag.contact_id == contact_id, ContactTag.tag.in_(drop)))
-    session.flush()
-
-
 def add_contact(
     session: Session,
     *,
@@ -177,7 +173,7 @@ def add_contact(
         session.add(ContactEmail(contact_id=contact.id, email=email, is_primary=i == 0))
     for i, phone in enumerate(clean_phones):
         session.add(ContactPhone(contact_id=contact.id, phone=phone, is_primary=i == 0))
-    _set_tags(session, contact.id, list(tags), [])
+    set_tags(session, ContactTag, "contact_id", contact.id, tags)
     reindex_many(session, [contact.id])
     return contact
 
@@ -240,7 +236,7 @@ def edit_contact(
         [normalize_phone(p, region_code) for p in remove_phones],
         normalize_phone(primary_phone, region_code) if primary_phone else None,
     )
-    _set_tags(session, contact.id, list(add_tags), list(remove_tags))
+    set_tags(session, ContactTag, "contact_id", contact.id, add_tags, remove_tags)
     contact.updated_at = clock.now()
     session.add(contact)
     session.flush()
@@ -260,7 +256,6 @@ def remove_contact(session: Session, contact: Contact) -> None:
 def _details(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
     emails: dict[int, list[str]] = defaultdict(list)
     phones: dict[int, list[str]] = defaultdict(list)
-    tags: dict[int, list[str]] = defaultdict(list)
     if ids:
         for cid, email in session.exec(
             select(ContactEmail.contact_id, ContactEmail.email)
@@ -274,11 +269,7 @@ def _details(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], di
             .order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
         ):
             phones[cid].append(phone)
-        for cid, tag in session.exec(
-            select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.contact_id.in_(ids)).order_by(ContactTag.tag)
-        ):
-            tags[cid].append(tag)
-    return emails, phones, tags
+    return emails, phones, tags_of(session, ContactTag, "contact_id", ids)
 
 
 def reindex_many(session: Session, ids: list[int]) -> None:
@@ -339,7 +330,7 @@ def list_contacts(
     """Contacts as plain records, filtered; --where takes built-in fields and custom fields."""
     query = select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id)
     if tag:
-        query = query.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag == normalize_tag(tag))))
+        query = query.where(having_tag(Contact, ContactTag, "contact_id", tag))
     if company:
         from crmcli.companies import resolve_company
 

@@ -7,16 +7,13 @@ a command shows are described by Col, and every other format derives from the sa
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-FORMATS = ("table", "json", "csv", "ids", "plain")
 SHRINK = 18  # a column shortened to this many cells still says enough
 
 
@@ -269,13 +266,3 @@ def message(text: str) -> None:
 
 def error(text: str) -> None:
     sys.stderr.write(f"Error: {text}\n")
-
-
-def use_color() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def to_csv_text(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    write_csv(rows, buf)
-    return buf.getvalue()

@@ -8,9 +8,9 @@ Tables for contacts, companies, activities, custom fields, settings and the sear
 documents (the full-text index over them comes in 0002).
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from crmcli.models import UTCDateTime
