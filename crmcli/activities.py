@@ -121,8 +121,7 @@ def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company
         raise NotFound(f"no contact or company matches '{ref}'")
     if len(found) > 1:
         raise Ambiguous(
-            f"'{ref}' is both contact #{found[0].id} and company #{found[1].id}: "
-            f"say contact:{ref} or company:{ref}"
+            f"'{ref}' is both contact #{found[0].id} and company #{found[1].id}: say contact:{ref} or company:{ref}"
         )
     subject = found[0]
     return (subject, None) if isinstance(subject, Contact) else (None, subject)

@@ -95,7 +95,10 @@ def root(
     db: Annotated[
         Optional[str],
         typer.Option(
-            "--db", envvar="CRM_DB", metavar="PATH_OR_URL", show_envvar=True,
+            "--db",
+            envvar="CRM_DB",
+            metavar="PATH_OR_URL",
+            show_envvar=True,
             help="SQLite file or SQLAlchemy URL (postgresql+psycopg://user@host/crm). "
             "Default: crm.db in the user data directory.",
         ),

@@ -71,8 +71,17 @@ def reindex(session: Session, company: Company) -> None:
     session.flush()
     tags = tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, [])
     search.upsert(
-        session, "company", company.id, company.name, company.name, company.domain, company.website,
-        company.phone, " ".join(tags), company.notes, *(str(v) for v in company.custom.values()),
+        session,
+        "company",
+        company.id,
+        company.name,
+        company.name,
+        company.domain,
+        company.website,
+        company.phone,
+        " ".join(tags),
+        company.notes,
+        *(str(v) for v in company.custom.values()),
     )
 
 
@@ -97,7 +106,9 @@ def add_company(
         name=clean_name,
         name_key=name_key(clean_name),
         domain=normalize_domain(domain),
-        phone=normalize_phone(phone, region or settings.get(session, "default_region")) if optional_text(phone) else None,
+        phone=normalize_phone(phone, region or settings.get(session, "default_region"))
+        if optional_text(phone)
+        else None,
         website=optional_text(website),
         owner=optional_text(owner),
         source=optional_text(source),
@@ -227,11 +238,15 @@ def list_companies(
     companies = list(session.exec(query))
     ids = [c.id for c in companies if c.id is not None]
     tags = tags_of(session, CompanyTag, "company_id", ids)
-    counts = dict(
-        session.exec(
-            select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
-        ).all()
-    ) if ids else {}
+    counts = (
+        dict(
+            session.exec(
+                select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]  # type: ignore[arg-type]
 
 
@@ -242,7 +257,9 @@ def company_view(session: Session, company: Company, *, timeline_limit: int | No
 
     assert company.id is not None
     people = list_contacts(session, company_id=company.id, sort="name")
-    record = company_record(company, tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, []), len(people))
+    record = company_record(
+        company, tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, []), len(people)
+    )
     activities, total = timeline(
         session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
     )

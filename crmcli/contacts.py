@@ -46,9 +46,9 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 def _describe(session: Session, contact: Contact) -> str:
     email = session.exec(
-        select(ContactEmail.email).where(ContactEmail.contact_id == contact.id).order_by(
-            ContactEmail.is_primary.desc(), ContactEmail.id
-        )
+        select(ContactEmail.email)
+        .where(ContactEmail.contact_id == contact.id)
+        .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
     ).first()
     return f"#{contact.id} {contact.name}" + (f" <{email}>" if email else "")
 
@@ -66,7 +66,9 @@ def resolve_contact(session: Session, ref: str) -> Contact:
             email = normalize_email(ref)
         except Invalid:
             email = ref.strip().lower()
-        query = select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id).where(ContactEmail.email == email)
+        query = (
+            select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id).where(ContactEmail.email == email)
+        )
     else:
         query = select(Contact).where(Contact.name_key == name_key(ref))
     matches = list(session.exec(query.distinct().order_by(Contact.id)))
@@ -99,7 +101,15 @@ def _check_duplicates(session: Session, emails: list[str], phones: list[str], ex
             )
 
 
-def _set_values(session: Session, model: Any, column_name: str, contact_id: int, add: list[str], remove: list[str], primary: str | None) -> None:
+def _set_values(
+    session: Session,
+    model: Any,
+    column_name: str,
+    contact_id: int,
+    add: list[str],
+    remove: list[str],
+    primary: str | None,
+) -> None:
     rows = list(session.exec(select(model).where(model.contact_id == contact_id).order_by(model.id)))
     by_value = {getattr(r, column_name): r for r in rows}
     for value in remove:
@@ -228,11 +238,20 @@ def edit_contact(
     if custom:
         contact.custom = fields.apply(contact.custom, fields.validate(session, "contacts", custom))
     _set_values(
-        session, ContactEmail, "email", contact.id, new_emails,
-        [normalize_email(e) for e in remove_emails], normalize_email(primary_email) if primary_email else None,
+        session,
+        ContactEmail,
+        "email",
+        contact.id,
+        new_emails,
+        [normalize_email(e) for e in remove_emails],
+        normalize_email(primary_email) if primary_email else None,
     )
     _set_values(
-        session, ContactPhone, "phone", contact.id, new_phones,
+        session,
+        ContactPhone,
+        "phone",
+        contact.id,
+        new_phones,
         [normalize_phone(p, region_code) for p in remove_phones],
         normalize_phone(primary_phone, region_code) if primary_phone else None,
     )
@@ -253,7 +272,9 @@ def remove_contact(session: Session, contact: Contact) -> None:
     session.flush()
 
 
-def _details(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
+def _details(
+    session: Session, ids: list[int]
+) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
     emails: dict[int, list[str]] = defaultdict(list)
     phones: dict[int, list[str]] = defaultdict(list)
     if ids:
@@ -284,9 +305,18 @@ def reindex_many(session: Session, ids: list[int]) -> None:
     for contact, company_name in rows:
         assert contact.id is not None
         search.upsert(
-            session, "contact", contact.id, contact.name, contact.name, contact.title, company_name,
-            " ".join(emails.get(contact.id, [])), " ".join(phones.get(contact.id, [])),
-            " ".join(tags.get(contact.id, [])), contact.notes, *(str(v) for v in contact.custom.values()),
+            session,
+            "contact",
+            contact.id,
+            contact.name,
+            contact.name,
+            contact.title,
+            company_name,
+            " ".join(emails.get(contact.id, [])),
+            " ".join(phones.get(contact.id, [])),
+            " ".join(tags.get(contact.id, [])),
+            contact.notes,
+            *(str(v) for v in contact.custom.values()),
         )
 
 
@@ -380,8 +410,12 @@ def contact_view(session: Session, contact: Contact, *, timeline_limit: int | No
     emails, phones, tags = _details(session, [contact.id])
     activities, total = timeline(session, contact_ids=[contact.id], limit=timeline_limit)
     record = _record(
-        contact, company.name if company else None, emails.get(contact.id, []), phones.get(contact.id, []),
-        tags.get(contact.id, []), activities[0]["at"] if activities else None,
+        contact,
+        company.name if company else None,
+        emails.get(contact.id, []),
+        phones.get(contact.id, []),
+        tags.get(contact.id, []),
+        activities[0]["at"] if activities else None,
     )
     record["activity_count"] = total
     record["activities"] = activities

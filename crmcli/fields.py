@@ -17,8 +17,25 @@ ENTITIES = ("contacts", "companies", "deals")
 TYPES = ("text", "number", "date", "bool", "choice", "email", "url")
 # Names a custom field may not take, because --where and output already mean them.
 RESERVED = {
-    "id", "name", "title", "company", "company_id", "owner", "source", "notes", "tags", "tag",
-    "email", "emails", "phone", "phones", "created_at", "updated_at", "domain", "website", "custom",
+    "id",
+    "name",
+    "title",
+    "company",
+    "company_id",
+    "owner",
+    "source",
+    "notes",
+    "tags",
+    "tag",
+    "email",
+    "emails",
+    "phone",
+    "phones",
+    "created_at",
+    "updated_at",
+    "domain",
+    "website",
+    "custom",
 }
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
@@ -62,9 +79,7 @@ def list_fields(session: Session, entity: str | None = None) -> list[FieldDef]:
 
 def remove_field(session: Session, *, entity: str, name: str) -> None:
     key = field_key(name)
-    definition = session.exec(
-        select(FieldDef).where(FieldDef.entity == _entity(entity), FieldDef.name == key)
-    ).first()
+    definition = session.exec(select(FieldDef).where(FieldDef.entity == _entity(entity), FieldDef.name == key)).first()
     if definition is None:
         raise NotFound(f"{entity} have no declared field '{key}'")
     session.delete(definition)

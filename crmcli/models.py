@@ -106,17 +106,13 @@ class ContactPhone(SQLModel, table=True):
 
 class ContactTag(SQLModel, table=True):
     __tablename__ = "contact_tag"
-    contact_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
-    )
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True))
     tag: str = Field(primary_key=True, index=True)
 
 
 class CompanyTag(SQLModel, table=True):
     __tablename__ = "company_tag"
-    company_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True)
-    )
+    company_id: int = Field(sa_column=Column(Integer, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True))
     tag: str = Field(primary_key=True, index=True)
 
 

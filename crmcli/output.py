@@ -137,7 +137,7 @@ def _layout(rows: list[list[str]], cols: list[Col], width: int) -> list[tuple[in
     from rich.cells import cell_len
 
     natural = [max([cell_len(c.header)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(cols)]
-    floor = [n if c.key == "id" else min(n, 6) for n, c in zip(natural, cols)]
+    floor = [n if c.key == "id" else min(n, 6) for n, c in zip(natural, cols, strict=True)]
     keep = list(range(len(cols)))
 
     def budget() -> int:
@@ -168,7 +168,10 @@ def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None =
         # One line per record unless the column wraps: a long cell ends in an ellipsis.
         col = cols[i]
         table.add_column(
-            col.header, justify=col.justify, width=w, no_wrap=not col.wrap,  # type: ignore[arg-type]
+            col.header,
+            justify=col.justify,
+            width=w,
+            no_wrap=not col.wrap,  # type: ignore[arg-type]
             overflow="fold" if col.wrap else "ellipsis",
         )
     for row in cells:
@@ -187,7 +190,9 @@ def write_csv(rows: list[dict[str, Any]], out: Any) -> None:
         writer.writerow([_csv_value(row.get(h)) for h in headers])
 
 
-def emit_list(rows: list[dict[str, Any]], cols: list[Col], fmt: str, *, noun: str = "records", title: str | None = None) -> None:
+def emit_list(
+    rows: list[dict[str, Any]], cols: list[Col], fmt: str, *, noun: str = "records", title: str | None = None
+) -> None:
     out = sys.stdout
     if fmt == "json":
         out.write(json.dumps(_jsonable(rows), ensure_ascii=False, indent=2) + "\n")
@@ -226,7 +231,12 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
         for section in sections:
             items = record.get(section.key) or []
             for row in items:
-                out.write(section.key + "\t" + "\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in section.cols) + "\n")
+                out.write(
+                    section.key
+                    + "\t"
+                    + "\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in section.cols)
+                    + "\n"
+                )
         return
     from rich.table import Table
 

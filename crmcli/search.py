@@ -20,7 +20,9 @@ from crmcli.normalize import clean_text, fold_accents
 
 KINDS = ("contact", "company", "activity")
 # Exact names first, then people and companies before activities, then by relevance.
-ORDER = " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+ORDER = (
+    " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
+)
 
 
 def _compose(*parts: str | None) -> str:
@@ -59,8 +61,10 @@ def search(session: Session, query: str, *, kinds: list[str] | None = None, limi
     if not terms:
         return []
     dialect = session.get_bind().dialect.name
-    rows = _search_sqlite(session, terms, kinds, limit) if dialect == "sqlite" else _search_generic(
-        session, terms, kinds, limit, dialect
+    rows = (
+        _search_sqlite(session, terms, kinds, limit)
+        if dialect == "sqlite"
+        else _search_generic(session, terms, kinds, limit, dialect)
     )
     return [
         {"kind": kind, "id": ref_id, "title": title, "match": _snippet(title, body, terms), "score": round(score, 4)}
@@ -97,9 +101,7 @@ def _search_sqlite(session: Session, terms: list[str], kinds: list[str] | None, 
     return list(session.execute(text(sql), params))
 
 
-def _search_generic(
-    session: Session, terms: list[str], kinds: list[str] | None, limit: int, dialect: str
-) -> list[Any]:
+def _search_generic(session: Session, terms: list[str], kinds: list[str] | None, limit: int, dialect: str) -> list[Any]:
     params: dict[str, Any] = {"limit": limit, "exact": clean_text(" ".join(terms)).lower()}
     likes = []
     for i, term in enumerate(terms):
@@ -119,7 +121,9 @@ def _search_generic(
             f"WHERE (d.tsv @@ to_tsquery('simple', :tsq) OR ({all_like})){kind_filter} "
         )
     else:
-        sql = f"SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE ({all_like}){kind_filter} "
+        sql = (
+            f"SELECT d.kind, d.ref_id, d.title, d.body, 0.0 AS score FROM search_doc d WHERE ({all_like}){kind_filter} "
+        )
     sql += ORDER
     return list(session.execute(text(sql), params))
 

@@ -243,8 +243,6 @@ def session_scope(db: str | None = None, *, write: bool = False) -> Iterator[Ses
         session.close()
 
 
-
-
 def status(db: str | None = None) -> dict[str, Any]:
     """What `crm db status` reports, without upgrading anything."""
     from sqlalchemy import text

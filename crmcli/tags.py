@@ -12,7 +12,9 @@ from sqlmodel import Session, select
 from crmcli.normalize import normalize_tag
 
 
-def set_tags(session: Session, link: Any, fk: str, record_id: int, add: Iterable[str], remove: Iterable[str] = ()) -> None:
+def set_tags(
+    session: Session, link: Any, fk: str, record_id: int, add: Iterable[str], remove: Iterable[str] = ()
+) -> None:
     """Add and remove tags (normalised) on one record."""
     column = getattr(link, fk)
     current = set(session.exec(select(link.tag).where(column == record_id)))

@@ -29,7 +29,19 @@ def one_line_error(result, code: int, fragment: str) -> None:
 def add_people(cli) -> dict[str, str]:
     ids = {}
     for args in (
-        ["Anna Müller", "-e", "anna@acme.de", "-p", "+49 151 12345678", "-c", "Acme GmbH", "-t", "vip", "-F", "industry=SaaS"],
+        [
+            "Anna Müller",
+            "-e",
+            "anna@acme.de",
+            "-p",
+            "+49 151 12345678",
+            "-c",
+            "Acme GmbH",
+            "-t",
+            "vip",
+            "-F",
+            "industry=SaaS",
+        ],
         ["张伟明", "-e", "zhang@yuntu.cn", "-p", "+86 138 0013 8000", "-c", "深圳云图科技有限公司", "-t", "vip,china"],
         ["Hugo Lefèvre", "-e", "hugo@lumiere.fr", "-c", "Atelier Lumière SARL", "--owner", "ben"],
     ):
@@ -79,8 +91,24 @@ def test_json_is_stable_snake_case_with_iso_times(cli) -> None:
     assert isinstance(rows, list) and len(rows) == 3
     for row in rows:
         assert list(row) == [
-            "id", "name", "title", "company", "company_id", "email", "emails", "phone", "phones", "tags", "owner",
-            "source", "last_touch", "notes", "custom", "external_id", "created_at", "updated_at",
+            "id",
+            "name",
+            "title",
+            "company",
+            "company_id",
+            "email",
+            "emails",
+            "phone",
+            "phones",
+            "tags",
+            "owner",
+            "source",
+            "last_touch",
+            "notes",
+            "custom",
+            "external_id",
+            "created_at",
+            "updated_at",
         ]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"])
     anna = next(r for r in rows if r["name"] == "Anna Müller")
@@ -165,10 +193,30 @@ def test_prompts_on_a_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_edit_and_rm(cli) -> None:
     ids = add_people(cli)
-    ok(cli("contacts", "edit", ids["Anna Müller"], "--title", "CTO", "--add-email", "anna@neu.de",
-           "--primary-email", "anna@neu.de", "--untag", "vip", "-F", "industry="))
+    ok(
+        cli(
+            "contacts",
+            "edit",
+            ids["Anna Müller"],
+            "--title",
+            "CTO",
+            "--add-email",
+            "anna@neu.de",
+            "--primary-email",
+            "anna@neu.de",
+            "--untag",
+            "vip",
+            "-F",
+            "industry=",
+        )
+    )
     shown = json.loads(ok(cli("contacts", "show", "anna@neu.de", "-f", "json")).stdout)
-    assert shown["title"] == "CTO" and shown["emails"][0] == "anna@neu.de" and shown["tags"] == [] and shown["custom"] == {}
+    assert (
+        shown["title"] == "CTO"
+        and shown["emails"][0] == "anna@neu.de"
+        and shown["tags"] == []
+        and shown["custom"] == {}
+    )
     ok(cli("contacts", "rm", ids["Anna Müller"], ids["张伟明"]))
     assert ok(cli("contacts", "list", "-q")).stdout.split() == [ids["Hugo Lefèvre"]]
 
@@ -181,7 +229,10 @@ def test_companies_commands(cli) -> None:
     shown = json.loads(ok(cli("companies", "show", "深圳云图科技有限公司", "-f", "json")).stdout)
     assert [p["name"] for p in shown["contacts"]] == ["张伟明"]
     ok(cli("companies", "edit", "globex.com", "--name", "Globex Inc", "--untag", "prospect", "-t", "customer"))
-    assert ok(cli("companies", "list", "--tag", "customer", "-f", "csv")).stdout.splitlines()[1].split(",")[1] == "Globex Inc"
+    assert (
+        ok(cli("companies", "list", "--tag", "customer", "-f", "csv")).stdout.splitlines()[1].split(",")[1]
+        == "Globex Inc"
+    )
     table = ok(cli("companies", "show", "Acme GmbH", "-f", "table")).stdout
     assert "People (1)" in table and "Anna Müller" in table
     ok(cli("companies", "rm", "Acme GmbH", "--yes"))

@@ -12,9 +12,16 @@ from crmcli.errors import Ambiguous, Conflict, Invalid, NotFound
 
 def test_add_cleans_every_value(session) -> None:
     c = contacts.add_contact(
-        session, name="  Jo\u0308rg   Mu\u0308ller ", emails=[" Jorg@Example.COM", "jorg@example.com", "j@b.de"],
-        phones=["0151 12345678", "+49 30 12345678"], title=" CTO ", company=" Acme  GmbH ",
-        tags=["VIP", "Key Account", "vip"], owner="ana", custom={"Industry": "SaaS"}, region="DE",
+        session,
+        name="  Jo\u0308rg   Mu\u0308ller ",
+        emails=[" Jorg@Example.COM", "jorg@example.com", "j@b.de"],
+        phones=["0151 12345678", "+49 30 12345678"],
+        title=" CTO ",
+        company=" Acme  GmbH ",
+        tags=["VIP", "Key Account", "vip"],
+        owner="ana",
+        custom={"Industry": "SaaS"},
+        region="DE",
     )
     view = contacts.contact_view(session, c)
     assert view["name"] == "Jörg Müller"
@@ -82,12 +89,26 @@ def test_ambiguous_ref_lists_the_candidates(session) -> None:
 
 def test_edit_changes_only_what_is_given(session) -> None:
     c = contacts.add_contact(
-        session, name="Anna", emails=["a@x.de", "b@x.de"], phones=["+4915112345678"], title="CTO",
-        tags=["vip"], custom={"size": "10"}, owner="ana",
+        session,
+        name="Anna",
+        emails=["a@x.de", "b@x.de"],
+        phones=["+4915112345678"],
+        title="CTO",
+        tags=["vip"],
+        custom={"size": "10"},
+        owner="ana",
     )
     contacts.edit_contact(
-        session, c, title="", add_emails=["c@x.de"], remove_emails=["a@x.de"], primary_email="c@x.de",
-        add_tags=["champion"], remove_tags=["vip"], custom={"size": "", "plan": "pro"}, company="Neu GmbH",
+        session,
+        c,
+        title="",
+        add_emails=["c@x.de"],
+        remove_emails=["a@x.de"],
+        primary_email="c@x.de",
+        add_tags=["champion"],
+        remove_tags=["vip"],
+        custom={"size": "", "plan": "pro"},
+        company="Neu GmbH",
     )
     view = contacts.contact_view(session, c)
     assert view["title"] is None
@@ -107,7 +128,9 @@ def test_typed_custom_fields_are_validated_on_every_write(session) -> None:
     fields.add_field(session, entity="contacts", name="signed", type="date")
     fields.add_field(session, entity="contacts", name="newsletter", type="bool")
     c = contacts.add_contact(
-        session, name="A", custom={"industry": "saas", "employees": "1,200", "signed": "2026-01-31", "newsletter": "yes"}
+        session,
+        name="A",
+        custom={"industry": "saas", "employees": "1,200", "signed": "2026-01-31", "newsletter": "yes"},
     )
     assert c.custom == {"employees": "1200", "industry": "SaaS", "newsletter": True, "signed": "2026-01-31"}
     with pytest.raises(Invalid, match="not one of SaaS, Retail"):
@@ -124,8 +147,15 @@ def test_typed_custom_fields_are_validated_on_every_write(session) -> None:
 
 def test_list_filters_sort_and_limit(session) -> None:
     fields.add_field(session, entity="contacts", name="industry", type="choice", choices=["SaaS", "Retail"])
-    a = contacts.add_contact(session, name="Anna", company="Acme", tags=["vip"], owner="ana", custom={"industry": "SaaS"},
-                             emails=["anna@acme.de"])
+    a = contacts.add_contact(
+        session,
+        name="Anna",
+        company="Acme",
+        tags=["vip"],
+        owner="ana",
+        custom={"industry": "SaaS"},
+        emails=["anna@acme.de"],
+    )
     b = contacts.add_contact(session, name="Bert", company="Acme", owner="ben", custom={"industry": "Retail"})
     c = contacts.add_contact(session, name="Chen", company="Globex", tags=["vip"], owner="ana", title="CEO")
     b.created_at = datetime(2020, 1, 1, tzinfo=UTC)
@@ -192,8 +222,9 @@ def test_company_view_shows_people_and_their_activity(session) -> None:
 
 
 def test_companies_add_edit_remove(session) -> None:
-    acme = companies.add_company(session, name=" Acme  Inc. ", domain="https://www.Acme.com/about", tags=["customer"],
-                                 phone="+1 212 555 0123")
+    acme = companies.add_company(
+        session, name=" Acme  Inc. ", domain="https://www.Acme.com/about", tags=["customer"], phone="+1 212 555 0123"
+    )
     assert acme.name == "Acme Inc."
     assert acme.domain == "acme.com"
     assert companies.resolve_company(session, "acme.com").id == acme.id

@@ -135,10 +135,7 @@ def test_up_to_date_open_does_not_import_alembic(tmp_path: Path) -> None:
     path = tmp_path / "current.db"
     storage.open_engine(str(path))
     storage.dispose_all()
-    code = (
-        "import sys; from crmcli import storage; storage.open_engine(sys.argv[1]); "
-        "print('alembic' in sys.modules)"
-    )
+    code = "import sys; from crmcli import storage; storage.open_engine(sys.argv[1]); print('alembic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

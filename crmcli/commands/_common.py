@@ -25,13 +25,17 @@ class Fmt(str, Enum):
 FormatOpt = Annotated[
     Optional[Fmt],
     typer.Option(
-        "--format", "-f", case_sensitive=False,
+        "--format",
+        "-f",
+        case_sensitive=False,
         help="table, json, csv, ids or plain (tab-separated). Default: table on a terminal, plain in a pipe.",
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids, one a line (as --format ids).")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Created at or after WHEN (2026-11-01, 7d, yesterday).")]
+SinceOpt = Annotated[
+    Optional[str], typer.Option("--since", help="Created at or after WHEN (2026-11-01, 7d, yesterday).")
+]
 WhereOpt = Annotated[
     Optional[list[str]],
     typer.Option("--where", "-w", help="FIELD=VALUE on a built-in or custom field; repeat to narrow further."),

@@ -20,9 +20,15 @@ class ActivityType(str, Enum):
 def log(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="Contact or company: id, email, name; contact:REF or company:REF.")],
-    text: Annotated[Optional[str], typer.Argument(help="What happened (asked for on a terminal when left out).")] = None,
-    type_: Annotated[ActivityType, typer.Option("--type", "-t", help="call, email, meeting or note.")] = ActivityType.note,
-    at: Annotated[Optional[str], typer.Option("--at", help="When it happened (default: now), e.g. '2026-11-20 15:00', 2d.")] = None,
+    text: Annotated[
+        Optional[str], typer.Argument(help="What happened (asked for on a terminal when left out).")
+    ] = None,
+    type_: Annotated[
+        ActivityType, typer.Option("--type", "-t", help="call, email, meeting or note.")
+    ] = ActivityType.note,
+    at: Annotated[
+        Optional[str], typer.Option("--at", help="When it happened (default: now), e.g. '2026-11-20 15:00', 2d.")
+    ] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Who did it (default: you).")] = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -41,7 +47,12 @@ def log(
         contact, company = activities.resolve_subject(s, ref)
         when = parse_past(at) if at else None
         activity = activities.log_activity(
-            s, type=type_.value, text=text, contact=contact, company=company, at=when,
+            s,
+            type=type_.value,
+            text=text,
+            contact=contact,
+            company=company,
+            at=when,
             by=by if by is not None else settings.current_user(),
         )
         subject = contact.name if contact else company.name if company else ""

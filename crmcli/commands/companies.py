@@ -36,7 +36,9 @@ def add(
     phone: PhoneOpt = None,
     website: WebsiteOpt = None,
     tag: TagOpt = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")] = None,
+    owner: Annotated[
+        Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")
+    ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where it came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
     field: FieldOpt = None,
@@ -56,9 +58,17 @@ def add(
     name = ask_text("Company name", name, option="argument NAME")
     with session(ctx, write=True) as s:
         company = companies.add_company(
-            s, name=name, domain=domain, phone=phone, website=website, tags=split_multi(tag),
-            owner=settings.current_user() if owner is None else owner, source=source, notes=notes,
-            custom=fields.parse_assignments(field), region=region,
+            s,
+            name=name,
+            domain=domain,
+            phone=phone,
+            website=website,
+            tags=split_multi(tag),
+            owner=settings.current_user() if owner is None else owner,
+            source=source,
+            notes=notes,
+            custom=fields.parse_assignments(field),
+            region=region,
         )
         record = companies.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Added company #{company.id}: {company.name}")
@@ -71,7 +81,9 @@ def list_(
     owner: OwnerOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
-    sort: Annotated[str, typer.Option("--sort", "-s", help="name, created, updated or id; prefix - to reverse.")] = "name",
+    sort: Annotated[
+        str, typer.Option("--sort", "-s", help="name, created, updated or id; prefix - to reverse.")
+    ] = "name",
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -84,10 +96,16 @@ def list_(
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:
-        rows = companies.list_companies(s, tag=tag, owner=owner, where=where, since=since, sort=sort, limit=limit or None)
+        rows = companies.list_companies(
+            s, tag=tag, owner=owner, where=where, since=since, sort=sort, limit=limit or None
+        )
     cols = [
-        Col("id", "ID", justify="right"), Col("name", "Name"), Col("domain", "Domain"),
-        Col("people", "People", justify="right"), Col("tags", "Tags"), Col("owner", "Owner"),
+        Col("id", "ID", justify="right"),
+        Col("name", "Name"),
+        Col("domain", "Domain"),
+        Col("people", "People", justify="right"),
+        Col("tags", "Tags"),
+        Col("owner", "Owner"),
     ]
     emit_list(rows, cols, fmt_of(fmt, quiet), noun="companies")
 
@@ -111,14 +129,26 @@ def show(
     with session(ctx) as s:
         record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
     cols = [
-        Col("id", "ID"), Col("name", "Name"), Col("domain", "Domain"), Col("phone", "Phone", kind="phone"),
-        Col("website", "Website"), Col("tags", "Tags"), Col("owner", "Owner"), Col("source", "Source"),
-        Col("custom", "Fields"), Col("last_touch", "Last touch", kind="time"), Col("notes", "Notes"),
+        Col("id", "ID"),
+        Col("name", "Name"),
+        Col("domain", "Domain"),
+        Col("phone", "Phone", kind="phone"),
+        Col("website", "Website"),
+        Col("tags", "Tags"),
+        Col("owner", "Owner"),
+        Col("source", "Source"),
+        Col("custom", "Fields"),
+        Col("last_touch", "Last touch", kind="time"),
+        Col("notes", "Notes"),
         Col("created_at", "Created", kind="time"),
     ]
     people_cols = [c for c in list_cols() if c.key not in ("company", "owner")]
     activity_cols = [
-        Col("at", "When", kind="time"), Col("type", "Type"), Col("subject", "Who"), Col("text", "What", wrap=True), Col("by", "By", drop=1),
+        Col("at", "When", kind="time"),
+        Col("type", "Type"),
+        Col("subject", "Who"),
+        Col("text", "What", wrap=True),
+        Col("by", "By", drop=1),
     ]
     sections = [
         Section(f"People ({record['people']})", "contacts", people_cols, empty="nobody yet"),
@@ -158,9 +188,19 @@ def edit(
     with session(ctx, write=True) as s:
         company = companies.resolve_company(s, ref)
         companies.edit_company(
-            s, company, name=name, domain=domain, phone=phone, website=website, owner=owner, source=source,
-            notes=notes, add_tags=split_multi(tag), remove_tags=split_multi(untag),
-            custom=fields.parse_assignments(field), region=region,
+            s,
+            company,
+            name=name,
+            domain=domain,
+            phone=phone,
+            website=website,
+            owner=owner,
+            source=source,
+            notes=notes,
+            add_tags=split_multi(tag),
+            remove_tags=split_multi(untag),
+            custom=fields.parse_assignments(field),
+            region=region,
         )
         record = companies.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated company #{company.id}: {company.name}")

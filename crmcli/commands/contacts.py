@@ -23,10 +23,18 @@ from crmcli.commands._common import (
 
 app = typer.Typer(no_args_is_help=True, help="People: add, list, show, edit and remove contacts.")
 
-EmailOpt = Annotated[Optional[list[str]], typer.Option("--email", "-e", help="Email; repeatable, the first is primary.")]
-PhoneOpt = Annotated[Optional[list[str]], typer.Option("--phone", "-p", help="Phone; repeatable, the first is primary.")]
-CompanyOpt = Annotated[Optional[str], typer.Option("--company", "-c", help="Company id or name (a new name creates it).")]
-SortOpt = Annotated[str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")]
+EmailOpt = Annotated[
+    Optional[list[str]], typer.Option("--email", "-e", help="Email; repeatable, the first is primary.")
+]
+PhoneOpt = Annotated[
+    Optional[list[str]], typer.Option("--phone", "-p", help="Phone; repeatable, the first is primary.")
+]
+CompanyOpt = Annotated[
+    Optional[str], typer.Option("--company", "-c", help="Company id or name (a new name creates it).")
+]
+SortOpt = Annotated[
+    str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")
+]
 TimelineOpt = Annotated[int, typer.Option("--timeline", min=0, help="Show the N latest activities (0: all).")]
 
 
@@ -54,7 +62,9 @@ def add(
     title: Annotated[Optional[str], typer.Option("--title", help="Job title.")] = None,
     company: CompanyOpt = None,
     tag: TagOpt = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")] = None,
+    owner: Annotated[
+        Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")
+    ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the contact came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
     field: FieldOpt = None,
@@ -77,9 +87,19 @@ def add(
     name = ask_text("Name", name, option="argument NAME")
     with session(ctx, write=True) as s:
         contact = contacts.add_contact(
-            s, name=name, emails=split_multi(email), phones=split_multi(phone), title=title, company=company,
-            tags=split_multi(tag), owner=settings.current_user() if owner is None else owner, source=source,
-            notes=notes, custom=fields.parse_assignments(field), allow_duplicate=allow_duplicate, region=region,
+            s,
+            name=name,
+            emails=split_multi(email),
+            phones=split_multi(phone),
+            title=title,
+            company=company,
+            tags=split_multi(tag),
+            owner=settings.current_user() if owner is None else owner,
+            source=source,
+            notes=notes,
+            custom=fields.parse_assignments(field),
+            allow_duplicate=allow_duplicate,
+            region=region,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Added contact #{contact.id}: {contact.name}")
@@ -130,12 +150,27 @@ def show(
     with session(ctx) as s:
         record = contacts.contact_view(s, contacts.resolve_contact(s, ref), timeline_limit=timeline or None)
     cols = [
-        Col("id", "ID"), Col("name", "Name"), Col("title", "Title"), Col("company", "Company"),
-        Col("emails", "Email"), Col("phones", "Phone", kind="phones"), Col("tags", "Tags"), Col("owner", "Owner"),
-        Col("source", "Source"), Col("custom", "Fields"), Col("last_touch", "Last touch", kind="time"),
-        Col("notes", "Notes"), Col("created_at", "Created", kind="time"), Col("updated_at", "Updated", kind="time"),
+        Col("id", "ID"),
+        Col("name", "Name"),
+        Col("title", "Title"),
+        Col("company", "Company"),
+        Col("emails", "Email"),
+        Col("phones", "Phone", kind="phones"),
+        Col("tags", "Tags"),
+        Col("owner", "Owner"),
+        Col("source", "Source"),
+        Col("custom", "Fields"),
+        Col("last_touch", "Last touch", kind="time"),
+        Col("notes", "Notes"),
+        Col("created_at", "Created", kind="time"),
+        Col("updated_at", "Updated", kind="time"),
     ]
-    activity_cols = [Col("at", "When", kind="time"), Col("type", "Type"), Col("text", "What", wrap=True), Col("by", "By", drop=1)]
+    activity_cols = [
+        Col("at", "When", kind="time"),
+        Col("type", "Type"),
+        Col("text", "What", wrap=True),
+        Col("by", "By", drop=1),
+    ]
     title = f"Activity ({record['activity_count']})"
     emit_record(record, cols, fmt_of(fmt, quiet), [Section(title, "activities", activity_cols, empty="none yet")])
 
@@ -179,11 +214,25 @@ def edit(
     with session(ctx, write=True) as s:
         contact = contacts.resolve_contact(s, ref)
         contacts.edit_contact(
-            s, contact, name=name, title=title, company=company, owner=owner, source=source, notes=notes,
-            add_emails=split_multi(add_email), remove_emails=split_multi(rm_email), primary_email=primary_email,
-            add_phones=split_multi(add_phone), remove_phones=split_multi(rm_phone), primary_phone=primary_phone,
-            add_tags=split_multi(tag), remove_tags=split_multi(untag), custom=fields.parse_assignments(field),
-            allow_duplicate=allow_duplicate, region=region,
+            s,
+            contact,
+            name=name,
+            title=title,
+            company=company,
+            owner=owner,
+            source=source,
+            notes=notes,
+            add_emails=split_multi(add_email),
+            remove_emails=split_multi(rm_email),
+            primary_email=primary_email,
+            add_phones=split_multi(add_phone),
+            remove_phones=split_multi(rm_phone),
+            primary_phone=primary_phone,
+            add_tags=split_multi(tag),
+            remove_tags=split_multi(untag),
+            custom=fields.parse_assignments(field),
+            allow_duplicate=allow_duplicate,
+            region=region,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")

@@ -24,9 +24,15 @@ def status(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) -
 
     record = storage.status(_db(ctx))
     cols = [
-        Col("database", "Database"), Col("backend", "Backend"), Col("size_bytes", "Size (bytes)"),
-        Col("revision", "Schema"), Col("head", "Current schema"), Col("state", "State"),
-        Col("contacts", "Contacts"), Col("companies", "Companies"), Col("activities", "Activities"),
+        Col("database", "Database"),
+        Col("backend", "Backend"),
+        Col("size_bytes", "Size (bytes)"),
+        Col("revision", "Schema"),
+        Col("head", "Current schema"),
+        Col("state", "State"),
+        Col("contacts", "Contacts"),
+        Col("companies", "Companies"),
+        Col("activities", "Activities"),
     ]
     emit_record(record, cols, fmt_of(fmt, quiet))
 

@@ -33,8 +33,12 @@ def add(
     ctx: typer.Context,
     entity: Annotated[Entity, typer.Argument(help="contacts, companies or deals.")],
     name: Annotated[str, typer.Argument(help="Field name, e.g. industry.")],
-    type_: Annotated[FieldType, typer.Option("--type", help="text, number, date, bool, choice, email or url.")] = FieldType.text,
-    choices: Annotated[Optional[str], typer.Option("--choices", help="Allowed values of a choice, comma-separated.")] = None,
+    type_: Annotated[
+        FieldType, typer.Option("--type", help="text, number, date, bool, choice, email or url.")
+    ] = FieldType.text,
+    choices: Annotated[
+        Optional[str], typer.Option("--choices", help="Allowed values of a choice, comma-separated.")
+    ] = None,
 ) -> None:
     """Declare a custom field; its values are then checked on every write.
 

@@ -19,7 +19,9 @@ class Kind(str, Enum):
 def search(
     ctx: typer.Context,
     text: Annotated[list[str], typer.Argument(help="Words to find (all must match); parts of words and CJK work.")],
-    kind: Annotated[Optional[list[Kind]], typer.Option("--kind", "-k", help="Only contact, company or activity.")] = None,
+    kind: Annotated[
+        Optional[list[Kind]], typer.Option("--kind", "-k", help="Only contact, company or activity.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 20,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,

@@ -43,8 +43,6 @@ def upgrade() -> None:
         op.execute(statement)
 
 
-
-
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
