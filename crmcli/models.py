@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -84,6 +85,7 @@ class Contact(SQLModel, table=True):
     notes: str | None = None
     external_id: str | None = Field(default=None, index=True)
     custom: dict[str, Any] = _json_column()
+    cadence_days: int | None = None  # keep in touch: hear from this person every N days
     created_at: datetime = _utc_column(index=True)
     updated_at: datetime = _utc_column()
 
@@ -129,15 +131,17 @@ class FieldDef(SQLModel, table=True):
 
 
 class Activity(SQLModel, table=True):
-    """An interaction: call, email, meeting or note, on a contact and/or a company."""
+    """An interaction: call, email, meeting or note, on a contact, a company and/or a deal."""
 
     __table_args__ = (
         Index("ix_activity_contact_at", "contact_id", "at"),
         Index("ix_activity_company_at", "company_id", "at"),
+        Index("ix_activity_deal_at", "deal_id", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int | None = _fk("contact.id", ondelete="CASCADE", index=False)
     company_id: int | None = _fk("company.id", ondelete="CASCADE", index=False)
+    deal_id: int | None = _fk("deal.id", ondelete="CASCADE", index=False)
     type: str
     text: str
     at: datetime = _utc_column(index=True)
@@ -160,3 +164,100 @@ class SearchDoc(SQLModel, table=True):
     ref_id: int
     title: str
     body: str
+
+
+class Pipeline(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    position: int = 0
+    created_at: datetime = _utc_column()
+
+
+class Stage(SQLModel, table=True):
+    """A step of a pipeline. kind says what reaching it means: open, won or lost."""
+
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "name"),
+        Index("ix_stage_pipeline_position", "pipeline_id", "position"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = _fk("pipeline.id", ondelete="CASCADE", nullable=False, index=False)
+    name: str
+    position: int
+    probability: int  # percent, 0-100
+    kind: str = "open"  # open | won | lost
+    rot_days: int | None = None  # a deal sitting here longer than this is stalled
+    required: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    on_enter: str | None = None  # "3d: chase the proposal": a follow-up made when a deal enters
+
+
+class Deal(SQLModel, table=True):
+    __table_args__ = (
+        # the board and the KPIs group open deals by stage and currency and sum amounts: covering index
+        Index("ix_deal_stage_currency_amount", "stage_id", "currency", "amount_minor"),
+        Index("ix_deal_status_closed", "status", "closed_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    title_key: str = Field(index=True)
+    pipeline_id: int = _fk("pipeline.id", ondelete="RESTRICT", nullable=False)
+    stage_id: int = _fk("stage.id", ondelete="RESTRICT", nullable=False, index=False)
+    contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
+    company_id: int | None = _fk("company.id", ondelete="SET NULL")
+    amount_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # in minor units
+    currency: str
+    close_date: date | None = Field(default=None, index=True)
+    owner: str | None = Field(default=None, index=True)
+    source: str | None = None
+    notes: str | None = None
+    status: str = "open"  # open | won | lost: the kind of its stage, kept here for fast filters
+    stage_entered_at: datetime = _utc_column()
+    closed_at: datetime | None = _utc_column(nullable=True)  # when it was won or lost
+    lost_reason: str | None = None
+    external_id: str | None = Field(default=None, index=True)
+    custom: dict[str, Any] = _json_column()
+    created_at: datetime = _utc_column(index=True)
+    updated_at: datetime = _utc_column()
+
+
+class StageChange(SQLModel, table=True):
+    """One move of a deal, written in the same transaction as the move. Stage names are kept
+    so the history survives a stage being renamed or removed."""
+
+    __tablename__ = "stage_history"
+    __table_args__ = (
+        Index("ix_stage_history_deal_at", "deal_id", "at"),
+        Index("ix_stage_history_to_at", "to_stage_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = _fk("deal.id", ondelete="CASCADE", nullable=False, index=False)
+    from_stage_id: int | None = None
+    from_stage: str | None = None
+    to_stage_id: int
+    to_stage: str
+    at: datetime = _utc_column()
+    by: str | None = None
+
+
+class FollowUp(SQLModel, table=True):
+    """A reminder to get back to a contact, company or deal."""
+
+    __tablename__ = "followup"
+    __table_args__ = (
+        Index("ix_followup_open_due", "done_at", "due_at"),
+        Index("ix_followup_owner_open_due", "owner", "done_at", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(unique=True)  # stable identity for calendar exports
+    contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
+    company_id: int | None = _fk("company.id", ondelete="CASCADE")
+    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
+    due_at: datetime = _utc_column()
+    note: str | None = None
+    owner: str | None = None
+    every: str | None = None  # daily | weekly | 2w | monthly | quarterly
+    from_done: bool = False  # a recurring one counts its next date from completion, not from due
+    origin: str = "manual"  # manual | stage
+    done_at: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()

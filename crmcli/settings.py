@@ -29,10 +29,9 @@ def _timezone(value: str) -> str:
 
 
 def _currency(value: str) -> str:
-    code = value.strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise Invalid(f"invalid currency '{value}': use an ISO 4217 code such as EUR, USD, CNY")
-    return code
+    from crmcli.money import currency_code
+
+    return currency_code(value)
 
 
 def _user(value: str) -> str:
