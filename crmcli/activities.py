@@ -1,4 +1,4 @@
-"""The activity log: calls, emails, meetings and notes on contacts and companies."""
+"""The activity log: calls, emails, meetings and notes on contacts, companies and deals."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from crmcli import clock, search
 from crmcli.errors import Invalid
-from crmcli.models import Activity, Company, Contact
+from crmcli.models import Activity, Company, Contact, Deal
 from crmcli.normalize import clean_text
 
 TYPES = ("call", "email", "meeting", "note")
@@ -23,6 +23,7 @@ def log_activity(
     text: str,
     contact: Contact | None = None,
     company: Company | None = None,
+    deal: Deal | None = None,
     at: datetime | None = None,
     by: str | None = None,
 ) -> Activity:
@@ -31,12 +32,13 @@ def log_activity(
     body = (text or "").strip()
     if not body:
         raise Invalid("the activity text must not be empty")
-    if contact is None and company is None:
-        raise Invalid("an activity needs a contact or a company")
+    if contact is None and company is None and deal is None:
+        raise Invalid("an activity needs a contact, a company or a deal")
     now = clock.now()
     activity = Activity(
         contact_id=contact.id if contact else None,
         company_id=company.id if company else None,
+        deal_id=deal.id if deal else None,
         type=type,
         text=body,
         at=at or now,
@@ -45,7 +47,7 @@ def log_activity(
     )
     session.add(activity)
     session.flush()
-    subject = contact.name if contact else company.name if company else ""
+    subject = contact.name if contact else company.name if company else deal.title if deal else ""
     assert activity.id is not None
     search.upsert(session, "activity", activity.id, f"{type} · {subject}", body)
     return activity
@@ -60,6 +62,7 @@ def activity_record(activity: Activity, subject: str | None = None) -> dict[str,
         "by": activity.by,
         "contact_id": activity.contact_id,
         "company_id": activity.company_id,
+        "deal_id": activity.deal_id,
         "subject": subject,
     }
 
@@ -101,27 +104,28 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
     return {contact_id: at for contact_id, at in session.exec(query) if at is not None}  # type: ignore[misc]
 
 
-def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None]:
-    """A contact or a company. 'contact:REF' and 'company:REF' say which; otherwise both are
-    tried and a REF that names one of each is ambiguous."""
+def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
+    """A contact, a company or a deal. 'contact:REF', 'company:REF' and 'deal:REF' say which;
+    otherwise all three are tried and a REF that names more than one is ambiguous."""
     from crmcli.companies import resolve_company
     from crmcli.contacts import resolve_contact
+    from crmcli.deals import resolve_deal
     from crmcli.errors import Ambiguous, NotFound
 
+    resolvers = {"contact": resolve_contact, "company": resolve_company, "deal": resolve_deal}
     kind, _, rest = ref.partition(":")
-    if rest and kind in ("contact", "company"):
-        return (resolve_contact(session, rest), None) if kind == "contact" else (None, resolve_company(session, rest))
-    found: list[Contact | Company] = []
-    for resolver in (resolve_contact, resolve_company):
-        try:
-            found.append(resolver(session, ref))
-        except NotFound:
-            pass
+    if rest and kind in resolvers:
+        found: dict[str, Any] = {kind: resolvers[kind](session, rest)}
+    else:
+        found = {}
+        for name, resolver in resolvers.items():
+            try:
+                found[name] = resolver(session, ref)
+            except NotFound:
+                pass
     if not found:
-        raise NotFound(f"no contact or company matches '{ref}'")
+        raise NotFound(f"no contact, company or deal matches '{ref}'")
     if len(found) > 1:
-        raise Ambiguous(
-            f"'{ref}' is both contact #{found[0].id} and company #{found[1].id}: say contact:{ref} or company:{ref}"
-        )
-    subject = found[0]
-    return (subject, None) if isinstance(subject, Contact) else (None, subject)
+        named = " and ".join(f"{k} #{v.id}" for k, v in found.items())
+        raise Ambiguous(f"'{ref}' is {named}: say " + " or ".join(f"{k}:{ref}" for k in found))
+    return found.get("contact"), found.get("company"), found.get("deal")

@@ -20,8 +20,10 @@ from crmcli.commands import (
     config,
     contacts,
     db,
+    deals,
     fields,
     init,
+    pipeline,
     search,
 )
 from crmcli.commands._common import State
@@ -76,7 +78,7 @@ class CrmGroup(TyperGroup):
 app = typer.Typer(
     cls=CrmGroup,
     name="crm",
-    help="A command-line CRM for small teams: contacts, companies and their activity, in SQLite or PostgreSQL.",
+    help="A command-line CRM for small teams: contacts, companies, deals and their activity, in SQLite or PostgreSQL.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -112,6 +114,8 @@ def root(
 
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(companies.app, name="companies")
+app.add_typer(deals.app, name="deals")
+app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(fields.app, name="fields")
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")

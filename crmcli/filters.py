@@ -19,10 +19,10 @@ def where_custom(session: Any, model: Any, entity: str, key: str, raw: str) -> A
 
 
 def apply_sort(query: Any, columns: dict[str, Any], sort: str, tiebreak: Any) -> Any:
-    """'name', '-created' (newest first) … against the allowed COLUMNS."""
+    """'name', '-created' (newest first) … against the allowed COLUMNS; empty values sort last."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in columns:
         raise Invalid(f"cannot sort by '{key}': use one of {', '.join(columns)} (prefix - for descending)")
     column = columns[key]
-    return query.order_by(column.desc() if descending else column.asc(), tiebreak)
+    return query.order_by((column.desc() if descending else column.asc()).nulls_last(), tiebreak)

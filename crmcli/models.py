@@ -195,6 +195,9 @@ class Deal(SQLModel, table=True):
     __table_args__ = (
         # the board and the KPIs group open deals by stage and currency and sum amounts: covering index
         Index("ix_deal_stage_currency_amount", "stage_id", "currency", "amount_minor"),
+        # the board's biggest deals per stage, and its stalled deals per stage
+        Index("ix_deal_stage_amount", "stage_id", "amount_minor"),
+        Index("ix_deal_stage_entered", "stage_id", "stage_entered_at"),
         Index("ix_deal_status_closed", "status", "closed_at"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -52,10 +52,10 @@ def to_decimal(minor: int | None, currency: str) -> Decimal | None:
     return Decimal(minor).scaleb(-digits(currency))
 
 
-def format_money(minor: int | None, currency: str) -> str:
-    """12000.00 EUR → '€12,000.00' for people."""
-    if minor is None:
+def format_money(amount: Decimal | None, currency: str) -> str:
+    """Decimal('12000.00'), 'EUR' → '€12,000.00', for people."""
+    if amount is None:
         return ""
     from babel.numbers import format_currency
 
-    return format_currency(to_decimal(minor, currency), currency, locale="en_US")
+    return format_currency(amount, currency, locale="en_US")

@@ -21,7 +21,7 @@ SHRINK = 18  # a column shortened to this many cells still says enough
 class Col:
     key: str
     header: str
-    kind: str = "text"  # text | time | date (a time shown as its day) | phone | phones
+    kind: str = "text"  # text | time | date (a time shown as its day) | phone | phones | money (row's currency)
     justify: str = "left"
     drop: int = 0  # on a narrow terminal, columns with the highest drop go first (0: never)
     wrap: bool = False  # long text wraps inside its column instead of ending in an ellipsis
@@ -47,6 +47,16 @@ def choose(fmt: str | None, quiet: bool = False) -> str:
 
 
 # ---------------------------------------------------------------- values
+
+
+def cell(row: dict[str, Any], col: Col) -> str:
+    """ROW's value for COL as a person reads it."""
+    value = row.get(col.key)
+    if col.kind == "money" and value is not None:
+        from crmcli.money import format_money
+
+        return format_money(value, row.get("currency") or "EUR")
+    return _show(value, col.kind)
 
 
 def _show(value: Any, kind: str) -> str:
@@ -161,7 +171,7 @@ def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None =
     from rich import box
     from rich.table import Table
 
-    cells = [[_show(row.get(c.key), c.kind) for c in cols] for row in rows]
+    cells = [[cell(row, c) for c in cols] for row in rows]
     layout = _layout(cells, cols, width)
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     for i, w in layout:
@@ -203,7 +213,7 @@ def emit_list(
             out.write(f"{row['id']}\n")
     elif fmt == "plain":
         for row in rows:
-            out.write("\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in cols) + "\n")
+            out.write("\t".join(_clean_cell(cell(row, c)) for c in cols) + "\n")
     elif not rows:
         message(f"No {noun}.")
     else:
@@ -223,7 +233,7 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
     if fmt == "ids":
         out.write(f"{record['id']}\n")
         return
-    pairs = [(c.header, _show(record.get(c.key), c.kind)) for c in cols]
+    pairs = [(c.header, cell(record, c)) for c in cols]
     pairs = [(k, v) for k, v in pairs if v]
     if fmt == "plain":
         for key, value in pairs:
@@ -231,12 +241,7 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
         for section in sections:
             items = record.get(section.key) or []
             for row in items:
-                out.write(
-                    section.key
-                    + "\t"
-                    + "\t".join(_clean_cell(_show(row.get(c.key), c.kind)) for c in section.cols)
-                    + "\n"
-                )
+                out.write(section.key + "\t" + "\t".join(_clean_cell(cell(row, c)) for c in section.cols) + "\n")
         return
     from rich.table import Table
 
@@ -276,3 +281,139 @@ def message(text: str) -> None:
 
 def error(text: str) -> None:
     sys.stderr.write(f"Error: {text}\n")
+
+
+# ---------------------------------------------------------------- the pipeline board
+
+
+def _board_rows(board: dict[str, Any]) -> list[dict[str, Any]]:
+    """The board as one row per deal shown, for csv/plain/ids."""
+    rows = []
+    for stage in board["stages"]:
+        for deal in stage["deals"]:
+            rows.append(
+                {
+                    "stage": stage["name"],
+                    **{
+                        k: deal[k]
+                        for k in (
+                            "id",
+                            "title",
+                            "amount",
+                            "currency",
+                            "weighted",
+                            "company",
+                            "owner",
+                            "days_in_stage",
+                            "stalled",
+                        )
+                    },
+                }
+            )
+    return rows
+
+
+def _totals(totals: list[dict[str, Any]], weighted: bool = True) -> str:
+    from crmcli.money import format_money
+
+    if not totals:
+        return "—"
+    parts = []
+    for t in totals:
+        text = format_money(t["amount"], t["currency"])
+        if weighted:
+            text += f" (w {format_money(t['weighted'], t['currency'])})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def emit_board(board: dict[str, Any], fmt: str) -> None:
+    """Stages as columns on a wide terminal, one after another on a narrow one; flat rows for scripts."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(_jsonable(board), ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt in ("csv", "ids", "plain"):
+        cols = [
+            Col("stage", "Stage"),
+            Col("id", "ID"),
+            Col("title", "Deal"),
+            Col("amount", "Amount", kind="money"),
+            Col("owner", "Owner"),
+            Col("days_in_stage", "Days"),
+            Col("stalled", "Stalled"),
+        ]
+        emit_list(_board_rows(board), cols, fmt, noun="open deals")
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    stages = board["stages"]
+    count = sum(s["count"] for s in stages)
+    who = f" · owner {board['owner']}" if board.get("owner") else ""
+    console.print(
+        Text.assemble(
+            (f"{board['pipeline']}", "bold"),
+            f"{who} · {count} open deal{'s' if count != 1 else ''} · ",
+            _totals(board["totals"]),
+        )
+    )
+    if not stages:
+        return
+    width = console.width
+    per_column = (width - 1) // len(stages) - 3
+    if per_column >= 16:
+        table = Table(box=box.SQUARE, expand=True, show_lines=False, pad_edge=True)
+        for stage in stages:
+            stalled = f" · {stage['stalled']} stalled" if stage["stalled"] else ""
+            table.add_column(
+                f"{stage['name']} {stage['probability']}%\n{stage['count']} deal{'s' if stage['count'] != 1 else ''}"
+                f"{stalled}\n{_totals(stage['totals'], weighted=False)}",
+                overflow="ellipsis",
+                ratio=1,
+                vertical="top",
+            )
+        table.add_row(*(_stage_cards(stage, per_column) for stage in stages))
+        console.print(table)
+        return
+    deal_cols = [
+        Col("id", "ID", justify="right"),
+        Col("title", "Deal"),
+        Col("amount", "Amount", kind="money", justify="right"),
+        Col("owner", "Owner", drop=2),
+        Col("days_in_stage", "Days", justify="right", drop=1),
+    ]
+    for stage in stages:
+        stalled = f", {stage['stalled']} stalled" if stage["stalled"] else ""
+        console.print()
+        console.print(
+            Text.assemble(
+                (f"{stage['name']} {stage['probability']}%", "bold"),
+                f" · {stage['count']} deals{stalled} · {_totals(stage['totals'])}",
+            )
+        )
+        if stage["deals"]:
+            rows = [{**d, "title": ("⚠ " if d["stalled"] else "") + d["title"]} for d in stage["deals"]]
+            console.print(_rich_table(rows, deal_cols, None, width))
+        if stage["more"]:
+            console.print(f"  … {stage['more']} more")
+
+
+def _stage_cards(stage: dict[str, Any], width: int) -> Any:
+    from rich.text import Text
+
+    from crmcli.money import format_money
+
+    text = Text()
+    for deal in stage["deals"]:
+        title = f"#{deal['id']} {deal['title']}"
+        text.append(title[: width - 1] + ("…" if len(title) > width else "") + "\n", style="bold")
+        amount = format_money(deal["amount"], deal["currency"]) if deal["amount"] is not None else "no amount"
+        text.append(f"{amount}" + (f" · {deal['owner']}" if deal["owner"] else "") + "\n")
+        if deal["stalled"]:
+            text.append(f"⚠ {deal['days_in_stage']}d in stage\n", style="bold red")
+        text.append("\n")
+    if stage["more"]:
+        text.append(f"… {stage['more']} more\n", style="dim")
+    return text

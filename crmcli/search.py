@@ -1,4 +1,4 @@
-"""Full-text search over contacts, companies and activities.
+"""Full-text search over contacts, companies, deals and activities.
 
 Each record keeps one row in ``search_doc`` (title + body), written in the same
 transaction as the record. SQLite indexes it with FTS5's trigram tokenizer (substrings
@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text, fold_accents
 
-KINDS = ("contact", "company", "activity")
+KINDS = ("contact", "company", "deal", "activity")
 # Exact names first, then people and companies before activities, then by relevance.
 ORDER = (
     " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"

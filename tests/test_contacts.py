@@ -247,10 +247,10 @@ def test_log_subject_resolution(session) -> None:
     companies.add_company(session, name="Acme")
     with pytest.raises(Ambiguous, match="contact:Acme or company:Acme"):
         activities.resolve_subject(session, "Acme")
-    contact, company = activities.resolve_subject(session, "company:Acme")
-    assert contact is None and company is not None
-    contact, company = activities.resolve_subject(session, "x@y.de")
-    assert contact is not None and company is None
+    contact, company, deal = activities.resolve_subject(session, "company:Acme")
+    assert contact is None and company is not None and deal is None
+    contact, company, deal = activities.resolve_subject(session, "x@y.de")
+    assert contact is not None and company is None and deal is None
     with pytest.raises(Invalid, match="unknown activity type"):
         activities.log_activity(session, type="fax", text="x", contact=contact)
 

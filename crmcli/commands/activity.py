@@ -19,7 +19,10 @@ class ActivityType(str, Enum):
 
 def log(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact or company: id, email, name; contact:REF or company:REF.")],
+    ref: Annotated[
+        str,
+        typer.Argument(help="Contact, company or deal: id, email, name, title; or contact:REF, company:REF, deal:REF."),
+    ],
     text: Annotated[
         Optional[str], typer.Argument(help="What happened (asked for on a terminal when left out).")
     ] = None,
@@ -33,7 +36,7 @@ def log(
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Log an interaction on a contact or company.
+    """Log an interaction on a contact, company or deal.
 
     Example: crm log anna@acme.de --type call "Discussed the renewal, send pricing"
     """
@@ -44,7 +47,7 @@ def log(
 
     text = ask_text("What happened", text, option="argument TEXT")
     with session(ctx, write=True) as s:
-        contact, company = activities.resolve_subject(s, ref)
+        contact, company, deal = activities.resolve_subject(s, ref)
         when = parse_past(at) if at else None
         activity = activities.log_activity(
             s,
@@ -55,6 +58,6 @@ def log(
             at=when,
             by=by if by is not None else settings.current_user(),
         )
-        subject = contact.name if contact else company.name if company else ""
+        subject = contact.name if contact else company.name if company else deal.title if deal else ""
         record = activities.activity_record(activity, subject)
     emit_written(record, fmt.value if fmt else None, quiet, f"Logged {type_.value} #{activity.id} on {subject}")

@@ -13,6 +13,7 @@ from crmcli.commands._common import FormatOpt, QuietOpt, fmt_of, session
 class Kind(str, Enum):
     contact = "contact"
     company = "company"
+    deal = "deal"
     activity = "activity"
 
 
@@ -20,13 +21,13 @@ def search(
     ctx: typer.Context,
     text: Annotated[list[str], typer.Argument(help="Words to find (all must match); parts of words and CJK work.")],
     kind: Annotated[
-        Optional[list[Kind]], typer.Option("--kind", "-k", help="Only contact, company or activity.")
+        Optional[list[Kind]], typer.Option("--kind", "-k", help="Only contact, company, deal or activity.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 20,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Search contacts, companies and activity text, best matches first.
+    """Search contacts, companies, deals and activity text, best matches first.
 
     Example: crm search müller acme    ·    crm search 伟明 --kind contact
     """

@@ -91,6 +91,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deal_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_deal_pipeline_id"), ["pipeline_id"], unique=False)
         batch_op.create_index("ix_deal_stage_currency_amount", ["stage_id", "currency", "amount_minor"], unique=False)
+        batch_op.create_index("ix_deal_stage_amount", ["stage_id", "amount_minor"], unique=False)
+        batch_op.create_index("ix_deal_stage_entered", ["stage_id", "stage_entered_at"], unique=False)
         batch_op.create_index("ix_deal_status_closed", ["status", "closed_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_deal_title_key"), ["title_key"], unique=False)
 
