@@ -1,6 +1,6 @@
 """Deterministic benchmark data: a crmcli SQLite database with N contacts.
 
-    python bench/generate.py --contacts 100000 --out bench/data/crm-100000.db --seed 1
+    python bench/generate.py --contacts 100000 --seed 1 --out bench/data/crm-100000-s1.db
 
 The schema comes from crmcli's own migrations (storage.open_engine creates it at the
 current head); the rows are then bulk-inserted with the sqlite3 module in one transaction,
@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 BASE = datetime(2026, 11, 23, 12, 0, 0)  # naive UTC: "now" for the generated history
+# fmt: off
 OWNERS = ("ana", "ben", "mei", "tom", "lea")
 SOURCES = ("website", "referral", "trade fair", "cold email", "LinkedIn", "webinar", "partner")
 INDUSTRIES = ["SaaS", "Retail", "Manufacturing", "Logistics", "Healthcare", "Finance", "Media", "Energy"]
@@ -103,9 +104,10 @@ COUNTRIES: dict[str, dict] = {
         "company": ([("深圳", "shenzhen"), ("杭州", "hangzhou"), ("上海", "shanghai"), ("北京", "beijing"),
                      ("广州", "guangzhou"), ("成都", "chengdu"), ("南京", "nanjing"), ("武汉", "wuhan"),
                      ("苏州", "suzhou"), ("西安", "xian")],
-                    [("云图科技", "yuntu"), ("绿叶电商", "lvye"), ("远航物流", "yuanhang"), ("华康医疗", "huakang"),
-                     ("星辰传媒", "xingchen"), ("东方软件", "dongfang"), ("金桥贸易", "jinqiao"), ("天成能源", "tiancheng"),
-                     ("宏达制造", "hongda"), ("博雅咨询", "boya"), ("恒信金融", "hengxin"), ("瑞丰食品", "ruifeng")],
+                    [("云图科技", "yuntu"), ("绿叶电商", "lvye"), ("远航物流", "yuanhang"),
+                     ("华康医疗", "huakang"), ("星辰传媒", "xingchen"), ("东方软件", "dongfang"),
+                     ("金桥贸易", "jinqiao"), ("天成能源", "tiancheng"), ("宏达制造", "hongda"),
+                     ("博雅咨询", "boya"), ("恒信金融", "hengxin"), ("瑞丰食品", "ruifeng")],
                     ["有限公司", "股份有限公司"], "cn"),
         "mail": ("qq.com", "163.com", "126.com"),
     },
@@ -153,6 +155,7 @@ COUNTRIES: dict[str, dict] = {
     },
 }
 ASIAN = ("CN", "JP")
+# fmt: on
 
 
 def _pair(value: str | tuple[str, str]) -> tuple[str, str]:
@@ -233,7 +236,8 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
             else:
                 name = f"{prefix} {noun} {suffix}"
             if attempt >= 10:  # the combinations run out: a branch number makes it unique
-                name = f"{name} {rng.randrange(2, 100)}" if country not in ASIAN else f"{prefix}{noun}{rng.randrange(2, 100)}号{suffix}"
+                branch = rng.randrange(2, 100)
+                name = f"{prefix}{noun}{branch}号{suffix}" if country in ASIAN else f"{name} {branch}"
             if name_key(name) not in names_seen:
                 break
         names_seen.add(name_key(name))
@@ -246,12 +250,33 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
         notes = rng.choice(CONTACT_NOTES) if rng.random() < 0.1 else None
         tags = sorted(set(rng.sample(COMPANY_TAGS, k=rng.randint(1, 2))))
         owner = rng.choice(OWNERS)
-        company_rows.append((cid, name, name_key(name), domain, phone, website, owner, rng.choice(SOURCES), notes,
-                             None, json.dumps(custom), _ts(created), _ts(updated)))
+        company_rows.append(
+            (
+                cid,
+                name,
+                name_key(name),
+                domain,
+                phone,
+                website,
+                owner,
+                rng.choice(SOURCES),
+                notes,
+                None,
+                json.dumps(custom),
+                _ts(created),
+                _ts(updated),
+            )
+        )
         company_tags.extend((cid, t) for t in tags)
         company_info.append((cid, name, country, domain, owner))
-        docs.append(("company", cid, clean_text(name),
-                     _compose(name, domain, website, phone, " ".join(tags), notes, *(str(v) for v in custom.values()))))
+        docs.append(
+            (
+                "company",
+                cid,
+                clean_text(name),
+                _compose(name, domain, website, phone, " ".join(tags), notes, *(str(v) for v in custom.values())),
+            )
+        )
 
     # ------------------------------------------------------------------ contacts
     contact_rows, email_rows, phone_rows, tag_rows, activity_rows = [], [], [], [], []
@@ -276,8 +301,13 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
         emails = []
         for i in range(rng.choices((1, 2, 3), (70, 25, 5))[0]):
             at = domain if (i == 0 and domain) else rng.choice(spec["mail"])
-            local = f"{first_ascii}.{last_ascii}" if i == 0 else rng.choice(
-                (f"{first_ascii}{last_ascii}", f"{first_ascii[0]}{last_ascii}", f"{last_ascii}.{first_ascii}"))
+            local = (
+                f"{first_ascii}.{last_ascii}"
+                if i == 0
+                else rng.choice(
+                    (f"{first_ascii}{last_ascii}", f"{first_ascii[0]}{last_ascii}", f"{last_ascii}.{first_ascii}")
+                )
+            )
             email = f"{local}@{at}"
             n = 1
             while email in used_emails:
@@ -285,8 +315,10 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
                 email = f"{local}{n}@{at}"
             used_emails.add(email)
             emails.append(email)
-        numbers = [phones.make(spec["phones"][0 if i == 0 else rng.randrange(2)])
-                   for i in range(rng.choices((0, 1, 2, 3), (5, 70, 22, 3))[0])]
+        numbers = [
+            phones.make(spec["phones"][0 if i == 0 else rng.randrange(2)])
+            for i in range(rng.choices((0, 1, 2, 3), (5, 70, 22, 3))[0])
+        ]
         tags = sorted(set(rng.sample(CONTACT_TAGS, k=rng.choices((0, 1, 2, 3), (40, 35, 18, 7))[0])))
         title = rng.choice(TITLES) if rng.random() < 0.85 else None
         notes = rng.choice(CONTACT_NOTES) if rng.random() < 0.15 else None
@@ -298,8 +330,22 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
         custom = dict(sorted(custom.items()))
         created = when(1000)
         updated = when(0, after=created) if rng.random() < 0.3 else created
-        contact_rows.append((pid, name, name_key(name), title, company_id, owner, rng.choice(SOURCES), notes, None,
-                             json.dumps(custom), _ts(created), _ts(updated)))
+        contact_rows.append(
+            (
+                pid,
+                name,
+                name_key(name),
+                title,
+                company_id,
+                owner,
+                rng.choice(SOURCES),
+                notes,
+                None,
+                json.dumps(custom),
+                _ts(created),
+                _ts(updated),
+            )
+        )
         for i, email in enumerate(emails):
             email_id += 1
             email_rows.append((email_id, pid, email, i == 0))
@@ -307,9 +353,23 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
             phone_id += 1
             phone_rows.append((phone_id, pid, number, i == 0))
         tag_rows.extend((pid, t) for t in tags)
-        docs.append(("contact", pid, clean_text(name), _compose(
-            name, title, company_name, " ".join(emails), " ".join(numbers), " ".join(tags), notes,
-            *(str(v) for v in custom.values()))))
+        docs.append(
+            (
+                "contact",
+                pid,
+                clean_text(name),
+                _compose(
+                    name,
+                    title,
+                    company_name,
+                    " ".join(emails),
+                    " ".join(numbers),
+                    " ".join(tags),
+                    notes,
+                    *(str(v) for v in custom.values()),
+                ),
+            )
+        )
         for _ in range(rng.choices((0, 1, 2, 3), (35, 35, 20, 10))[0]):
             subjects.append((pid, None, name, created))
 
@@ -325,8 +385,18 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
         text = rng.choice(ACTIVITY_TEXTS[kind])
         at = when(0, after=since)
         by = rng.choice(OWNERS) if rng.random() < 0.9 else None
-        activity_rows.append((activity_id, contact_id, company_id, kind, text, _ts(at), by,
-                              _ts(min(BASE, at + timedelta(minutes=rng.randrange(5, 600))))))
+        activity_rows.append(
+            (
+                activity_id,
+                contact_id,
+                company_id,
+                kind,
+                text,
+                _ts(at),
+                by,
+                _ts(min(BASE, at + timedelta(minutes=rng.randrange(5, 600)))),
+            )
+        )
         body = composed.get(text)
         if body is None:
             body = composed[text] = _compose(text)
@@ -340,12 +410,24 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
     con.execute("BEGIN")
     con.executemany(
         "INSERT INTO field_def (entity, name, type, choices) VALUES (?, ?, ?, ?)",
-        [("contacts", "industry", "choice", json.dumps(INDUSTRIES)), ("contacts", "newsletter", "bool", "[]"),
-         ("companies", "employees", "number", "[]")],
+        [
+            ("contacts", "industry", "choice", json.dumps(INDUSTRIES)),
+            ("contacts", "newsletter", "bool", "[]"),
+            ("companies", "employees", "number", "[]"),
+        ],
     )
-    con.executemany("INSERT INTO company VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", company_rows)
+    # Columns named, so that columns later migrations add (nullable or with defaults) keep working.
+    con.executemany(
+        "INSERT INTO company (id, name, name_key, domain, phone, website, owner, source, notes, external_id, "
+        "custom, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        company_rows,
+    )
     con.executemany("INSERT INTO company_tag (company_id, tag) VALUES (?, ?)", company_tags)
-    con.executemany("INSERT INTO contact VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", contact_rows)
+    con.executemany(
+        "INSERT INTO contact (id, name, name_key, title, company_id, owner, source, notes, external_id, custom, "
+        "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        contact_rows,
+    )
     con.executemany("INSERT INTO contact_email (id, contact_id, email, is_primary) VALUES (?,?,?,?)", email_rows)
     con.executemany("INSERT INTO contact_phone (id, contact_id, phone, is_primary) VALUES (?,?,?,?)", phone_rows)
     con.executemany("INSERT INTO contact_tag (contact_id, tag) VALUES (?, ?)", tag_rows)
@@ -360,8 +442,12 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
     con.close()
     os.replace(tmp, path)
     return {
-        "companies": len(company_rows), "contacts": len(contact_rows), "emails": len(email_rows),
-        "phones": len(phone_rows), "contact_tags": len(tag_rows), "activities": len(activity_rows),
+        "companies": len(company_rows),
+        "contacts": len(contact_rows),
+        "emails": len(email_rows),
+        "phones": len(phone_rows),
+        "contact_tags": len(tag_rows),
+        "activities": len(activity_rows),
         "search_docs": len(docs),
     }
 
@@ -369,11 +455,11 @@ def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=100_000, help="number of contacts (default 100000)")
-    parser.add_argument("--out", type=Path, default=None, help="database file (default bench/data/crm-N.db)")
+    parser.add_argument("--out", type=Path, default=None, help="database file (default bench/data/crm-N-sSEED.db)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
-    out = args.out or Path(__file__).parent / "data" / f"crm-{args.contacts}.db"
+    out = args.out or Path(__file__).parent / "data" / f"crm-{args.contacts}-s{args.seed}.db"
     if out.exists() and not args.force:
         print(f"{out} exists (--force replaces it)", file=sys.stderr)
         return 1
