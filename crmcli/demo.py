@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -328,5 +328,69 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
             by=company.owner,
         )
         counts["activities"] += 1
+    counts["deals"] = _deals(session, random.Random(seed * 7919 + 3), now, made)
     session.flush()
     return counts
+
+
+PRODUCTS = ["Team plan", "Enterprise licence", "Annual subscription", "Pilot", "Add-on: SSO", "Onboarding package",
+            "Support upgrade", "Data migration", "Renewal", "Expansion: 25 seats"]  # fmt: skip
+LOST_REASONS = ["price", "price", "timing", "competitor", "competitor", "no budget", "no decision", "went silent"]
+AMOUNTS = [2400, 4800, 7500, 9600, 12000, 18000, 24000, 36000, 48000, 60000, 85000, 120000]
+
+
+def _deals(session: Session, rng: random.Random, now: datetime, made: list[tuple[Company, str, str]]) -> int:
+    """Deals with a believable past: created over the last ten months, moved stage by stage
+    every few days or weeks, some won, some lost with a reason, the rest open (a few stalled)."""
+    from crmcli import deals, pipeline
+
+    sales = pipeline.get_pipeline(session)
+    open_stages = [s.name for s in pipeline.stages(session, sales) if s.kind == "open"]
+    people: dict[int, list[Contact]] = {}
+    for contact in session.exec(select(Contact).order_by(Contact.id)):
+        people.setdefault(contact.company_id or 0, []).append(contact)
+    count = 0
+    for _ in range(140):
+        company, country, _industry = rng.choice(made)
+        contact = rng.choice(people.get(company.id or 0) or [None])
+        outcome = rng.random()  # < 0.3 won, < 0.55 lost, else still open
+        # closed deals come from the last ten months; the open ones are mostly recent
+        created = now - timedelta(
+            days=rng.randint(20, 300) if outcome < 0.55 else rng.randint(2, 75), hours=rng.randint(0, 23)
+        )
+        amount = rng.choice(AMOUNTS) + rng.choice([0, 0, 0, 250, 499.5])
+        deal = deals.add_deal(
+            session, title=f"{company.name.split(' ')[0]} – {rng.choice(PRODUCTS)}",
+            contact=str(contact.id) if contact else None, company=str(company.id), amount=str(amount),
+            currency="USD" if country == "US" else "EUR", owner=company.owner, by=company.owner,
+            close_date=(created + timedelta(days=rng.randint(30, 120))).date(), created_at=created,
+        )  # fmt: skip
+        count += 1
+        last = len(open_stages) - 1 if outcome < 0.55 else rng.randint(0, len(open_stages) - 1)
+        when = created
+        for stage in open_stages[1 : last + 1]:
+            when += timedelta(days=rng.randint(2, 18), hours=rng.randint(0, 8))
+            if when >= now:
+                break
+            deals.move_deal(session, deal, stage, by=deal.owner, at=when)
+            if stage == "Proposal":
+                activities.log_activity(
+                    session, type="email", text="Sent the proposal", deal=deal, at=when, by=deal.owner
+                )
+        else:
+            when += timedelta(days=rng.randint(3, 30))
+            if outcome < 0.55 and when < now:
+                if outcome < 0.3:
+                    deals.win(session, deal, by=deal.owner, at=when)
+                else:
+                    deals.lose(session, deal, reason=rng.choice(LOST_REASONS), by=deal.owner, at=when)
+    # the sales process as rules, shown by `crm pipeline stages`
+    pipeline.edit_stage(session, pipeline.resolve_stage(session, sales, "Qualified"), rot_days=21)
+    pipeline.edit_stage(
+        session, pipeline.resolve_stage(session, sales, "Proposal"), rot_days=14,
+        require=["amount", "close_date", "contact"], on_enter="3d: chase the proposal",
+    )  # fmt: skip
+    pipeline.edit_stage(
+        session, pipeline.resolve_stage(session, sales, "Won"), on_enter="30d: check in, ask for a referral"
+    )
+    return count

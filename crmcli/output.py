@@ -313,6 +313,17 @@ def _board_rows(board: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _stage_money(totals: list[dict[str, Any]]) -> str:
+    """Each currency's total and weighted value, two lines apiece."""
+    from crmcli.money import format_money
+
+    if not totals:
+        return "—"
+    return "\n".join(
+        f"{format_money(t['amount'], t['currency'])}\nw {format_money(t['weighted'], t['currency'])}" for t in totals
+    )
+
+
 def _totals(totals: list[dict[str, Any]], weighted: bool = True) -> str:
     from crmcli.money import format_money
 
@@ -369,12 +380,12 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
             stalled = f" · {stage['stalled']} stalled" if stage["stalled"] else ""
             table.add_column(
                 f"{stage['name']} {stage['probability']}%\n{stage['count']} deal{'s' if stage['count'] != 1 else ''}"
-                f"{stalled}\n{_totals(stage['totals'], weighted=False)}",
+                f"{stalled}\n{_stage_money(stage['totals'])}",
                 overflow="ellipsis",
                 ratio=1,
                 vertical="top",
             )
-        table.add_row(*(_stage_cards(stage, per_column) for stage in stages))
+        table.add_row(*(_stage_cards(stage) for stage in stages))
         console.print(table)
         return
     deal_cols = [
@@ -400,20 +411,22 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
             console.print(f"  … {stage['more']} more")
 
 
-def _stage_cards(stage: dict[str, Any], width: int) -> Any:
+def _stage_cards(stage: dict[str, Any]) -> Any:
+    """A stage's deals as cards: title, amount and owner, and a warning for a stalled deal."""
+    from rich.console import Group
     from rich.text import Text
 
     from crmcli.money import format_money
 
-    text = Text()
+    lines: list[Any] = []
     for deal in stage["deals"]:
-        title = f"#{deal['id']} {deal['title']}"
-        text.append(title[: width - 1] + ("…" if len(title) > width else "") + "\n", style="bold")
+        lines.append(Text(f"#{deal['id']} {deal['title']}", style="bold", no_wrap=True, overflow="ellipsis"))
         amount = format_money(deal["amount"], deal["currency"]) if deal["amount"] is not None else "no amount"
-        text.append(f"{amount}" + (f" · {deal['owner']}" if deal["owner"] else "") + "\n")
+        owner = f" · {deal['owner']}" if deal["owner"] else ""
+        lines.append(Text(amount + owner, no_wrap=True, overflow="ellipsis"))
         if deal["stalled"]:
-            text.append(f"⚠ {deal['days_in_stage']}d in stage\n", style="bold red")
-        text.append("\n")
+            lines.append(Text(f"⚠ {deal['days_in_stage']}d in stage", style="bold red", no_wrap=True))
+        lines.append(Text(""))
     if stage["more"]:
-        text.append(f"… {stage['more']} more\n", style="dim")
-    return text
+        lines.append(Text(f"… {stage['more']} more", style="dim"))
+    return Group(*lines)

@@ -79,7 +79,8 @@ def _search_sqlite(session: Session, terms: list[str], kinds: list[str] | None, 
     where: list[str] = []
     for i, term in enumerate(short_terms):
         params[f"s{i}"] = _like(term)
-        where.append(f"(lower(d.title) LIKE :s{i} ESCAPE '\\' OR lower(d.body) LIKE :s{i} ESCAPE '\\')")
+        # SQLite's LIKE ignores ASCII case by itself (and its lower() folds nothing more): no lower() here
+        where.append(f"(d.title LIKE :s{i} ESCAPE '\\' OR d.body LIKE :s{i} ESCAPE '\\')")
     if kinds:
         where.append("d.kind IN (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")")
         params.update({f"k{i}": k for i, k in enumerate(kinds)})
@@ -93,7 +94,7 @@ def _search_sqlite(session: Session, terms: list[str], kinds: list[str] | None, 
         params["s_title"] = _like(short_terms[0])
         sql = (
             "SELECT d.kind, d.ref_id, d.title, d.body, "
-            "CASE WHEN lower(d.title) LIKE :s_title ESCAPE '\\' THEN 1.0 ELSE 0.5 END AS score "
+            "CASE WHEN d.title LIKE :s_title ESCAPE '\\' THEN 1.0 ELSE 0.5 END AS score "
             "FROM search_doc d WHERE 1=1 "
         )
     sql += "".join(f" AND {w}" for w in where)

@@ -27,8 +27,9 @@ def init(
             counts = demo_.load(s, seed=seed)
     if demo:
         message(
-            f"Demo data in {where}: {counts['contacts']} contacts, {counts['companies']} companies, "
-            f"{counts['activities']} activities. Try: crm contacts list --limit 10"
+            f"Demo data in {where}: "
+            + ", ".join(f"{n} {what}" for what, n in counts.items())
+            + ". Try: crm pipeline board"
         )
     else:
         message(f"Database ready: {where}")
