@@ -329,6 +329,7 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
         )
         counts["activities"] += 1
     counts["deals"] = _deals(session, random.Random(seed * 7919 + 3), now, made)
+    counts["follow-ups"] = _followups(session, random.Random(seed * 104729 + 11), now)
     session.flush()
     return counts
 
@@ -363,7 +364,9 @@ def _deals(session: Session, rng: random.Random, now: datetime, made: list[tuple
             session, title=f"{company.name.split(' ')[0]} – {rng.choice(PRODUCTS)}",
             contact=str(contact.id) if contact else None, company=str(company.id), amount=str(amount),
             currency="USD" if country == "US" else "EUR", owner=company.owner, by=company.owner,
-            close_date=(created + timedelta(days=rng.randint(30, 120))).date(), created_at=created,
+            close_date=(created + timedelta(days=rng.randint(30, 120)) if outcome < 0.55
+                        else now + timedelta(days=rng.randint(-7, 75))).date(),
+            created_at=created,
         )  # fmt: skip
         count += 1
         last = len(open_stages) - 1 if outcome < 0.55 else rng.randint(0, len(open_stages) - 1)
@@ -393,4 +396,79 @@ def _deals(session: Session, rng: random.Random, now: datetime, made: list[tuple
     pipeline.edit_stage(
         session, pipeline.resolve_stage(session, sales, "Won"), on_enter="30d: check in, ask for a referral"
     )
+    return count
+
+
+FOLLOWUP_NOTES = [
+    "Send the pricing",
+    "Call back about the renewal",
+    "Check in after the demo",
+    "Send the contract",
+    "Ask for a referral",
+    "Book the quarterly review",
+    "Chase the signed order",
+    "Follow up on the trial",
+    "Share the onboarding checklist",
+    "Confirm the budget with the CFO",
+]
+DEAL_FOLLOWUP_NOTES = [
+    "Chase the proposal",
+    "Send the revised quote",
+    "Get the contract signed",
+    "Agree on a start date",
+]
+
+
+def _followups(session: Session, rng: random.Random, now: datetime) -> int:
+    """Follow-ups that make the lists worth looking at: overdue, today, upcoming, recurring, done
+    ones, some on companies and open deals, and keep-in-touch cadences on a few contacts."""
+    from datetime import time
+
+    from crmcli import followups
+    from crmcli.models import Deal
+    from crmcli.when import at_local
+
+    today = clock.to_local(now).date()
+    people = list(session.exec(select(Contact).order_by(Contact.id)))
+    firms = list(session.exec(select(Company).order_by(Company.id)))
+    open_deals = list(session.exec(select(Deal).where(Deal.status == "open").order_by(Deal.id)))
+    picked = rng.sample(people, k=min(len(people), 46))
+    count = 0
+
+    def add(days: int, hour: int, **kwargs: object) -> None:
+        nonlocal count
+        due = at_local(today + timedelta(days=days), time(hour, rng.choice([0, 0, 15, 30])))
+        followups.add_followup(session, due_at=due, **kwargs)  # type: ignore[arg-type]
+        count += 1
+
+    plan: list[tuple[int, str | None]] = [(-rng.randint(1, 20), None) for _ in range(8)]  # overdue
+    plan += [(0, None) for _ in range(6)]  # today
+    plan += [(rng.randint(1, 30), None) for _ in range(16)]  # upcoming
+    plan += [(rng.randint(-3, 10), every) for every in ("weekly", "2w", "monthly", "quarterly", "weekly", "monthly")]
+    for contact, (days, every) in zip(picked, plan, strict=False):
+        add(
+            days,
+            rng.choice([9, 10, 11, 14, 16]),
+            note=rng.choice(FOLLOWUP_NOTES),
+            owner=contact.owner,
+            contact=contact,
+            every=every,
+            from_done=every == "monthly" and rng.random() < 0.5,
+        )
+    for contact in picked[len(plan) : len(plan) + 10]:  # done ones: history
+        due = now - timedelta(days=rng.randint(3, 60))
+        done = followups.add_followup(
+            session, due_at=due, note=rng.choice(FOLLOWUP_NOTES), owner=contact.owner, contact=contact
+        )
+        done.done_at = due + timedelta(hours=rng.randint(1, 48))
+        session.add(done)
+        count += 1
+    for company in rng.sample(firms, k=min(len(firms), 4)):
+        note = "Check the account before the budget cycle"
+        add(rng.randint(-5, 20), 10, note=note, owner=company.owner, company=company)
+    for deal in open_deals[:10]:
+        note = rng.choice(DEAL_FOLLOWUP_NOTES)
+        add(rng.randint(-6, 14), rng.choice([9, 11, 15]), note=note, owner=deal.owner, deal=deal)
+    for contact in picked[-8:]:  # keep in touch: some are already due, by their last activity
+        followups.set_cadence(session, contact, rng.choice([14, 30, 30, 60, 90]))
     return count

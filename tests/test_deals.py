@@ -78,7 +78,9 @@ def test_stage_rules_refuse_missing_fields_and_schedule_followups(session) -> No
     fields.add_field(session, entity="deals", name="budget_ok", type="bool")
     sales = pipeline.get_pipeline(session)
     proposal = pipeline.resolve_stage(session, sales, "Proposal")
-    pipeline.edit_stage(session, proposal, require=["amount", "close_date", "contact", "budget_ok"], on_enter="3d: chase the proposal")
+    pipeline.edit_stage(
+        session, proposal, require=["amount", "close_date", "contact", "budget_ok"], on_enter="3d: chase the proposal"
+    )
     won = pipeline.resolve_stage(session, sales, "Won")
     pipeline.edit_stage(session, won, on_enter="30d: check in, ask for a referral")
     deal = deals.add_deal(session, title="Rules", owner="ana")
@@ -86,7 +88,9 @@ def test_stage_rules_refuse_missing_fields_and_schedule_followups(session) -> No
         deals.move_deal(session, deal, "Proposal")
     assert session.exec(select(StageChange).where(StageChange.deal_id == deal.id)).all()[-1].to_stage == "Lead"
     contacts.add_contact(session, name="Bo", emails=["bo@x.de"])
-    deals.edit_deal(session, deal, amount="500", close_date="2026-12-01", contact="bo@x.de", custom={"budget_ok": "yes"})
+    deals.edit_deal(
+        session, deal, amount="500", close_date="2026-12-01", contact="bo@x.de", custom={"budget_ok": "yes"}
+    )
     entered = datetime(2026, 11, 2, 9, tzinfo=UTC)
     deals.move_deal(session, deal, "Proposal", at=entered)
     with pytest.raises(Invalid, match="requires amount"):
@@ -178,6 +182,8 @@ def test_concurrent_moves_leave_a_consistent_history(db_url: str) -> None:
         deal = deals.resolve_deal(s, str(deal_id))
         rows = deals.history(s, deal)
         assert [(r["from"], r["to"], r["by"]) for r in rows] == [
-            (None, "Lead", None), ("Lead", "Qualified", "ana"), ("Qualified", "Proposal", "ben"),
+            (None, "Lead", None),
+            ("Lead", "Qualified", "ana"),
+            ("Qualified", "Proposal", "ben"),
         ]
         assert pipeline.resolve_stage(s, pipeline.get_pipeline(s), "Proposal").id == deal.stage_id

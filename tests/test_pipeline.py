@@ -32,9 +32,15 @@ def test_add_edit_rename_and_move_stages(session) -> None:
     pipeline.move_stage(session, demo, after="start")
     assert names(session) == ["Demo", "Lead", "Discovery", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
     pipeline.rename_stage(session, demo, "Intro demo")
-    pipeline.edit_stage(session, demo, probability=30, rot_days=0, require=["amount", "Close Date"], on_enter="2w:  send recap ")
+    pipeline.edit_stage(
+        session, demo, probability=30, rot_days=0, require=["amount", "Close Date"], on_enter="2w:  send recap "
+    )
     assert (demo.name, demo.probability, demo.rot_days, demo.required, demo.on_enter) == (
-        "Intro demo", 30, None, ["amount", "close_date"], "2w: send recap"
+        "Intro demo",
+        30,
+        None,
+        ["amount", "close_date"],
+        "2w: send recap",
     )
     with pytest.raises(Conflict):
         pipeline.add_stage(session, sales, name="lead", probability=5)

@@ -55,6 +55,7 @@ def log(
             text=text,
             contact=contact,
             company=company,
+            deal=deal,
             at=when,
             by=by if by is not None else settings.current_user(),
         )

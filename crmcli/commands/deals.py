@@ -134,7 +134,8 @@ def show(
         record = deals.deal_view(s, deals.resolve_deal(s, ref), timeline_limit=timeline or None)
     cols = [
         Col("id", "ID"), Col("title", "Deal"), Col("pipeline", "Pipeline"), Col("stage", "Stage"),
-        Col("status", "Status"), Col("amount", "Amount", kind="money"), Col("probability", "Probability %"),
+        Col("status", "Status"), Col("days_in_stage", "Days in stage"), Col("stalled", "Stalled"),
+        Col("amount", "Amount", kind="money"), Col("probability", "Probability %"),
         Col("weighted", "Weighted", kind="money"), Col("contact", "Contact"), Col("company", "Company"),
         Col("close_date", "Close"), Col("owner", "Owner"), Col("source", "Source"), Col("lost_reason", "Lost because"),
         Col("closed_at", "Closed", kind="time"), Col("custom", "Fields"), Col("notes", "Notes"),

@@ -44,6 +44,7 @@ def board(
         int, typer.Option("--limit", "-n", min=0, help="Deals shown per stage, biggest first (0: all).")
     ] = 8,
     fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Show the open deals by stage: counts, totals, weighted values, and stalled deals flagged.
 
@@ -54,7 +55,7 @@ def board(
 
     with session(ctx) as s:
         data = deals.board(s, pipeline=pipeline, owner=owner, per_stage=limit or None)
-    emit_board(data, fmt_of(fmt))
+    emit_board(data, fmt_of(fmt, quiet))
 
 
 @app.command("list")
