@@ -16,8 +16,15 @@ from crmcli.models import FollowUp, StageChange
 
 def test_add_links_contact_company_and_defaults(session) -> None:
     anna = contacts.add_contact(session, name="Anna", emails=["anna@acme.de"], company="Acme GmbH")
-    deal = deals.add_deal(session, title=" Acme  renewal ", contact="anna@acme.de", amount="12,000.50", close_date="2026-12-31",
-                          owner="ana", by="ana")  # fmt: skip
+    deal = deals.add_deal(
+        session,
+        title=" Acme  renewal ",
+        contact="anna@acme.de",
+        amount="12,000.50",
+        close_date="2026-12-31",
+        owner="ana",
+        by="ana",
+    )
     record = deals.list_deals(session)[0]
     assert record["title"] == "Acme renewal"
     assert record["contact"] == "Anna" and record["company"] == "Acme GmbH"  # the contact's company
@@ -62,9 +69,13 @@ def test_moves_write_history_and_closing_fields(session) -> None:
     assert deal.status == "won" and deal.closed_at is not None
     rows = deals.history(session, deal)
     assert [(r["from"], r["to"]) for r in rows] == [
-        (None, "Lead"), ("Lead", "Qualified"), ("Qualified", "Proposal"), ("Proposal", "Lost"),
-        ("Lost", "Proposal"), ("Proposal", "Won"),
-    ]  # fmt: skip
+        (None, "Lead"),
+        ("Lead", "Qualified"),
+        ("Qualified", "Proposal"),
+        ("Proposal", "Lost"),
+        ("Lost", "Proposal"),
+        ("Proposal", "Won"),
+    ]
     assert rows[2]["days"] == 5  # Proposal from day 10 to day 15
     with pytest.raises(Invalid, match="already in Won"):
         deals.move_deal(session, deal, "Won")
@@ -141,8 +152,9 @@ def test_board_aggregates_in_sql_and_flags_stalled_deals(session) -> None:
     assert [s["name"] for s in board["stages"]] == ["Lead", "Qualified", "Proposal", "Negotiation"]
     assert qualified["count"] == 3 and qualified["stalled"] == 1 and qualified["more"] == 1
     assert {t["currency"]: (t["amount"], t["weighted"]) for t in qualified["totals"]} == {
-        "EUR": (Decimal("4000.00"), Decimal("1000.00")), "USD": (Decimal("50.00"), Decimal("12.50")),
-    }  # fmt: skip
+        "EUR": (Decimal("4000.00"), Decimal("1000.00")),
+        "USD": (Decimal("50.00"), Decimal("12.50")),
+    }
     assert [d["title"] for d in qualified["deals"]] == ["Fresh", "Old"]
     assert [d["stalled"] for d in qualified["deals"]] == [False, True]
     assert next(s for s in board["stages"] if s["name"] == "Negotiation")["count"] == 0  # won deals leave the board

@@ -29,10 +29,15 @@ def _stage_cols() -> list:
     from crmcli.output import Col
 
     return [
-        Col("position", "#", justify="right"), Col("name", "Stage"), Col("kind", "Kind"),
-        Col("probability", "Prob %", justify="right"), Col("rot_days", "Rot days", justify="right", drop=2),
-        Col("required", "Requires", drop=3), Col("on_enter", "On enter", drop=1), Col("deals", "Deals", justify="right"),
-    ]  # fmt: skip
+        Col("position", "#", justify="right"),
+        Col("name", "Stage"),
+        Col("kind", "Kind"),
+        Col("probability", "Prob %", justify="right"),
+        Col("rot_days", "Rot days", justify="right", drop=2),
+        Col("required", "Requires", drop=3),
+        Col("on_enter", "On enter", drop=1),
+        Col("deals", "Deals", justify="right"),
+    ]
 
 
 @app.command("board")
@@ -170,9 +175,13 @@ def stage_edit(
     with session(ctx, write=True) as s:
         stage = pipeline_.resolve_stage(s, pipeline_.get_pipeline(s, pipeline), name)
         pipeline_.edit_stage(
-            s, stage, probability=probability, rot_days=rot_days,
-            require=split_multi([require]) if require is not None else None, on_enter=on_enter,
-        )  # fmt: skip
+            s,
+            stage,
+            probability=probability,
+            rot_days=rot_days,
+            require=split_multi([require]) if require is not None else None,
+            on_enter=on_enter,
+        )
         rules = [f"{stage.probability}%"]
         if stage.rot_days:
             rules.append(f"rots after {stage.rot_days}d")
