@@ -22,6 +22,7 @@ from crmcli.commands import (
     db,
     deals,
     fields,
+    followups,
     init,
     pipeline,
     search,
@@ -114,6 +115,7 @@ def root(
 
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(companies.app, name="companies")
+app.add_typer(followups.app, name="followups")
 app.add_typer(deals.app, name="deals")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(fields.app, name="fields")

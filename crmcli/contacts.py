@@ -404,7 +404,8 @@ def _where(session: Session, key: str, value: str) -> Any:
 
 
 def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> dict[str, Any]:
-    """The single customer view: details, company, tags, custom fields, last touch, timeline."""
+    """The single customer view: details, company, tags, custom fields, last touch, timeline,
+    keep-in-touch cadence and open follow-ups."""
     assert contact.id is not None
     company = session.get(Company, contact.company_id) if contact.company_id else None
     emails, phones, tags = _details(session, [contact.id])
@@ -419,4 +420,8 @@ def contact_view(session: Session, contact: Contact, *, timeline_limit: int | No
     )
     record["activity_count"] = total
     record["activities"] = activities
+    from crmcli.followups import open_followups
+
+    record["cadence_days"] = contact.cadence_days
+    record["followups"] = open_followups(session, contact_id=contact.id)
     return record

@@ -1,4 +1,4 @@
-"""crm contacts: add, list, show, edit, rm."""
+"""crm contacts: add, list, show, edit, cadence, rm."""
 
 from __future__ import annotations
 
@@ -161,6 +161,7 @@ def show(
         Col("source", "Source"),
         Col("custom", "Fields"),
         Col("last_touch", "Last touch", kind="time"),
+        Col("cadence_days", "Cadence (days)"),
         Col("notes", "Notes"),
         Col("created_at", "Created", kind="time"),
         Col("updated_at", "Updated", kind="time"),
@@ -171,8 +172,19 @@ def show(
         Col("text", "What", wrap=True),
         Col("by", "By", drop=1),
     ]
+    followup_cols = [
+        Col("id", "ID", justify="right"),
+        Col("due_at", "Due", kind="time", drop=2),
+        Col("relative", "When"),
+        Col("note", "Note", wrap=True),
+        Col("owner", "Owner", drop=1),
+    ]
     title = f"Activity ({record['activity_count']})"
-    emit_record(record, cols, fmt_of(fmt, quiet), [Section(title, "activities", activity_cols, empty="none yet")])
+    sections = [
+        Section(f"Follow-ups ({len(record['followups'])})", "followups", followup_cols, empty="none open"),
+        Section(title, "activities", activity_cols, empty="none yet"),
+    ]
+    emit_record(record, cols, fmt_of(fmt, quiet), sections)
 
 
 @app.command("edit")
@@ -236,6 +248,37 @@ def edit(
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")
+
+
+@app.command("cadence")
+def cadence(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    every: Annotated[str, typer.Argument(metavar="SPAN", help="30d, 2w, 3mo (30 days each), 45, or off.")],
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Keep in touch: a follow-up falls due this long after the last logged activity.
+
+    Example: crm contacts cadence anna@acme.de 30d
+    """
+    from crmcli import contacts, followups
+    from crmcli.clock import show_local
+    from crmcli.output import emit_written
+
+    days = followups.parse_cadence(every)
+    with session(ctx, write=True) as s:
+        contact = contacts.resolve_contact(s, ref)
+        row = followups.set_cadence(s, contact, days)
+    record = {"id": contact.id, "name": contact.name, "cadence_days": days, "next_due": row.get("due_at")}
+    if days:
+        text = (
+            f"Keeping in touch with #{contact.id} {contact.name} every {days} days: "
+            f"follow-up {row['id']} due {show_local(row['due_at'])} ({row['relative']})"
+        )
+    else:
+        text = f"No keep-in-touch cadence for #{contact.id} {contact.name}"
+    emit_written(record, fmt.value if fmt else None, quiet, text)
 
 
 @app.command("rm")

@@ -1,0 +1,374 @@
+"""crm followups: add, list, overdue, show, done, snooze, edit, rm, export.
+
+`crm followups overdue` is the cron path: it imports no date parser, no calendar library and
+nothing for prompts, and in a pipe it prints one plain line per item and nothing else.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmcli.commands._common import FormatOpt, LimitOpt, QuietOpt, YesOpt, fmt_of, session
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Follow-up reminders on contacts, companies and deals: add, list, overdue, done, snooze, export.",
+)
+
+
+class LogType(str, Enum):
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    note = "note"
+
+
+IdArg = Annotated[str, typer.Argument(help="Follow-up id (12), or c12 for the keep-in-touch cadence of contact 12.")]
+OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only follow-ups of this owner.")]
+MineOpt = Annotated[bool, typer.Option("--mine", help="Only your own (CRM_USER, else your login).")]
+EveryOpt = Annotated[
+    Optional[str],
+    typer.Option("--every", help="Repeat: daily, weekly, 2w, monthly, quarterly (or Nd, Nw, Nmo; none stops it)."),
+]
+
+
+def list_cols() -> list:
+    from crmcli.output import Col
+
+    return [
+        Col("id", "ID", justify="right"),
+        Col("due_at", "Due", kind="time", drop=3),
+        Col("relative", "When"),
+        Col("subject", "For"),
+        Col("note", "Note"),
+        Col("owner", "Owner", drop=2),
+        Col("every", "Repeats", drop=4),
+    ]
+
+
+def _owner(owner: str | None, mine: bool) -> str | None:
+    from crmcli import settings
+    from crmcli.errors import UsageError
+
+    if owner and mine:
+        raise UsageError("give --owner or --mine, not both")
+    return settings.current_user() if mine else owner
+
+
+def _said(row: dict[str, Any]) -> str:
+    from crmcli.clock import show_local
+
+    return f"{show_local(row['due_at'])} ({row['relative']})"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(help="Contact, company or deal: id, email, name or title; contact:REF, company:REF, deal:REF."),
+    ],
+    due: Annotated[
+        str,
+        typer.Option(
+            "--due", "-d", help="When: tomorrow 9am, 'in 3 days', 3d, 2w, 'next monday', 'fri 14:00', eom, 2026-12-01."
+        ),
+    ],
+    note: Annotated[Optional[str], typer.Option("--note", help="What to do.")] = None,
+    every: EveryOpt = None,
+    from_done: Annotated[
+        bool, typer.Option("--from-done", help="Count the next occurrence from completion, not from the due date.")
+    ] = False,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Whose it is (default: you).")] = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a follow-up reminder on a contact, company or deal.
+
+    Example: crm followups add anna@acme.de --due "tomorrow 9am" --note "Send the pricing" --every 2w
+    """
+    from crmcli import followups, settings
+    from crmcli.output import emit_written
+    from crmcli.when import parse_when
+
+    with session(ctx, write=True) as s:
+        due_at = parse_when(due, what="due time")
+        contact, company, deal = followups.resolve_subject(s, ref)
+        followup = followups.add_followup(
+            s,
+            due_at=due_at,
+            note=note,
+            owner=settings.current_user() if owner is None else owner,
+            contact=contact,
+            company=company,
+            deal=deal,
+            every=every,
+            from_done=from_done,
+        )
+        record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
+    emit_written(
+        record,
+        fmt.value if fmt else None,
+        quiet,
+        f"Added follow-up #{record['id']} on {record['subject']}: due {_said(record)}",
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those due before today (local day).")] = False,
+    today: Annotated[bool, typer.Option("--today", help="Only those due today.")] = False,
+    upcoming: Annotated[
+        Optional[str], typer.Option("--upcoming", metavar="SPAN", help="Today and the next SPAN: 7d, 2w, 30.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every open follow-up, whenever due.")] = False,
+    owner: OwnerOpt = None,
+    mine: MineOpt = False,
+    cadence: Annotated[
+        bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
+    ] = True,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List open follow-ups, soonest first (default: overdue and today's).
+
+    Example: crm followups list --upcoming 7d --mine
+    """
+    from crmcli import followups
+    from crmcli.errors import UsageError
+    from crmcli.output import emit_list
+
+    chosen = [name for name, on in (("overdue", overdue), ("today", today), ("all", all_)) if on]
+    if upcoming is not None:
+        chosen.append("upcoming")
+    if len(chosen) > 1:
+        raise UsageError("give one of --overdue, --today, --upcoming, --all")
+    window = chosen[0] if chosen else "due"
+    days = 7
+    if upcoming is not None:
+        days = followups.parse_cadence(upcoming) or 0
+    who = _owner(owner, mine)
+    with session(ctx) as s:
+        rows = followups.list_followups(s, window=window, days=days, owner=who, cadence=cadence, limit=limit or None)
+    emit_list(rows, list_cols(), fmt_of(fmt, quiet), noun="follow-ups")
+
+
+@app.command("overdue")
+def overdue(
+    ctx: typer.Context,
+    owner: OwnerOpt = None,
+    mine: MineOpt = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit with 1 when anything is overdue, 0 when nothing is.")
+    ] = False,
+    limit: LimitOpt = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """List overdue follow-ups; in a pipe, one line each and nothing at all when none (for cron).
+
+    Example: crm followups overdue --owner ana --exit-code
+    """
+    import sys
+
+    from crmcli import followups
+    from crmcli.output import emit_list
+
+    who = _owner(owner, mine)
+    with session(ctx) as s:
+        rows = followups.list_followups(s, window="overdue", owner=who, limit=limit or None)
+    chosen = fmt_of(fmt, quiet)
+    # Cron mails whatever a job prints, on either stream: with nothing overdue and no terminal,
+    # print nothing at all (JSON still gets its empty list: a script asked for it).
+    if rows or chosen == "json" or sys.stdout.isatty():
+        emit_list(rows, list_cols(), chosen, noun="overdue follow-ups")
+    if exit_code and rows:
+        raise typer.Exit(1)
+
+
+@app.command("show")
+def show(ctx: typer.Context, id_: IdArg, fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
+    """Show one follow-up, open or done.
+
+    Example: crm followups show 12
+    """
+    from crmcli import followups
+    from crmcli.output import Col, emit_record
+
+    with session(ctx) as s:
+        record = followups.followup_view(s, id_)
+    cols = [
+        Col("id", "ID"),
+        Col("subject", "For"),
+        Col("subject_kind", "Kind"),
+        Col("due_at", "Due", kind="time"),
+        Col("relative", "When"),
+        Col("note", "Note"),
+        Col("owner", "Owner"),
+        Col("every", "Repeats"),
+        Col("from_done", "From done"),
+        Col("origin", "Origin"),
+        Col("done_at", "Done", kind="time"),
+        Col("uid", "UID"),
+        Col("created_at", "Created", kind="time"),
+        Col("updated_at", "Updated", kind="time"),
+    ]
+    emit_record(record, cols, fmt_of(fmt, quiet))
+
+
+@app.command("done")
+def done(
+    ctx: typer.Context,
+    ids: Annotated[list[str], typer.Argument(help="Follow-up ids (12), or c12 for a contact's cadence.")],
+    log: Annotated[
+        Optional[str], typer.Option("--log", help="Log this text as an activity on the same record.")
+    ] = None,
+    type_: Annotated[LogType, typer.Option("--type", "-t", help="Type of the logged activity.")] = LogType.note,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Mark follow-ups done; a recurring one moves on to its next date.
+
+    Example: crm followups done 12 --log "Called, sending the contract" --type call
+    """
+    import sys
+
+    from crmcli import followups, settings
+    from crmcli.clock import show_local
+    from crmcli.output import Col, emit_list, message
+
+    results = []
+    with session(ctx, write=True) as s:
+        for id_ in ids:
+            result = followups.complete(s, id_, log=log, log_type=type_.value, by=settings.current_user())
+            view = followups.followup_view(s, result["id"])
+            results.append({**result, "subject": view["subject"]})
+    for r in results:
+        after = f"; next due {show_local(r['next_due'])}" if r["next_due"] else ""
+        logged = f", logged activity #{r['activity_id']}" if r["activity_id"] else ""
+        label = f"#{r['id']}" if isinstance(r["id"], int) else r["id"]
+        message(f"Done follow-up {label} on {r['subject']}{logged}{after}")
+    chosen = fmt.value if fmt else None
+    if chosen == "json":
+        emit_list(results, [Col("id", "ID")], "json")
+    elif quiet or chosen in ("ids", "plain") or (chosen is None and not sys.stdout.isatty()):
+        sys.stdout.write("".join(f"{r['id']}\n" for r in results))
+
+
+@app.command("snooze")
+def snooze(
+    ctx: typer.Context,
+    id_: IdArg,
+    until: Annotated[str, typer.Option("--until", "-u", help="New due time: tomorrow 9am, 3d, 'next monday' …")],
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Put a follow-up off until a later time.
+
+    Example: crm followups snooze 12 --until "next monday 9am"
+    """
+    from crmcli import followups
+    from crmcli.output import emit_written
+    from crmcli.when import parse_when
+
+    with session(ctx, write=True) as s:
+        when = parse_when(until, what="time to snooze until")
+        followup = followups.snooze(s, id_, when)
+        record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
+    emit_written(record, fmt.value if fmt else None, quiet, f"Snoozed follow-up #{record['id']} until {_said(record)}")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    id_: IdArg,
+    due: Annotated[Optional[str], typer.Option("--due", "-d", help="New due time.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="New note ('' clears).")] = None,
+    every: EveryOpt = None,
+    from_done: Annotated[
+        Optional[bool],
+        typer.Option("--from-done/--from-due", help="Count repeats from completion, or from the due date."),
+    ] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="New owner ('' clears).")] = None,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a follow-up; options not given stay as they are.
+
+    Example: crm followups edit 12 --due "fri 14:00" --note "Bring the contract" --every none
+    """
+    from crmcli import followups
+    from crmcli.output import emit_written
+
+    with session(ctx, write=True) as s:
+        due_at = None
+        if due is not None:
+            from crmcli.when import parse_when
+
+            due_at = parse_when(due, what="due time")
+        changes: dict[str, Any] = {"due_at": due_at, "note": note, "owner": owner, "from_done": from_done}
+        if every is not None:
+            changes["every"] = every
+        followup = followups.edit_followup(s, id_, **changes)
+        record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
+    emit_written(record, fmt.value if fmt else None, quiet, f"Updated follow-up #{record['id']}: due {_said(record)}")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    ids: Annotated[list[str], typer.Argument(help="Follow-up ids.")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove follow-ups (a recurring one with all its future dates).
+
+    Example: crm followups rm 12 15 --yes
+    """
+    from crmcli import followups
+    from crmcli.output import message
+    from crmcli.prompts import Cancelled, confirm
+
+    with session(ctx, write=True) as s:
+        views = [followups.followup_view(s, id_) for id_ in ids]
+        for view in views:
+            followups.get_followup(s, view["id"])  # a cadence id is refused here, with what to do instead
+        names = ", ".join(f"#{v['id']} {v['subject']}" + (f" ({v['note']})" if v["note"] else "") for v in views)
+        if not confirm(f"Remove follow-up {names}?", assume_yes=yes):
+            raise Cancelled("nothing removed")
+        for view in views:
+            followups.remove_followup(s, view["id"])
+    message(f"Removed {len(views)} follow-up{'s' if len(views) != 1 else ''}: {names}")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    ics: Annotated[str, typer.Option("--ics", metavar="FILE", help="Write iCalendar to FILE ('-': standard output).")],
+    owner: OwnerOpt = None,
+    mine: MineOpt = False,
+) -> None:
+    """Export the open follow-ups as an iCalendar file (stable UIDs: re-importing updates them).
+
+    Example: crm followups export --ics ~/followups.ics --mine
+    """
+    import sys
+
+    from crmcli import followups
+    from crmcli.ics import followups_ics, write_file
+    from crmcli.output import message
+
+    who = _owner(owner, mine)
+    with session(ctx) as s:
+        rows = followups.list_followups(s, window="all", owner=who)
+    data = followups_ics(rows)
+    if ics == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    path = write_file(ics, data)
+    message(f"Wrote {len(rows)} follow-up{'s' if len(rows) != 1 else ''} to {path}")
