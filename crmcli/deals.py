@@ -476,9 +476,10 @@ def board(
     pipeline_obj = get_pipeline(session, pipeline)
     now = clock.now()
     open_stages = [s for s in stages(session, pipeline_obj) if s.kind == "open"]
-    scope = [Deal.pipeline_id == pipeline_obj.id, Deal.status == "open"]
-    if owner:
-        scope.append(Deal.owner == owner)
+    # A deal's stage fixes its pipeline and status, so filtering on open stage ids alone lets the
+    # (stage_id, currency, amount_minor) index answer the sums without reading the table.
+    mine = [Deal.owner == owner] if owner else []
+    scope = [Deal.stage_id.in_([s.id for s in open_stages]), *mine]
     sums: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
     for stage_id, currency, count, total in session.exec(
         select(Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
@@ -494,7 +495,7 @@ def board(
             stalled = session.exec(
                 select(func.count())
                 .select_from(Deal)
-                .where(*scope, Deal.stage_id == stage.id, Deal.stage_entered_at < now - timedelta(days=stage.rot_days))
+                .where(*mine, Deal.stage_id == stage.id, Deal.stage_entered_at < now - timedelta(days=stage.rot_days))
             ).one()
         totals = []
         for currency, _count, total in sorted(sums.get(stage.id, [])):
@@ -508,8 +509,8 @@ def board(
             select(Deal, Contact.name, Company.name)
             .outerjoin(Contact, Contact.id == Deal.contact_id)
             .outerjoin(Company, Company.id == Deal.company_id)
-            .where(*scope, Deal.stage_id == stage.id)
-            .order_by(Deal.amount_minor.desc().nulls_last(), Deal.id)
+            .where(*mine, Deal.stage_id == stage.id)
+            .order_by(Deal.amount_minor.desc().nulls_last(), Deal.id.desc())
         )
         if per_stage:
             top = top.limit(per_stage)
