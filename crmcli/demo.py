@@ -422,6 +422,7 @@ DEAL_FOLLOWUP_NOTES = [
 def _followups(session: Session, rng: random.Random, now: datetime) -> int:
     """Follow-ups that make the lists worth looking at: overdue, today, upcoming, recurring, done
     ones, some on companies and open deals, and keep-in-touch cadences on a few contacts."""
+    import uuid
     from datetime import time
 
     from crmcli import followups
@@ -438,7 +439,8 @@ def _followups(session: Session, rng: random.Random, now: datetime) -> int:
     def add(days: int, hour: int, **kwargs: object) -> None:
         nonlocal count
         due = at_local(today + timedelta(days=days), time(hour, rng.choice([0, 0, 15, 30])))
-        followups.add_followup(session, due_at=due, **kwargs)  # type: ignore[arg-type]
+        made = followups.add_followup(session, due_at=due, **kwargs)  # type: ignore[arg-type]
+        made.uid = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}@crmcli"  # same seed, same calendar
         count += 1
 
     plan: list[tuple[int, str | None]] = [(-rng.randint(1, 20), None) for _ in range(8)]  # overdue
@@ -461,6 +463,7 @@ def _followups(session: Session, rng: random.Random, now: datetime) -> int:
             session, due_at=due, note=rng.choice(FOLLOWUP_NOTES), owner=contact.owner, contact=contact
         )
         done.done_at = due + timedelta(hours=rng.randint(1, 48))
+        done.uid = f"{uuid.UUID(int=rng.getrandbits(128), version=4)}@crmcli"
         session.add(done)
         count += 1
     for company in rng.sample(firms, k=min(len(firms), 4)):
