@@ -264,3 +264,65 @@ class FollowUp(SQLModel, table=True):
     done_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
+
+
+class Target(SQLModel, table=True):
+    """A goal for a KPI over a period, for the team (owner None) or one owner."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str  # won_value | won_count | win_rate | new_contacts | activities | speed_to_lead_hours | cycle_days
+    value: str  # a Decimal, as text: exact for money and rates alike
+    period: str  # month | quarter | year
+    owner: str | None = Field(default=None, index=True)
+    currency: str | None = None  # for money metrics
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class ImportRun(SQLModel, table=True):
+    """One `crm import`: what was read, with which options, by whom, and what came of it."""
+
+    __tablename__ = "import_run"
+    id: int | None = Field(default=None, primary_key=True)
+    file: str
+    sha256: str = Field(index=True)
+    kind: str  # contacts | companies | deals | activities
+    options: dict[str, Any] = _json_column()
+    by: str | None = None
+    status: str = "running"  # running | done | interrupted | undone
+    counts: dict[str, Any] = _json_column()  # read, created, updated, merged, skipped, rejected
+    rejects_file: str | None = None
+    started_at: datetime = _utc_column(index=True)
+    finished_at: datetime | None = _utc_column(nullable=True)
+    undone_at: datetime | None = _utc_column(nullable=True)
+
+
+class ImportChange(SQLModel, table=True):
+    """A record an import created or changed, with what it was before, so the import can be undone."""
+
+    __tablename__ = "import_change"
+    __table_args__ = (Index("ix_import_change_run_entity", "import_id", "entity"),)
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = _fk("import_run.id", ondelete="CASCADE", nullable=False, index=False)
+    entity: str  # contact | company | deal | activity
+    record_id: int
+    action: str  # created | updated | merged
+    row: int | None = None  # the line or row of the file
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    after_updated_at: datetime | None = _utc_column(nullable=True)  # to tell later edits apart
+
+
+class MergeRecord(SQLModel, table=True):
+    """A duplicate merged into another record: who went where, and what the removed one held."""
+
+    __tablename__ = "merge_log"
+    __table_args__ = (Index("ix_merge_log_entity_kept", "entity", "kept_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str  # contact | company
+    kept_id: int
+    merged_id: int
+    merged_name: str
+    snapshot: dict[str, Any] = _json_column()
+    reason: str | None = None
+    at: datetime = _utc_column()
+    by: str | None = None
