@@ -116,3 +116,39 @@ def split_multi(values: list[str] | tuple[str, ...] | None) -> list[str]:
     for value in values or ():
         out.extend(part for part in (p.strip() for p in re.split(r"[;,\n]", value)) if part)
     return out
+
+
+# Legal forms that say nothing about which company it is: "Acme GmbH" and "ACME Inc." match.
+_LEGAL = {
+    "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "llp", "lp", "ltd", "limited", "plc",
+    "gmbh", "mbh", "ag", "kg", "ohg", "ug", "ev", "se", "sa", "sas", "sarl", "sasu", "sl", "slu", "srl", "spa",
+    "bv", "nv", "pty", "kk", "oy", "ab", "as", "aps", "pte", "pvt", "cokg", "gmbhcokg",
+}  # fmt: skip
+_LEGAL_CJK = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社", "集团", "公司")
+
+
+def company_key(name: str | None) -> str:
+    """The form company names are matched by: case, accents, punctuation and legal suffixes
+    (Inc., GmbH, Ltd, S.A., 有限公司 …) ignored. 'Acme GmbH' and 'ACME, Inc.' both give 'acme'."""
+    text = fold_accents(clean_text(name)).casefold()
+    for suffix in _LEGAL_CJK:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+            break
+    words = [w for w in re.split(r"[\s,.&()/+-]+", text) if w]
+    while len(words) > 1:
+        letters = 0  # "S.A.S." and "S.L." arrive as single letters: read them as one word
+        while letters < len(words) - 1 and len(words[-1 - letters]) == 1:
+            letters += 1
+        if letters > 1 and "".join(words[-letters:]) in _LEGAL:
+            del words[-letters:]
+        elif words[-1] in _LEGAL:
+            words.pop()
+        else:
+            break
+    return "".join(words)
+
+
+def person_key(name: str | None) -> str:
+    """The form person names are matched by: case, accents, spaces and punctuation ignored."""
+    return re.sub(r"[\W_]+", "", fold_accents(clean_text(name)).casefold())
