@@ -85,6 +85,8 @@ def _show(value: Any, kind: str) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):  # most values: nothing to convert
+        return value
     from crmcli.clock import iso_utc
 
     if isinstance(value, datetime):

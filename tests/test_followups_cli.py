@@ -58,6 +58,7 @@ def test_bad_input_is_one_line_with_the_right_exit_code(cli) -> None:
     one_line_error(cli("followups", "done", "x1"), 2, "no follow-up id")
     one_line_error(cli("followups", "list", "--today", "--all"), 2, "one of --overdue")
     one_line_error(cli("followups", "list", "--owner", "ana", "--mine"), 2, "--owner or --mine")
+    one_line_error(cli("followups", "list", "--upcoming", "soon"), 2, "cannot read --upcoming 'soon'")
     one_line_error(cli("followups", "add", "anna@acme.de", "-d", "3d", "--from-done"), 2, "--every")
 
 

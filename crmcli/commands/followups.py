@@ -151,7 +151,10 @@ def list_(
     window = chosen[0] if chosen else "due"
     days = 7
     if upcoming is not None:
-        days = followups.parse_cadence(upcoming) or 0
+        try:
+            days = followups.parse_cadence(upcoming) or 0
+        except UsageError:
+            raise UsageError(f"cannot read --upcoming '{upcoming}': use e.g. 7d, 2w, 30 (days)") from None
     who = _owner(owner, mine)
     with session(ctx) as s:
         rows = followups.list_followups(s, window=window, days=days, owner=who, cadence=cadence, limit=limit or None)
