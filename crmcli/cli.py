@@ -21,6 +21,7 @@ from crmcli.commands import (
     contacts,
     db,
     deals,
+    dedupe,
     fields,
     followups,
     init,
@@ -115,6 +116,10 @@ def root(
 
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(companies.app, name="companies")
+contacts.app.command("dedupe")(dedupe.contacts_dedupe)
+contacts.app.command("merge")(dedupe.contacts_merge)
+companies.app.command("dedupe")(dedupe.companies_dedupe)
+companies.app.command("merge")(dedupe.companies_merge)
 app.add_typer(followups.app, name="followups")
 app.add_typer(deals.app, name="deals")
 app.add_typer(pipeline.app, name="pipeline")

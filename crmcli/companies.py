@@ -43,7 +43,10 @@ def resolve_company(session: Session, ref: str) -> Company:
     if ref_id is not None:
         company = session.get(Company, ref_id)
         if company is None:
-            raise NotFound(f"no company with id {ref_id}")
+            from crmcli.dedupe import merged_into
+
+            merged = merged_into(session, "company", ref_id)
+            raise NotFound(f"no company with id {ref_id}" + (f" ({merged})" if merged else ""))
         return company
     matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
     if not matches and ("@" in ref or "." in ref):
@@ -268,4 +271,7 @@ def company_view(session: Session, company: Company, *, timeline_limit: int | No
     record["contacts"] = people
     record["activity_count"] = total
     record["activities"] = activities
+    from crmcli.dedupe import merge_history
+
+    record["merged"] = merge_history(session, "company", company.id)
     return record

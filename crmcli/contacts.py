@@ -59,7 +59,10 @@ def resolve_contact(session: Session, ref: str) -> Contact:
     if ref_id is not None:
         contact = session.get(Contact, ref_id)
         if contact is None:
-            raise NotFound(f"no contact with id {ref_id}")
+            from crmcli.dedupe import merged_into
+
+            merged = merged_into(session, "contact", ref_id)
+            raise NotFound(f"no contact with id {ref_id}" + (f" ({merged})" if merged else ""))
         return contact
     if "@" in ref:
         try:
@@ -424,4 +427,7 @@ def contact_view(session: Session, contact: Contact, *, timeline_limit: int | No
 
     record["cadence_days"] = contact.cadence_days
     record["followups"] = open_followups(session, contact_id=contact.id)
+    from crmcli.dedupe import merge_history
+
+    record["merged"] = merge_history(session, "contact", contact.id)
     return record

@@ -124,6 +124,7 @@ def show(
     """
     from crmcli import companies
     from crmcli.commands.contacts import list_cols
+    from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
@@ -154,6 +155,8 @@ def show(
         Section(f"People ({record['people']})", "contacts", people_cols, empty="nobody yet"),
         Section(f"Activity ({record['activity_count']})", "activities", activity_cols, empty="none yet"),
     ]
+    if record["merged"]:  # duplicates merged into this one (crm companies merge)
+        sections.append(Section(f"Merged ({len(record['merged'])})", "merged", merged_cols()))
     emit_record(record, cols, fmt_of(fmt, quiet), sections)
 
 

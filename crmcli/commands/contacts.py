@@ -145,6 +145,7 @@ def show(
     Example: crm contacts show anna@acme.de
     """
     from crmcli import contacts
+    from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
@@ -184,6 +185,8 @@ def show(
         Section(f"Follow-ups ({len(record['followups'])})", "followups", followup_cols, empty="none open"),
         Section(title, "activities", activity_cols, empty="none yet"),
     ]
+    if record["merged"]:  # duplicates merged into this one (crm contacts merge)
+        sections.append(Section(f"Merged ({len(record['merged'])})", "merged", merged_cols()))
     emit_record(record, cols, fmt_of(fmt, quiet), sections)
 
 
