@@ -24,8 +24,11 @@ from crmcli.commands import (
     dedupe,
     fields,
     followups,
+    imports,
     init,
+    kpi,
     pipeline,
+    reports,
     search,
 )
 from crmcli.commands._common import State
@@ -126,9 +129,14 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(fields.app, name="fields")
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
+app.command("kpi")(kpi.kpi)
+app.add_typer(kpi.targets_app, name="targets")
+app.add_typer(reports.app, name="report")
+app.add_typer(imports.app, name="imports")
 app.command("log")(activity.log)
 app.command("search")(search.search)
 app.command("init")(init.init)
+app.command("import")(imports.import_)
 
 
 def main() -> None:

@@ -308,19 +308,19 @@ def reindex_many(session: Session, ids: list[int]) -> None:
     for contact, company_name in rows:
         assert contact.id is not None
         search.upsert(
-            session,
-            "contact",
-            contact.id,
-            contact.name,
-            contact.name,
-            contact.title,
-            company_name,
-            " ".join(emails.get(contact.id, [])),
-            " ".join(phones.get(contact.id, [])),
-            " ".join(tags.get(contact.id, [])),
-            contact.notes,
-            *(str(v) for v in contact.custom.values()),
-        )
+            session, "contact", contact.id, contact.name,
+            *document_parts(contact.name, contact.title, company_name, emails.get(contact.id, []),
+                            phones.get(contact.id, []), tags.get(contact.id, []), contact.notes, contact.custom),
+        )  # fmt: skip
+
+
+def document_parts(
+    name: str, title: str | None, company: str | None, emails: list[str], phones: list[str], tags: list[str],
+    notes: str | None, custom: dict[str, Any],
+) -> list[str | None]:
+    """What a contact's search document is made of (the importer writes the same)."""
+    return [name, title, company, " ".join(emails), " ".join(phones), " ".join(tags), notes,
+            *(str(v) for v in custom.values())]  # fmt: skip
 
 
 def _record(

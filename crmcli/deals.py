@@ -80,7 +80,7 @@ def missing_for(deal: Deal, stage: Stage) -> list[str]:
 
 
 def _enter(
-    session: Session, deal: Deal, stage: Stage, *, at: datetime, by: str | None, previous: Stage | None
+    session: Session, deal: Deal, stage: Stage, *, at: datetime, by: str | None, previous: Stage | None, rules: bool = True
 ) -> StageChange:
     """Put DEAL into STAGE: the stage-history row, status and dates, and the stage's follow-up rule."""
     assert deal.id is not None and stage.id is not None
@@ -102,7 +102,7 @@ def _enter(
         deal.lost_reason = None
     deal.updated_at = clock.now()
     session.add(deal)
-    if stage.on_enter:
+    if rules and stage.on_enter:
         from crmcli.followups import add_followup
 
         delay, note = parse_rule(stage.on_enter)
@@ -230,10 +230,12 @@ def add_deal(
     custom: dict[str, str] | None = None,
     by: str | None = None,
     created_at: datetime | None = None,
+    rules: bool = True,
 ) -> Deal:
     """A new deal in STAGE (default: the pipeline's first stage). CONTACT and COMPANY are REFs;
     a contact's company is taken when no company is given. CREATED_AT (default now) is when it
-    entered its first stage, for deals brought over from elsewhere."""
+    entered its first stage, for deals brought over from elsewhere. RULES false skips the stage's
+    on-enter follow-up (imports of history)."""
     clean_title = normalize_name(title, "deal title")
     pipeline_obj = get_pipeline(session, pipeline)
     all_stages = stages(session, pipeline_obj)
@@ -268,7 +270,7 @@ def add_deal(
         raise Invalid(f"a deal in {target.name} needs {', '.join(missing)}")
     session.add(deal)
     session.flush()
-    _enter(session, deal, target, at=created, by=by, previous=None)
+    _enter(session, deal, target, at=created, by=by, previous=None, rules=rules)
     reindex(session, deal)
     return deal
 

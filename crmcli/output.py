@@ -202,6 +202,10 @@ def write_csv(rows: list[dict[str, Any]], out: Any) -> None:
         writer.writerow([_csv_value(row.get(h)) for h in headers])
 
 
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n")
+
+
 def emit_list(
     rows: list[dict[str, Any]], cols: list[Col], fmt: str, *, noun: str = "records", title: str | None = None
 ) -> None:

@@ -25,7 +25,8 @@ ORDER = (
 )
 
 
-def _compose(*parts: str | None) -> str:
+def compose(*parts: str | None) -> str:
+    """A document body: the parts, and an accent-folded copy where that differs."""
     body = " ".join(clean_text(p) for p in parts if p and clean_text(p))
     folded = fold_accents(body)
     return body if folded == body else f"{body} {folded}"
@@ -34,7 +35,7 @@ def _compose(*parts: str | None) -> str:
 def upsert(session: Session, kind: str, ref_id: int, title: str, *body: str | None) -> None:
     doc = session.exec(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)).first()
     title = clean_text(title)
-    content = _compose(*body)
+    content = compose(*body)
     if doc is None:
         session.add(SearchDoc(kind=kind, ref_id=ref_id, title=title, body=content))
     elif doc.title != title or doc.body != content:

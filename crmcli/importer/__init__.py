@@ -1,0 +1,278 @@
+"""Bulk import of spreadsheets, CSV and vCard files, with every row accounted for.
+
+    read N = created + updated + merged + skipped + rejected
+
+Rows are committed in batches; a run is recorded (ImportRun, ImportChange) so that it can be
+listed and undone, and an interrupted run is completed by running the same import again
+(rows already in match and are skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from crmcli import clock, settings
+from crmcli.errors import CrmError, Invalid, UsageError
+from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
+from crmcli.importer.readers import MAX_CELL, open_table
+from crmcli.models import FieldDef, ImportRun
+
+ON_DUPLICATE = ("skip", "update", "merge", "create")
+COUNTS = ("read", "created", "updated", "merged", "skipped", "rejected")
+
+
+class Interrupted(CrmError):
+    """Ctrl-C during an import: the batches already committed stay; run the import again."""
+
+    exit_code = 130
+
+
+def default_rejects(path: Path) -> Path:
+    """contacts.xlsx → contacts.rejects.csv, beside the input."""
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+def neutralize(text: str) -> str:
+    """A cell a spreadsheet would run as a formula, made inert with a leading apostrophe.
+    Signed numbers ('+49 151 …', '-12.5') stay as they are."""
+    if (
+        text
+        and text[0] in "=@\t\r"
+        or (text[:1] in "+-" and not text[1:2].replace(" ", "").isdigit() and len(text) > 1)
+    ):
+        return "'" + text
+    return text
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _declare(session: Session, entity: str, mapping: Mapping) -> list[str]:
+    """Custom-field columns nobody declared yet become text fields (declared on the fly)."""
+    from crmcli.fields import field_defs
+
+    known = field_defs(session, entity)
+    made = []
+    for column in mapping.columns:
+        if column and column.startswith("custom.") and column[7:] not in known and column[7:] not in made:
+            session.add(FieldDef(entity=entity, name=column[7:], type="text", choices=[]))
+            made.append(column[7:])
+    session.flush()
+    return made
+
+
+def _engine_for(kind: str, session: Session, options: dict[str, Any], run_id: int | None) -> Any:
+    now = clock.now()
+    common = {
+        "region": options["region"],
+        "on_duplicate": options["on_duplicate"],
+        "tags": options["tags"],
+        "owner": options["owner"],
+        "source": options["source"],
+        "dayfirst": options["dayfirst"],
+        "run_id": run_id,
+        "now": now,
+    }
+    if kind == "contacts":
+        from crmcli.importer.contacts import ContactImport
+
+        return ContactImport(session, **common)
+    from crmcli.importer.generic import ActivityImport, CompanyImport, DealImport
+
+    return {"companies": CompanyImport, "deals": DealImport, "activities": ActivityImport}[kind](session, **common)
+
+
+def import_file(
+    session: Session,
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    on_duplicate: str = "merge",
+    rejects: Path | str | None = None,
+    tags: list[str] | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    unknown: str = "field",
+    region: str | None = None,
+    dayfirst: bool = False,
+    by: str | None = None,
+    batch_size: int = 2000,
+    preview: int = 5,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> dict[str, Any]:
+    """Import PATH; commits SESSION after every batch (a dry run rolls everything back).
+
+    Returns {run_id, file, format, kind, mapping, unknown, counts, rejects_file, preview, notes}."""
+    path = Path(path)
+    if on_duplicate not in ON_DUPLICATE:
+        raise UsageError(f"--on-duplicate takes {', '.join(ON_DUPLICATE)}, not '{on_duplicate}'")
+    if unknown not in ("field", "ignore"):
+        raise UsageError(f"--unknown takes field or ignore, not '{unknown}'")
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"--kind takes {', '.join(KINDS)}, not '{kind}'")
+    table = open_table(path, sheet=sheet, header_row=header_row)
+    chosen = kind or guess_kind(table.headers)
+    columns = map_headers(table.headers, chosen, mapping, unknown)
+    if not any(columns.columns):
+        raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field: use --map 'Header=field'")
+    options = {
+        "region": (region or settings.get(session, "default_region") or "US").upper(),
+        "on_duplicate": on_duplicate,
+        "tags": list(tags or []),
+        "owner": owner,
+        "source": source,
+        "dayfirst": dayfirst,
+    }
+    declared = _declare(session, chosen, columns)
+    run = None
+    if not dry_run:
+        run = ImportRun(
+            file=str(path.resolve()),
+            sha256=_sha256(path),
+            kind=chosen,
+            by=by,
+            status="running",
+            options={**options, "mapping": mapping or {}, "sheet": table.sheet, "unknown": unknown},
+            counts=dict.fromkeys(COUNTS, 0),
+            started_at=clock.now(),
+        )
+        session.add(run)
+        session.commit()
+    engine = _engine_for(chosen, session, options, run.id if run else None)
+    counts = dict.fromkeys(COUNTS, 0)
+    rejected: list[tuple[list[Any], str]] = []
+    shown: list[dict[str, Any]] = []
+    batch: list[Any] = []
+    width = len(table.headers)
+
+    def flush() -> None:
+        if batch:
+            for key, value in engine.process(batch).items():
+                counts[key] += value
+            batch.clear()
+        if run is not None:
+            run.counts = dict(counts)
+            session.add(run)
+            session.commit()
+
+    try:
+        for number, cells in table.rows:
+            if not any(str(c).strip() for c in cells if c is not None):
+                continue  # blank rows (and Excel's trailing empty ones)
+            counts["read"] += 1
+            if any(isinstance(c, str) and len(c) > MAX_CELL for c in cells):
+                raise Invalid(
+                    f"{path.name} row {number}: a cell longer than {MAX_CELL:,} characters; not a table to import"
+                )
+            fields: dict[str, list[Any]] = {}
+            for column, value in zip(columns.columns, cells, strict=False):
+                if column is not None and value is not None and value != "":
+                    fields.setdefault(column, []).append(value)
+            try:
+                row = engine.clean(number, fields)
+            except Invalid as exc:
+                rejected.append((cells, str(exc)))
+                counts["rejected"] += 1
+                continue
+            if len(shown) < preview:
+                shown.append(_plain(row))
+            batch.append(row)
+            if len(batch) >= batch_size:
+                flush()
+                if progress:
+                    progress(counts["read"], table.estimate)
+        flush()
+    except KeyboardInterrupt:
+        session.rollback()
+        if run is not None:
+            run.status = "interrupted"
+            run.finished_at = clock.now()
+            session.add(run)
+            session.commit()
+        raise Interrupted(
+            f"interrupted after {counts['read']:,} rows; what was committed stays. "
+            "Run the same import again to complete it (rows already in are matched, not duplicated)"
+        ) from None
+    except BaseException:
+        # A file that turns out broken or hostile halfway changes nothing: what earlier batches
+        # committed is undone before the error is reported.
+        session.rollback()
+        if run is not None:
+            from crmcli.importer.runs import undo_import
+
+            undo_import(session, run.id)  # type: ignore[arg-type]
+            run.status = "failed"
+            run.finished_at = clock.now()
+            session.add(run)
+            session.commit()
+        raise
+    if progress:
+        progress(counts["read"], counts["read"])
+    rejects_path = None
+    if rejected and not dry_run:
+        rejects_path = Path(rejects) if rejects else default_rejects(path)
+        _write_rejects(rejects_path, table.headers, width, rejected)
+    if run is not None:
+        run.status = "done"
+        run.counts = dict(counts)
+        run.rejects_file = str(rejects_path) if rejects_path else None
+        run.finished_at = clock.now()
+        session.add(run)
+        session.commit()
+    else:
+        session.rollback()
+    return {
+        "run_id": run.id if run else None,
+        "file": str(path),
+        "format": table.format,
+        "sheet": table.sheet,
+        "kind": chosen,
+        "dry_run": dry_run,
+        "mapping": [{"column": h, "field": f} for h, f in columns.describe()],
+        "unknown": columns.unknown,
+        "declared_fields": declared,
+        "counts": counts,
+        "rejects_file": str(rejects_path) if rejects_path else None,
+        "rejects": [
+            {"row": dict(zip(table.headers, map(str, cells), strict=False)), "reason": why}
+            for cells, why in rejected[:preview]
+        ],
+        "preview": shown,
+        "notes": table.notes,
+    }
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    """A cleaned row for the dry-run preview: records it links to appear by name."""
+    data = dict(row) if isinstance(row, dict) else dict(vars(row))
+    for key, value in data.items():
+        if hasattr(value, "__table__"):
+            data[key] = getattr(value, "name", None) or getattr(value, "title", None) or value.id
+    return data
+
+
+def _write_rejects(path: Path, headers: list[str], width: int, rejected: list[tuple[list[Any], str]]) -> None:
+    """The rejected rows with their original values and a reason column; opens in Excel (BOM)."""
+    from crmcli.importer.values import text
+
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*headers, "reason"])
+        for cells, reason in rejected:
+            padded = [*cells, *[""] * (width - len(cells))][:width]
+            writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])

@@ -1,0 +1,498 @@
+"""The contact import: rows cleaned like `crm contacts add`, matched through in-memory indexes,
+written in batches through SQLAlchemy Core (no ORM object per row).
+
+Matching order: external id, then email, then phone, then normalised name + company; against
+the database and against earlier rows of the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select
+from sqlmodel import Session
+
+from crmcli import fields as fields_
+from crmcli.contacts import document_parts
+from crmcli.errors import Invalid
+from crmcli.importer import values
+from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
+from crmcli.normalize import clean_text, company_key, name_key, normalize_name, normalize_tag, person_key
+from crmcli.search import compose
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+SCALARS = ("name", "title", "owner", "source", "notes", "external_id", "cadence_days")
+
+
+@dataclass
+class Row:
+    number: int
+    name: str
+    emails: list[str]
+    phones: list[str]
+    title: str | None = None
+    company: str | None = None
+    tags: list[str] = field(default_factory=list)
+    owner: str | None = None
+    source: str | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    external_id: str | None = None
+    cadence_days: int | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class State:
+    """A contact as the batch sees it: loaded from the database or made by an earlier row."""
+
+    id: int  # negative until inserted
+    values: dict[str, Any]  # SCALARS + company_id + custom
+    emails: list[str]
+    phones: list[str]
+    tags: list[str]
+    new: bool
+    before: dict[str, Any] | None = None  # snapshot for undo, for records that existed
+    action: str | None = None  # created | updated | merged
+    row: int | None = None
+    added_emails: list[str] = field(default_factory=list)
+    added_phones: list[str] = field(default_factory=list)
+    added_tags: list[str] = field(default_factory=list)
+
+
+def full_name(name: str, first: str, middle: str, last: str) -> str:
+    """The name column, else first (+ middle) + last; CJK family and given names join without a space."""
+    if clean_text(name):
+        return name
+    if _CJK.search(first + last) and not middle:
+        return f"{last}{first}" if last and first else last or first
+    return " ".join(p for p in (first, middle, last) if clean_text(p))
+
+
+def parse_cadence(value: Any) -> int | None:
+    raw = values.text(value).lower()
+    if not raw:
+        return None
+    m = re.fullmatch(r"(\d+)\s*([dw]?)", raw.replace("days", "d").replace("day", "d").replace(" ", ""))
+    if not m or int(m.group(1)) == 0:
+        raise Invalid(f"invalid cadence '{raw}': use a number of days such as 30 or 30d, or 2w")
+    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+
+
+class ContactImport:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        region: str,
+        on_duplicate: str,
+        tags: list[str],
+        owner: str | None,
+        source: str | None,
+        dayfirst: bool,
+        run_id: int | None,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.region = region
+        self.on_duplicate = on_duplicate
+        self.extra_tags = [normalize_tag(t) for t in tags]
+        self.owner = owner
+        self.source = source
+        self.dayfirst = dayfirst
+        self.run_id = run_id
+        self.now = now
+        self.defs = fields_.field_defs(session, "contacts")
+        self._next_temp = -1
+        self._load_indexes()
+
+    # ------------------------------------------------------------ indexes
+
+    def _load_indexes(self) -> None:
+        conn = self.session.connection()
+        self.by_email: dict[str, int] = {}
+        self.by_phone: dict[str, int] = {}
+        self.by_ext: dict[str, int] = {}
+        self.by_name: dict[tuple[str, str], int] = {}
+        for email, cid in conn.execute(select(ContactEmail.email, ContactEmail.contact_id).order_by(ContactEmail.id)):
+            self.by_email.setdefault(email, cid)
+        for phone, cid in conn.execute(select(ContactPhone.phone, ContactPhone.contact_id).order_by(ContactPhone.id)):
+            self.by_phone.setdefault(phone, cid)
+        self.companies: dict[str, int] = {}
+        self.company_names: dict[int, str] = {}
+        for cid, name in conn.execute(select(Company.id, Company.name).order_by(Company.id)):
+            self.companies.setdefault(company_key(name), cid)
+            self.company_names[cid] = name
+        for cid, name, ext, company_id in conn.execute(
+            select(Contact.id, Contact.name, Contact.external_id, Contact.company_id).order_by(Contact.id)
+        ):
+            if ext:
+                self.by_ext.setdefault(ext, cid)
+            company = self.company_names.get(company_id) if company_id else None
+            self.by_name.setdefault((person_key(name), company_key(company)), cid)
+
+    # ------------------------------------------------------------ cleaning
+
+    def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
+        """One row as it would be stored, or Invalid naming what is wrong."""
+
+        def one(key: str) -> str:
+            return " ".join(values.text(v) for v in cells.get(key, []) if values.text(v))
+
+        name = full_name(one("name"), one("first_name"), one("middle_name"), one("last_name"))
+        if not clean_text(name):
+            raise Invalid("missing name")
+        emails: list[str] = []
+        for cell in cells.get("emails", []):
+            emails.extend(e for e in values.emails(cell) if e not in emails)
+        phones: list[str] = []
+        for cell in cells.get("phones", []):
+            phones.extend(p for p in values.phones(cell, self.region) if p not in phones)
+        tags = [normalize_tag(t) for cell in cells.get("tags", []) for t in values.split(cell)]
+        custom: dict[str, Any] = {}
+        for key in cells:
+            if key.startswith("custom."):
+                raw = one(key)
+                if raw:
+                    name_ = key[7:]
+                    custom[name_] = fields_.coerce(self.defs.get(name_), name_, raw)
+        created = values.moment(cells["created_at"][0], dayfirst=self.dayfirst) if one("created_at") else None
+        return Row(
+            number=number,
+            name=normalize_name(name),
+            emails=emails,
+            phones=phones,
+            title=clean_text(one("title")) or None,
+            company=clean_text(one("company")) or None,
+            tags=list(dict.fromkeys([*tags, *self.extra_tags])),
+            owner=clean_text(one("owner")) or self.owner,
+            source=clean_text(one("source")) or self.source,
+            notes=clean_text(one("notes")) or None,
+            created_at=created,
+            external_id=clean_text(one("external_id")) or None,
+            cadence_days=parse_cadence(one("cadence")),
+            custom=custom,
+        )
+
+    # ------------------------------------------------------------ matching and merging
+
+    def match(self, row: Row) -> int | None:
+        if row.external_id and row.external_id in self.by_ext:
+            return self.by_ext[row.external_id]
+        for email in row.emails:
+            if email in self.by_email:
+                return self.by_email[email]
+        for phone in row.phones:
+            if phone in self.by_phone:
+                return self.by_phone[phone]
+        return self.by_name.get((person_key(row.name), company_key(row.company)))
+
+    def _index(self, state: State, row: Row) -> None:
+        if row.external_id:
+            self.by_ext.setdefault(row.external_id, state.id)
+        for email in state.emails:
+            self.by_email.setdefault(email, state.id)
+        for phone in state.phones:
+            self.by_phone.setdefault(phone, state.id)
+        self.by_name.setdefault((person_key(row.name), company_key(row.company)), state.id)
+
+    def process(self, rows: list[Row]) -> dict[str, int]:
+        """Decide every row of a batch and write the batch. Returns the batch's counts."""
+        counts = {"created": 0, "updated": 0, "merged": 0, "skipped": 0}
+        states: dict[int, State] = {}
+        matched = {m for m in (self.match(r) for r in rows) if m is not None and m > 0}
+        states.update(self._load(sorted(matched)))
+        for row in rows:
+            found = self.match(row)
+            if found is None or self.on_duplicate == "create":
+                state = self._new(row)
+                states[state.id] = state
+                self._index(state, row)
+                counts["created"] += 1
+                continue
+            state = states[found]
+            if self.on_duplicate == "skip":
+                counts["skipped"] += 1
+                continue
+            if self._apply(state, row, overwrite=self.on_duplicate == "update"):
+                if state.action is None:
+                    state.action = "updated" if self.on_duplicate == "update" else "merged"
+                    state.row = row.number
+                counts["updated" if self.on_duplicate == "update" else "merged"] += 1
+                self._index(state, row)
+            else:
+                counts["skipped"] += 1  # nothing new in this row
+        self._write([s for s in states.values() if s.new or s.action])
+        return counts
+
+    def _new(self, row: Row) -> State:
+        state = State(
+            id=self._next_temp,
+            values={
+                "name": row.name,
+                "title": row.title,
+                "owner": row.owner,
+                "source": row.source,
+                "notes": row.notes,
+                "external_id": row.external_id,
+                "cadence_days": row.cadence_days,
+                "company": row.company,
+                "custom": dict(sorted(row.custom.items())),
+                "created_at": row.created_at or self.now,
+            },
+            emails=list(row.emails),
+            phones=list(row.phones),
+            tags=list(row.tags),
+            new=True,
+            action="created",
+            row=row.number,
+        )
+        self._next_temp -= 1
+        return state
+
+    def _apply(self, state: State, row: Row, *, overwrite: bool) -> bool:
+        """Fold ROW into STATE: fill empty fields (merge) or replace them (update); add new emails,
+        phones and tags. True when anything changed."""
+        changed = False
+        incoming = {
+            "name": row.name,
+            "title": row.title,
+            "owner": row.owner,
+            "source": row.source,
+            "notes": row.notes,
+            "external_id": row.external_id,
+            "cadence_days": row.cadence_days,
+            "company": row.company,
+        }
+        for key, value in incoming.items():
+            if value in (None, "") or state.values.get(key) == value:
+                continue
+            if overwrite or state.values.get(key) in (None, ""):
+                if key == "company" and company_key(value) == company_key(state.values.get("company")):
+                    continue
+                state.values[key] = value
+                changed = True
+        custom = dict(state.values["custom"])
+        for key, value in row.custom.items():
+            if custom.get(key) != value and (overwrite or key not in custom):
+                custom[key] = value
+                changed = True
+        state.values["custom"] = dict(sorted(custom.items()))
+        for mine, theirs, added in (
+            (state.emails, row.emails, state.added_emails),
+            (state.phones, row.phones, state.added_phones),
+            (state.tags, row.tags, state.added_tags),
+        ):
+            for value in theirs:
+                if value not in mine:
+                    mine.append(value)
+                    added.append(value)
+                    changed = True
+        return changed
+
+    def _load(self, ids: list[int]) -> dict[int, State]:
+        """The current state of existing contacts, with the snapshot an undo restores."""
+        if not ids:
+            return {}
+        conn = self.session.connection()
+        out: dict[int, State] = {}
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            emails: dict[int, list[str]] = {}
+            phones: dict[int, list[str]] = {}
+            tags: dict[int, list[str]] = {}
+            for table, column, target in (
+                (ContactEmail, ContactEmail.email, emails),
+                (ContactPhone, ContactPhone.phone, phones),
+            ):
+                for cid, value in conn.execute(
+                    select(table.contact_id, column)
+                    .where(table.contact_id.in_(chunk))
+                    .order_by(table.is_primary.desc(), table.id)
+                ):
+                    target.setdefault(cid, []).append(value)
+            for cid, tag in conn.execute(
+                select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.contact_id.in_(chunk))
+            ):
+                tags.setdefault(cid, []).append(tag)
+            columns = [
+                Contact.id,
+                Contact.company_id,
+                Contact.custom,
+                Contact.updated_at,
+                *(getattr(Contact, k) for k in SCALARS),
+            ]
+            for record in conn.execute(select(*columns).where(Contact.id.in_(chunk))):
+                data = record._mapping
+                scalars = {k: data[k] for k in SCALARS}
+                company = self.company_names.get(data["company_id"]) if data["company_id"] else None
+                snapshot = {
+                    **scalars,
+                    "company_id": data["company_id"],
+                    "custom": dict(data["custom"] or {}),
+                    "emails": emails.get(data["id"], []),
+                    "phones": phones.get(data["id"], []),
+                    "tags": sorted(tags.get(data["id"], [])),
+                    "updated_at": data["updated_at"].isoformat(),
+                }
+                out[data["id"]] = State(
+                    id=data["id"],
+                    values={**scalars, "company": company, "custom": dict(data["custom"] or {})},
+                    emails=list(snapshot["emails"]),
+                    phones=list(snapshot["phones"]),
+                    tags=list(snapshot["tags"]),
+                    new=False,
+                    before=snapshot,
+                )
+        return out
+
+    # ------------------------------------------------------------ writing
+
+    def _company_ids(self, states: list[State]) -> None:
+        """Companies named by the batch, found by their normalised name or created."""
+        wanted: dict[str, str] = {}
+        for state in states:
+            name = state.values.get("company")
+            if name and company_key(name) not in self.companies:
+                wanted.setdefault(company_key(name), normalize_name(name, "company name"))
+        if wanted:
+            rows = [
+                {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now}
+                for n in wanted.values()
+            ]
+            ids = (
+                self.session.execute(
+                    insert(Company.__table__).returning(Company.__table__.c.id, sort_by_parameter_order=True), rows
+                )
+                .scalars()
+                .all()
+            )
+            for key, new_id, row in zip(wanted, ids, rows, strict=True):
+                self.companies[key] = new_id
+                self.company_names[new_id] = row["name"]
+            self.session.execute(
+                insert(SearchDoc.__table__),
+                [
+                    {"kind": "company", "ref_id": i, "title": r["name"], "body": compose(r["name"])}
+                    for i, r in zip(ids, rows, strict=True)
+                ],
+            )
+            self._changes([("company", i, "created", None, None) for i in ids])
+        for state in states:
+            name = state.values.get("company")
+            state.values["company_id"] = self.companies[company_key(name)] if name else None
+
+    def _write(self, states: list[State]) -> None:
+        if not states:
+            return
+        table = Contact.__table__
+        self._company_ids(states)
+        new = [s for s in states if s.new]
+        if new:
+            rows = [
+                {
+                    **{k: s.values[k] for k in SCALARS},
+                    "name_key": name_key(s.values["name"]),
+                    "company_id": s.values["company_id"],
+                    "custom": s.values["custom"],
+                    "created_at": s.values["created_at"],
+                    "updated_at": self.now,
+                }
+                for s in new
+            ]
+            ids = (
+                self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
+            remap = {}
+            for state, real in zip(new, ids, strict=True):
+                remap[state.id] = real
+                state.id = real
+                state.added_emails, state.added_phones, state.added_tags = state.emails, state.phones, state.tags
+            for index in (self.by_email, self.by_phone, self.by_ext, self.by_name):
+                for key, value in index.items():
+                    if value < 0:
+                        index[key] = remap.get(value, value)  # type: ignore[index]
+        changed = [s for s in states if not s.new]
+        if changed:
+            self.session.execute(
+                table.update().where(table.c.id == bindparam("b_id")),
+                [
+                    {
+                        "b_id": s.id,
+                        **{k: s.values[k] for k in SCALARS},
+                        "name_key": name_key(s.values["name"]),
+                        "company_id": s.values["company_id"],
+                        "custom": s.values["custom"],
+                        "updated_at": self.now,
+                    }
+                    for s in changed
+                ],
+            )
+            self.session.execute(
+                delete(SearchDoc).where(SearchDoc.kind == "contact", SearchDoc.ref_id.in_([s.id for s in changed]))
+            )
+
+        def primary(state: State, kind: str, i: int) -> bool:  # the first value of a contact that had none
+            return i == 0 and not (state.before or {}).get(kind)
+
+        emails = [
+            {"contact_id": s.id, "email": e, "is_primary": primary(s, "emails", i)}
+            for s in states
+            for i, e in enumerate(s.added_emails)
+        ]
+        phones = [
+            {"contact_id": s.id, "phone": p, "is_primary": primary(s, "phones", i)}
+            for s in states
+            for i, p in enumerate(s.added_phones)
+        ]
+        tags = [{"contact_id": s.id, "tag": t} for s in states for t in s.added_tags]
+        for model, rows in ((ContactEmail, emails), (ContactPhone, phones), (ContactTag, tags)):
+            if rows:
+                self.session.execute(insert(model.__table__), rows)
+        self.session.execute(
+            insert(SearchDoc.__table__),
+            [
+                {
+                    "kind": "contact",
+                    "ref_id": s.id,
+                    "title": s.values["name"],
+                    "body": compose(
+                        *document_parts(
+                            s.values["name"],
+                            s.values["title"],
+                            s.values.get("company"),
+                            s.emails,
+                            s.phones,
+                            sorted(s.tags),
+                            s.values["notes"],
+                            s.values["custom"],
+                        )
+                    ),
+                }
+                for s in states
+            ],
+        )
+        self._changes([("contact", s.id, s.action or "updated", s.row, s.before) for s in states])
+
+    def _changes(self, items: list[tuple[str, int, str, int | None, dict[str, Any] | None]]) -> None:
+        if self.run_id is None or not items:
+            return
+        self.session.execute(
+            insert(ImportChange.__table__),
+            [
+                {
+                    "import_id": self.run_id,
+                    "entity": entity,
+                    "record_id": rid,
+                    "action": action,
+                    "row": row,
+                    "before": before,
+                    "after_updated_at": self.now,
+                }
+                for entity, rid, action, row, before in items
+            ],
+        )

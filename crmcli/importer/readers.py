@@ -1,0 +1,308 @@
+"""Read spreadsheets and contact files as (header, rows), streaming where the format allows.
+
+- .xlsx/.xlsm: python-calamine (fast, holds the sheet in memory); sheets whose XML would
+  unpack past a size limit go through openpyxl's read-only streaming mode instead. Both
+  refuse zip bombs before unpacking; openpyxl parses through defusedxml, and calamine does
+  not expand DTD entities, so XML attacks fail safely.
+- .csv/.tsv/.txt: encoding from the BOM (UTF-8, UTF-16 as Excel's "Unicode text"), else
+  UTF-8, else cp1252; the delimiter sniffed among , ; tab | (and Excel's "sep=;" line).
+- .vcf: vCard 3.0/4.0 through vobject, one row per card.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import Invalid
+
+MAX_UNPACKED = 2 * 1024**3  # no sheet may unpack to more than 2 GiB
+MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
+CALAMINE_LIMIT = 400 * 1024**2  # sheet XML above this is streamed by openpyxl instead
+MAX_CELL = 32_767  # Excel's own limit for a cell; CSV fields are held to it too
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: Iterator[tuple[int, list[Any]]]  # (row number in the file, values)
+    format: str
+    sheet: str | None = None
+    estimate: int | None = None  # rows expected, for progress
+    notes: list[str] = field(default_factory=list)
+
+
+def open_table(path: Path, *, sheet: str | None = None, header_row: int | None = None) -> Table:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise Invalid(f"cannot read {path}: no such file")
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx(path, sheet, header_row)
+    if suffix == ".vcf":
+        return _vcf(path)
+    if suffix in (".csv", ".tsv", ".txt", ""):
+        return _csv(path, header_row)
+    raise Invalid(f"cannot import {path.name}: use .csv, .tsv, .txt, .xlsx, .xlsm or .vcf")
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def decode_bytes(head: bytes) -> str:
+    """The codec for a file starting with HEAD: BOM first, then UTF-8, then cp1252."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a character cut at the end of the sample
+            return "utf-8"
+        return "cp1252"
+
+
+def _looks_binary(head: bytes, encoding: str) -> bool:
+    if encoding == "utf-16":
+        return False
+    sample = head[:4096]
+    return b"\x00" in sample or sum(b < 9 or 13 < b < 32 for b in sample) > len(sample) // 20
+
+
+def _csv(path: Path, header_row: int | None) -> Table:
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    encoding = decode_bytes(head)
+    if _looks_binary(head, encoding):
+        raise Invalid(f"cannot import {path.name}: it is not a text file (binary content)")
+    try:
+        text_head = head.decode(encoding, errors="replace")
+    except LookupError:  # pragma: no cover - all codecs above exist
+        text_head = head.decode("latin-1")
+    lines = text_head.splitlines()
+    skip = 0
+    delimiter = None
+    if lines and lines[0].lower().startswith("sep=") and len(lines[0]) == 5:
+        delimiter, skip = lines[0][4], 1  # Excel's "sep=;" line
+    if delimiter is None:
+        delimiter = _sniff(text_head, path.suffix.lower())
+    notes = [f"encoding {encoding.replace('-sig', ' with BOM')}, delimiter {delimiter!r}"]
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        csv.field_size_limit(MAX_CELL * 4)
+        with path.open(
+            "r", encoding=encoding, errors="strict" if encoding != "cp1252" else "replace", newline=""
+        ) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            try:
+                for _ in range(skip):
+                    next(reader, None)
+                for values in reader:
+                    yield reader.line_num, values
+            except csv.Error as exc:
+                raise Invalid(f"cannot read {path.name} near line {reader.line_num}: {exc}") from None
+            except UnicodeDecodeError:
+                raise Invalid(f"cannot read {path.name}: not valid {encoding} text") from None
+
+    headers, body = _split_header(rows(), header_row, path.name)
+    size = path.stat().st_size
+    estimate = (
+        int(size / max(1, len(text_head.encode(encoding, errors="replace")) / max(1, len(lines)))) if lines else None
+    )
+    return Table(headers, body, "csv", estimate=estimate, notes=notes)
+
+
+def _sniff(sample: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        # the delimiter that splits the header into the most fields, and as often on later lines
+        counts = {d: lines[0].count(d) for d in ",;\t|"}
+        return max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
+
+
+def _split_header(
+    rows: Iterator[tuple[int, list[Any]]], header_row: int | None, name: str
+) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """Headers from row HEADER_ROW (1-based), or the first row with two or more filled cells."""
+    for number, values in rows:
+        filled = [v for v in values if str(v).strip()]
+        if header_row is not None:
+            if number < header_row:
+                continue
+        elif len(filled) < 2 and not (len(values) == 1 and filled):
+            continue  # titles and blank lines above the table
+        headers = [str(v).replace("\ufeff", "").strip() for v in values]
+        return headers, rows
+    raise Invalid(f"{name} has no header row" + (f" at row {header_row}" if header_row else ""))
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _check_zip(path: Path) -> dict[str, int]:
+    """Member sizes of a spreadsheet, after refusing corrupt archives and zip bombs."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise Invalid(f"cannot read {path.name}: not an Excel workbook ({exc})") from None
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > MAX_UNPACKED or (total > 10 * 1024**2 and total / packed > MAX_RATIO):
+        raise Invalid(f"refusing {path.name}: it would unpack to {total:,} bytes from {packed:,} (a zip bomb?)")
+    # Office files never declare a DTD; one that does is an entity-expansion attack (billion laughs).
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                with zf.open(info) as member:
+                    head = member.read(8192)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise Invalid(f"refusing {path.name}: {info.filename} declares XML entities (an XML bomb?)")
+    return {i.filename: i.file_size for i in infos}
+
+
+def _xlsx(path: Path, sheet: str | None, header_row: int | None) -> Table:
+    members = _check_zip(path)
+    biggest = max((size for name, size in members.items() if name.startswith("xl/worksheets/")), default=0)
+    if biggest > CALAMINE_LIMIT:
+        return _xlsx_openpyxl(path, sheet, header_row)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        chosen = _choose_sheet(names, sheet, path.name)
+        data = workbook.get_sheet_by_name(chosen)
+        height = data.height
+        iterator = data.iter_rows()
+    except Invalid:
+        raise
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise Invalid(
+            f"cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for number, values in enumerate(iterator, start=1):
+            yield number, list(values)
+
+    headers, body = _split_header(rows(), header_row, path.name)
+    return Table(headers, body, "xlsx", sheet=chosen, estimate=height, notes=[f"sheet {chosen!r} ({height:,} rows)"])
+
+
+def _choose_sheet(names: list[str], sheet: str | None, file: str) -> str:
+    if not names:
+        raise Invalid(f"{file} has no sheets")
+    if sheet is None:
+        return names[0]
+    for name in names:
+        if name.casefold() == sheet.casefold():
+            return name
+    raise Invalid(f"{file} has no sheet {sheet!r} (sheets: {', '.join(names)})")
+
+
+def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None) -> Table:
+    import openpyxl  # parses with defusedxml when it is installed
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - broken or hostile files: one line, nothing imported
+        raise Invalid(
+            f"cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+    chosen = _choose_sheet(workbook.sheetnames, sheet, path.name)
+    ws = workbook[chosen]
+    ws.reset_dimensions()  # the stored dimension lies (phantom 1,048,576 rows): read what is there
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield number, ["" if v is None else v for v in values]
+        finally:
+            workbook.close()
+
+    headers, body = _split_header(rows(), header_row, path.name)
+    return Table(headers, body, "xlsx (streamed)", sheet=chosen, notes=[f"sheet {chosen!r}, streamed"])
+
+
+# ---------------------------------------------------------------- vCard
+
+VCARD_HEADERS = [
+    "name",
+    "first_name",
+    "last_name",
+    "emails",
+    "phones",
+    "company",
+    "title",
+    "notes",
+    "tags",
+    "external_id",
+]
+
+
+def _vcf(path: Path) -> Table:
+    import vobject
+
+    raw = path.read_bytes()
+    encoding = decode_bytes(raw[:SNIFF_BYTES])
+    if raw[:2] in (b"\x00B", b"B\x00"):  # UTF-16 without a BOM, as some Apple exports
+        encoding = "utf-16-be" if raw[0] == 0 else "utf-16-le"
+    text = raw.decode(encoding, errors="replace")
+    if "BEGIN:VCARD" not in text.upper():
+        raise Invalid(f"cannot import {path.name}: no vCard in it")
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for number, card in enumerate(vobject.readComponents(io.StringIO(text), ignoreUnreadable=True), start=1):
+                yield number, _card_values(card)
+        except Exception as exc:  # noqa: BLE001 - vobject raises ParseError and friends
+            raise Invalid(f"cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else 'bad vCard'}") from None
+
+    return Table(list(VCARD_HEADERS), rows(), "vcard")
+
+
+def _card_values(card: Any) -> list[Any]:
+    def values(key: str) -> list[Any]:
+        return [c.value for c in card.contents.get(key, [])]
+
+    name_parts = values("n")
+    first = last = ""
+    if name_parts and hasattr(name_parts[0], "given"):
+        first = " ".join(filter(None, [name_parts[0].given, name_parts[0].additional])).strip()
+        last = str(name_parts[0].family or "").strip()
+    full = (values("fn") or [""])[0] or f"{first} {last}".strip()
+    org = values("org")
+    company = ""
+    if org:
+        company = org[0][0] if isinstance(org[0], list) and org[0] else str(org[0])
+    categories: list[str] = []
+    for value in values("categories"):
+        categories.extend(value if isinstance(value, list) else [value])
+    uid = (values("uid") or [""])[0]
+    return [
+        full,
+        first,
+        last,
+        "\n".join(str(v) for v in values("email")),
+        "\n".join(str(v).removeprefix("tel:") for v in values("tel")),
+        company,
+        (values("title") or [""])[0],
+        "\n".join(str(v) for v in values("note")),
+        "\n".join(str(c) for c in categories),
+        uid,
+    ]

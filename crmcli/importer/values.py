@@ -1,0 +1,156 @@
+"""Cell values as people and Excel write them, made into what crm stores.
+
+Numbers stored as text and text stored as numbers, Excel date serials, phones that lost their
+leading 0 or their + (or turned into 4.9176e+11), several emails or phones in one cell,
+non-breaking spaces and full-width digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from crmcli import clock
+from crmcli.errors import Invalid
+from crmcli.normalize import clean_text, normalize_email, normalize_phone
+
+_SPLIT = re.compile(r"\s*(?::::|[;,\n\r])\s*")  # Google joins values with " ::: "
+_SCIENTIFIC = re.compile(r"^([+-]?\d)(?:[.,](\d+))?[eE]\+?(\d+)$")
+EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's phantom 1900-02-29
+
+
+def text(value: Any) -> str:
+    """Any cell as clean text: integral floats lose their '.0', dates become ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return clean_text(str(value))
+
+
+def split(value: Any) -> list[str]:
+    """'a@x.de; b@x.de', 'a ::: b' or one per line → the parts."""
+    raw = value if isinstance(value, str) else text(value)
+    return [part for part in (clean_text(p) for p in _SPLIT.split(raw)) if part]
+
+
+def emails(value: Any) -> list[str]:
+    return list(dict.fromkeys(normalize_email(part) for part in split(value)))
+
+
+def _digits_of(value: Any) -> str:
+    """A phone cell that Excel made a number: 491761234567.0 → '491761234567'; scientific notation
+    keeps its digits only when the mantissa still holds them all."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not value.is_integer():
+            raise Invalid(f"invalid phone '{value}': not a whole number")
+        return str(int(value))
+    raw = unicodedata.normalize("NFKC", text(value))
+    m = _SCIENTIFIC.match(raw.replace(" ", ""))
+    if m:
+        lead, fraction, exponent = m.group(1), m.group(2) or "", int(m.group(3))
+        if len(fraction) < exponent:
+            raise Invalid(
+                f"invalid phone '{raw}': Excel turned it into scientific notation and dropped digits; "
+                "store the column as text and export again"
+            )
+        return lead + fraction[:exponent] if len(fraction) == exponent else raw
+    return raw
+
+
+def phone(value: Any, region: str) -> str:
+    """E.164, recovering a lost '+' (491761234567) or a lost leading 0 (1761234567 in DE)."""
+    import phonenumbers
+
+    raw = _digits_of(value)
+    digits = re.sub(r"\D", "", raw)
+    bare = bool(digits) and len(digits) == len(re.sub(r"[\s().\-/]", "", raw))  # only digits and separators
+    candidates = [raw]
+    if bare and not digits.startswith("0"):
+        code = str(phonenumbers.country_code_for_region(region.upper()))
+        # digits that start with the region's country code most likely lost their '+'
+        lost_plus, lost_zero = f"+{digits}", f"0{digits}"
+        candidates = (
+            [lost_plus, raw, lost_zero]
+            if digits.startswith(code) and len(digits) >= 10
+            else [raw, lost_plus, lost_zero]
+        )
+    first: Invalid | None = None
+    for candidate in candidates:
+        try:
+            return normalize_phone(candidate, region)
+        except Invalid as exc:
+            first = first or exc
+    assert first is not None
+    raise Invalid(str(first).replace(f"'{candidates[0]}'", f"'{raw}'")) from None
+
+
+def phones(value: Any, region: str) -> list[str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [phone(value, region)]
+    return list(dict.fromkeys(phone(part, region) for part in split(value)))
+
+
+def moment(value: Any, *, dayfirst: bool = False) -> datetime | None:
+    """A date or time cell as aware UTC: datetimes, dates (local midnight), Excel serials, ISO
+    text, and what dateutil reads (US month/day first unless DAYFIRST)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return clock.as_utc(value)
+    if isinstance(value, date):
+        return clock.as_utc(datetime.combine(value, time()))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _serial(float(value))
+    raw = unicodedata.normalize("NFKC", text(value))
+    if not raw:
+        return None
+    if re.fullmatch(r"\d{5}(\.\d+)?", raw):
+        return _serial(float(raw))
+    try:
+        return clock.as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    from dateutil import parser
+
+    try:
+        return clock.as_utc(parser.parse(raw, dayfirst=dayfirst))
+    except (ValueError, OverflowError):
+        raise Invalid(f"invalid date '{raw}': use YYYY-MM-DD (or a date Excel understands)") from None
+
+
+def _serial(number: float) -> datetime:
+    if not 1 <= number < 2_958_466:  # Excel's range: 1900-01-01 … 9999-12-31
+        raise Invalid(f"invalid date '{number:g}': not an Excel date")
+    return clock.as_utc(EXCEL_EPOCH + timedelta(days=number))
+
+
+def day(value: Any, *, dayfirst: bool = False) -> date | None:
+    """A calendar date (close dates): the local day of the moment."""
+    found = moment(value, dayfirst=dayfirst)
+    return clock.to_local(found).date() if found else None
+
+
+def decimal(value: Any) -> Decimal | None:
+    """'12,000.50', '12.000,50', '€ 1 200', 1.5e3 → Decimal; '' → None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    raw = unicodedata.normalize("NFKC", text(value))
+    raw = re.sub(r"[^\d,.\-eE]", "", raw)
+    if "," in raw and "." in raw:
+        raw = raw.replace(",", "") if raw.rfind(".") > raw.rfind(",") else raw.replace(".", "").replace(",", ".")
+    elif "," in raw:
+        raw = raw.replace(",", ".") if re.search(r",\d{1,2}$", raw) and raw.count(",") == 1 else raw.replace(",", "")
+    try:
+        return Decimal(raw) if raw else None
+    except InvalidOperation:
+        raise Invalid(f"invalid amount '{text(value)}'") from None

@@ -1,0 +1,403 @@
+"""Bulk import: formats and encodings, self-mapping headers, clean data, every row accounted for,
+duplicates, interruption, undo; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from crmcli import companies, contacts, deals, importer, storage
+from crmcli.errors import Invalid
+from crmcli.importer.runs import list_imports, undo_import
+from crmcli.models import Activity, Contact, Deal, FieldDef
+
+HUBSPOT = (
+    "\ufeffRecord ID,First Name,Last Name,Email,Phone Number,Lead Status,Create Date,Associated Company\n"
+    "101,Anna,Müller,Anna@Acme.de,491761234567,New,3/4/2026 14:05,Acme GmbH\n"
+    "102,伟明,张,zhang@yuntu.cn,+86 138 0013 8000,Open,3/5/2026 9:00,深圳云图科技有限公司\n"
+    "103,Bad,Email,not-an-email,,New,3/6/2026 9:00,Acme GmbH\n"
+    "104,Anna,Müller,anna@acme.de; anna.m@gmail.com,,Customer,3/7/2026 9:00,ACME Inc.\n"
+    ",,,,,,,\n"
+    "105,,,nobody@x.de,,,,\n"
+    "106,Lost,Digits,lost@x.de,4.9176E+11,,,\n"
+)
+
+
+def run_import(db_url: str, path: Path, **kw):
+    engine, _ = storage.open_engine(db_url)
+    with storage.make_session(engine, write=True) as s:
+        kw.setdefault("region", "DE")
+        return importer.import_file(s, path, **kw)
+
+
+def people(db_url: str) -> dict[str, dict]:
+    with storage.session_scope(db_url) as s:
+        return {r["name"]: r for r in contacts.list_contacts(s)}
+
+
+def test_hubspot_export_every_row_accounted_for(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "hubspot.csv"
+    path.write_text(HUBSPOT, encoding="utf-8")
+    result = run_import(db_url, path)
+    counts = result["counts"]
+    assert counts == {"read": 6, "created": 2, "updated": 0, "merged": 1, "skipped": 0, "rejected": 3}
+    assert counts["read"] == sum(counts[k] for k in ("created", "updated", "merged", "skipped", "rejected"))
+    assert result["kind"] == "contacts"
+    found = people(db_url)
+    anna = found["Anna Müller"]
+    assert anna["emails"] == ["anna@acme.de", "anna.m@gmail.com"]  # row 104 merged into row 101's contact
+    assert anna["phones"] == ["+491761234567"]  # the lost '+' recovered
+    assert anna["company"] == "Acme GmbH" and anna["external_id"] == "101"
+    assert anna["custom"] == {"lead_status": "New"}  # merge fills empty fields only
+    assert anna["created_at"] == datetime(2026, 3, 4, 14, 5, tzinfo=UTC)
+    assert found["张伟明"]["company"] == "深圳云图科技有限公司"
+    rejects = list(csv.DictReader(io.StringIO((tmp_path / "hubspot.rejects.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["Record ID"], r["reason"]) for r in rejects] == [
+        ("103", "invalid email 'not-an-email': An email address must have an @-sign."),
+        ("105", "missing name"),
+        ("106", rejects[2]["reason"]),
+    ]
+    assert "scientific notation" in rejects[2]["reason"] and rejects[2]["Phone Number"] == "4.9176E+11"
+    with storage.session_scope(db_url) as s:
+        assert s.exec(select(FieldDef.name).where(FieldDef.entity == "contacts")).all() == ["lead_status"]
+
+    again = run_import(db_url, path)  # the same file twice creates nothing new
+    assert again["counts"]["created"] == 0 and again["counts"]["merged"] == 0
+    assert again["counts"]["skipped"] == 3 and again["counts"]["rejected"] == 3
+    assert len(people(db_url)) == 2
+
+
+def test_later_export_updates_by_record_id(db_url: str, tmp_path: Path) -> None:
+    first = tmp_path / "a.csv"
+    first.write_text("Record ID,Name,Email\n7,Anna Alt,anna@old.de\n", encoding="utf-8")
+    run_import(db_url, first)
+    later = tmp_path / "b.csv"
+    later.write_text("Record ID,Name,Email,Job Title\n7,Anna Neu,anna@new.de,CTO\n", encoding="utf-8")
+    result = run_import(db_url, later, on_duplicate="update")
+    assert result["counts"]["updated"] == 1 and result["counts"]["created"] == 0
+    (anna,) = people(db_url).values()
+    assert anna["name"] == "Anna Neu" and anna["title"] == "CTO" and anna["emails"] == ["anna@old.de", "anna@new.de"]
+    skip = run_import(db_url, later, on_duplicate="skip")
+    assert skip["counts"]["skipped"] == 1
+    create = run_import(db_url, later, on_duplicate="create")
+    assert create["counts"]["created"] == 1 and len(people(db_url)) == 1  # same name twice: one key
+    with storage.session_scope(db_url) as s:
+        assert len(contacts.list_contacts(s)) == 2
+
+
+def test_encodings_and_delimiters(db_url: str, tmp_path: Path) -> None:
+    outlook_de = "Vorname;Nachname;E-Mail-Adresse;Telefon geschäftlich;Firma\nJürgen;Weiß;jw@firma.de;030 12345678;Weiß & Söhne GmbH\n"  # noqa: E501
+    (tmp_path / "outlook.csv").write_bytes(outlook_de.encode("cp1252"))
+    unicode_text = "姓名\t邮箱\t电话\t公司\n王芳\twang@lvye.cn\t13800138000\t杭州绿叶电商有限公司\n"
+    (tmp_path / "excel-unicode.txt").write_bytes(unicode_text.encode("utf-16"))
+    excel_sep = "sep=|\nName|Email|Mobile Phone\nZoé Mercier|zoe@lumiere.fr|+33 6 12 34 56 78\n"
+    (tmp_path / "pipes.csv").write_text(excel_sep, encoding="utf-8")
+    google = (
+        "Name,Given Name,Family Name,E-mail 1 - Type,E-mail 1 - Value,Phone 1 - Type,Phone 1 - Value,Organization 1 - Name\n"  # noqa: E501
+        'Hugo Lefèvre,Hugo,Lefèvre,* Work,hugo@lumiere.fr ::: hugo@perso.fr,Mobile,"+33 6 98 76 54 32",Atelier Lumière\n'  # noqa: E501
+    )
+    (tmp_path / "google.csv").write_text(google, encoding="utf-8")
+    for name, region in (("outlook.csv", "DE"), ("excel-unicode.txt", "CN"), ("pipes.csv", "DE"), ("google.csv", "DE")):
+        result = run_import(db_url, tmp_path / name, region=region)
+        assert result["counts"]["created"] == 1, (name, result)
+    found = people(db_url)
+    assert (
+        found["Jürgen Weiß"]["phones"] == ["+493012345678"] and found["Jürgen Weiß"]["company"] == "Weiß & Söhne GmbH"
+    )
+    assert found["王芳"]["emails"] == ["wang@lvye.cn"] and found["王芳"]["phones"] == ["+8613800138000"]
+    assert found["王芳"]["company"] == "杭州绿叶电商有限公司"
+    assert found["Zoé Mercier"]["phones"] == ["+33612345678"]
+    assert found["Hugo Lefèvre"]["emails"] == ["hugo@lumiere.fr", "hugo@perso.fr"]
+    assert "e_mail_1_type" not in found["Hugo Lefèvre"]["custom"]  # label columns are not data
+
+
+def _xlsx(path: Path, rows: list[list]) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def test_excel_as_people_write_it(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "messy.xlsx"
+    _xlsx(
+        path,
+        [
+            ["Leads from the fair", None, None, None, None],
+            [],
+            ["Name ", "E-Mail", "Mobile", "Created", "Revenue"],
+            ["\u00a0Anna  Müller\u00a0", "anna@acme.de\nanna@home.de", 491761234567, datetime(2026, 5, 1, 9, 30), 12.5],
+            ["Bo Li", "bo@li.cn", "０１５１ １２３４５６７８", 46000, "1,200"],
+            ["Eve", "eve@x.de", "4.9176E+11", None, None],
+            [None, None, None, None, None],
+            [],
+        ],
+    )
+    result = run_import(db_url, path)
+    assert result["counts"] == {"read": 3, "created": 2, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1}
+    found = people(db_url)
+    anna, bo = found["Anna Müller"], found["Bo Li"]
+    assert anna["emails"] == ["anna@acme.de", "anna@home.de"] and anna["phones"] == ["+491761234567"]
+    assert anna["created_at"] == datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    assert bo["phones"] == ["+4915112345678"]  # full-width digits
+    assert bo["created_at"].date().isoformat() == "2025-12-09"  # Excel serial 46000
+    assert anna["custom"] == {"revenue": "12.5"} and bo["custom"] == {"revenue": "1,200"}
+
+
+def test_vcard_file(db_url: str, tmp_path: Path) -> None:
+    vcf = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;Anna;;;\r\nFN:Anna Müller\r\nORG:Acme GmbH;Sales\r\nTITLE:CTO\r\n"
+        "EMAIL;TYPE=INTERNET,WORK:anna@acme.de\r\nEMAIL;TYPE=HOME:anna@home.de\r\nTEL;TYPE=CELL:+49 151 1234\r\n 5678\r\n"  # noqa: E501
+        "CATEGORIES:vip,fair\r\nNOTE:Met at the fair\\, liked the demo\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:张伟明\r\nN:张;伟明;;;\r\nEMAIL;TYPE=work:zhang@yuntu.cn\r\n"
+        'TEL;VALUE=uri;TYPE="voice,cell":tel:+86-138-0013-8000\r\nUID:urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1\r\nEND:VCARD\r\n'
+    )
+    path = tmp_path / "cards.vcf"
+    path.write_text(vcf, encoding="utf-8")
+    result = run_import(db_url, path)
+    assert result["counts"]["created"] == 2
+    found = people(db_url)
+    anna = found["Anna Müller"]
+    assert anna["emails"] == ["anna@acme.de", "anna@home.de"] and anna["phones"] == ["+4915112345678"]
+    assert anna["company"] == "Acme GmbH" and anna["title"] == "CTO" and anna["tags"] == ["fair", "vip"]
+    assert anna["notes"] == "Met at the fair, liked the demo"
+    assert found["张伟明"]["phones"] == ["+8613800138000"]
+    assert found["张伟明"]["external_id"] == "urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1"
+
+
+def _bomb(path: Path) -> None:
+    """An .xlsx whose sheet XML is a billion-laughs entity bomb."""
+    _xlsx(path, [["Name", "Email"], ["x", "x@y.de"]])
+    laughs = (
+        '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+        + "]>"
+    )
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = laughs + sheet[sheet.index("<worksheet") :].replace("<t>x</t>", "<t>&lol9;</t>", 1)
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+@pytest.mark.parametrize("hostile", ["bomb.xlsx", "binary.csv", "huge.csv", "zip.xlsx", "empty.csv"])
+def test_hostile_files_fail_in_one_line_and_change_nothing(db_url: str, tmp_path: Path, hostile: str) -> None:
+    path = tmp_path / hostile
+    if hostile == "bomb.xlsx":
+        _bomb(path)
+    elif hostile == "binary.csv":
+        path.write_bytes(bytes(range(256)) * 40)
+    elif hostile == "huge.csv":
+        path.write_text("Name,Email\nAnna,a@b.de\nBo," + "x" * 40_000 + "\n", encoding="utf-8")
+    elif hostile == "zip.xlsx":
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+    else:
+        path.write_text("", encoding="utf-8")
+    with pytest.raises(Invalid) as info:
+        run_import(db_url, path)
+    assert "\n" not in str(info.value)
+    assert people(db_url) == {}
+
+
+def test_hostile_files_through_the_cli(cli, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    _bomb(path)
+    result = cli("import", str(path))
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert cli("contacts", "list").stdout == ""
+
+
+def test_interrupted_import_completes_on_rerun(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@x.de\n" for i in range(50)), encoding="utf-8")
+
+    def stop_after_two_batches(done: int, total: int | None) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(importer.Interrupted, match="Run the same import again"):
+        run_import(db_url, path, batch_size=10, progress=stop_after_two_batches)
+    assert len(people(db_url)) == 20  # two batches committed, consistent
+    result = run_import(db_url, path, batch_size=10)
+    assert result["counts"]["created"] == 30 and result["counts"]["skipped"] == 20
+    assert len(people(db_url)) == 50
+    with storage.session_scope(db_url) as s:
+        assert [r["status"] for r in list_imports(s)] == ["done", "interrupted"]
+
+
+def test_undo_removes_created_and_restores_changed(db_url: str, tmp_path: Path) -> None:
+    with storage.session_scope(db_url, write=True) as s:
+        keep = contacts.add_contact(s, name="Old Anna", emails=["anna@acme.de"], tags=["vip"])
+        keep_id = keep.id
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "Name,Email,Title,Tags\nOld Anna,anna@acme.de;anna@two.de,CTO,fair\nNew Bo,bo@x.de,,\nNew Cy,cy@x.de,,\n"
+    )
+    result = run_import(db_url, path)
+    assert result["counts"] == {"read": 3, "created": 2, "updated": 0, "merged": 1, "skipped": 0, "rejected": 0}
+    with storage.session_scope(db_url, write=True) as s:  # someone edits Cy after the import
+        contacts.edit_contact(s, contacts.resolve_contact(s, "cy@x.de"), title="CEO")
+    with storage.session_scope(db_url, write=True) as s:
+        report = undo_import(s, result["run_id"])
+    assert report["removed"] == 1 and report["restored"] == 1
+    assert [(k["entity"], k["reason"]) for k in report["kept"]] == [("contact", "edited since the import: not removed")]
+    found = people(db_url)
+    assert set(found) == {"Old Anna", "New Cy"}
+    old = found["Old Anna"]
+    assert (
+        old["id"] == keep_id and old["emails"] == ["anna@acme.de"] and old["title"] is None and old["tags"] == ["vip"]
+    )
+    with storage.session_scope(db_url, write=True) as s:
+        with pytest.raises(Exception, match="undone already"):
+            undo_import(s, result["run_id"])
+
+
+def test_companies_deals_and_activities(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "companies.csv").write_text(
+        "Company name,Company Domain Name,Phone Number,Industry\nAcme GmbH,www.acme.de,+49 30 12345678,SaaS\n"
+        "Globex Inc.,globex.com,,Retail\n",
+        encoding="utf-8",
+    )
+    result = run_import(db_url, tmp_path / "companies.csv")
+    assert result["kind"] == "companies" and result["counts"]["created"] == 2
+    (tmp_path / "people.csv").write_text("Name,Email,Company\nAnna,anna@acme.de,ACME gmbh\n", encoding="utf-8")
+    run_import(db_url, tmp_path / "people.csv")
+    (tmp_path / "deals.csv").write_text(
+        "Record ID,Deal Name,Deal Stage,Close Date,Deal owner,Amount,Pipeline,Associated Contact,Associated Company\n"
+        'd1,Acme renewal,closedwon,2026-02-01,ana,"12,000.50",Sales,anna@acme.de,Acme GmbH\n'
+        "d2,Globex pilot,qualifiedtobuy,2026-12-01,ben,0.10,Sales,,Globex Inc.\n"
+        "d3,Mystery,nosuchstage,2026-12-01,ben,1,Sales,,\n",
+        encoding="utf-8",
+    )
+    result = run_import(db_url, tmp_path / "deals.csv")
+    assert result["kind"] == "deals"
+    assert result["counts"]["created"] == 2 and result["counts"]["rejected"] == 1
+    with storage.session_scope(db_url) as s:
+        rows = {d["title"]: d for d in deals.list_deals(s)}
+        assert str(rows["Acme renewal"]["amount"]) == "12000.50" and rows["Acme renewal"]["status"] == "won"
+        assert rows["Acme renewal"]["contact"] == "Anna" and rows["Acme renewal"]["company"] == "Acme GmbH"
+        assert rows["Globex pilot"]["stage"] == "Qualified" and rows["Globex pilot"]["external_id"] == "d2"
+        assert len(companies.list_companies(s)) == 2
+    assert run_import(db_url, tmp_path / "deals.csv")["counts"]["created"] == 0  # re-run: nothing new
+    (tmp_path / "activities.csv").write_text(
+        "Type,Date,Contact,Text\nCALL,2026-03-01 10:00,anna@acme.de,Discussed renewal\nEMAIL,2026-03-02,Anna,Sent pricing\n"  # noqa: E501
+        "FAX,2026-03-03,Anna,Nope\n",
+        encoding="utf-8",
+    )
+    result = run_import(db_url, tmp_path / "activities.csv")
+    assert result["kind"] == "activities" and result["counts"]["created"] == 2 and result["counts"]["rejected"] == 1
+    assert run_import(db_url, tmp_path / "activities.csv")["counts"]["skipped"] == 2
+    with storage.session_scope(db_url) as s:
+        assert len(s.exec(select(Activity)).all()) == 2
+        assert len(s.exec(select(Deal)).all()) == 2
+
+
+def test_dry_run_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "hubspot.csv"
+    path.write_text(HUBSPOT, encoding="utf-8")
+    result = run_import(db_url, path, dry_run=True)
+    assert result["dry_run"] and result["run_id"] is None
+    assert result["counts"] == {"read": 6, "created": 2, "updated": 0, "merged": 1, "skipped": 0, "rejected": 3}
+    assert [m["field"] for m in result["mapping"]][:4] == ["external_id", "first_name", "last_name", "emails"]
+    assert result["preview"][0]["name"] == "Anna Müller"
+    assert not (tmp_path / "hubspot.rejects.csv").exists()
+    assert people(db_url) == {}
+    with storage.session_scope(db_url) as s:
+        assert s.exec(select(Contact)).all() == [] and s.exec(select(FieldDef)).all() == []
+
+
+def test_cli_import_list_and_undo(cli, tmp_path: Path) -> None:
+    path = tmp_path / "hubspot.csv"
+    path.write_text(HUBSPOT, encoding="utf-8")
+    dry = cli("import", str(path), "--dry-run", "-f", "table", "--region", "DE")
+    assert (
+        dry.exit_code == 0
+        and "would be: read 6 = created 2 + updated 0 + merged 1 + skipped 0 + rejected 3" in dry.stdout
+    )
+    out = cli(
+        "import",
+        str(path),
+        "--region",
+        "DE",
+        "-f",
+        "json",
+        "--tag",
+        "fair-2026",
+        "--owner",
+        "ana",
+        "--source",
+        "HubSpot",
+    )
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["counts"]["created"] == 2 and data["rejects_file"].endswith("hubspot.rejects.csv")
+    shown = json.loads(cli("contacts", "show", "anna@acme.de", "-f", "json").stdout)
+    assert shown["tags"] == ["fair-2026"] and shown["owner"] == "ana" and shown["source"] == "HubSpot"
+    mapped = cli(
+        "import", str(path), "--region", "DE", "--map", "Lead Status=ignore", "--unknown", "ignore", "-f", "json"
+    )
+    assert json.loads(mapped.stdout)["counts"]["created"] == 0
+    listed = json.loads(cli("imports", "list", "-f", "json").stdout)
+    assert [r["created"] for r in listed] == [0, 2]
+    undone = cli("imports", "undo", str(data["run_id"]), "--yes")
+    assert undone.exit_code == 0 and "removed" in undone.stderr
+    assert cli("contacts", "list", "-q").stdout == ""
+    bad = cli("import", str(path), "--map", "Nope=name")
+    assert bad.exit_code == 1 and "--map names a column the file does not have" in bad.stderr
+
+
+names = st.text(alphabet=st.characters(categories=["L"], max_codepoint=0x9FFF), min_size=1, max_size=12)
+locals_ = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(names, locals_, st.booleans()), min_size=1, max_size=25))
+def test_generated_rows_are_all_accounted_for(tmp_path_factory, rows) -> None:
+    """Whatever the rows, read = created + updated + merged + skipped + rejected, and every valid
+    row's email ends up on some contact."""
+    folder = tmp_path_factory.mktemp("gen")
+    url = f"sqlite:///{folder / 'crm.db'}"
+    path = folder / "rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Name", "Email"])
+        for name, local, valid in rows:
+            writer.writerow([name, f"{local}@example.org" if valid else f"{local}@@bad"])
+    result = run_import(url, path)
+    counts = result["counts"]
+    assert counts["read"] == len(rows)
+    assert counts["read"] == sum(counts[k] for k in ("created", "updated", "merged", "skipped", "rejected"))
+    assert counts["rejected"] == sum(1 for *_, valid in rows if not valid)
+    stored = {e for p in people(url).values() for e in p["emails"]}
+    assert {f"{local}@example.org" for _, local, valid in rows if valid} <= stored
+    storage.dispose_all()
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_written_xlsx(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "lo.csv").write_text("Name,Email,Phone\nAnna Müller,anna@acme.de,+49 151 12345678\n", encoding="utf-8")
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path), str(tmp_path / "lo.csv")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert run_import(db_url, tmp_path / "lo.xlsx")["counts"]["created"] == 1
+    assert people(db_url)["Anna Müller"]["phones"] == ["+4915112345678"]
