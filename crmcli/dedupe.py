@@ -8,8 +8,9 @@ contacts cost a handful of queries, never one per contact.
 Each pair of records that look alike is an edge with a score (0-100) and a reason:
 
 - the same email or phone (for companies: domain or phone) and names that agree: 100;
-  the same email but names that do not agree: 85; the same phone but different names: 75
-  (a shared switchboard or an info@ address is not one person);
+  the same email or domain but names that do not agree: 80; the same phone but different
+  names: 75 (a shared switchboard or an info@ address is not one person, so by default these
+  are not listed: --threshold 75 shows them);
 - names alike (rapidfuzz token_sort_ratio on case- and accent-folded names) among the people
   of one company, companies counted the same when their names differ only by legal form
   (normalize.company_key): the ratio itself (100 when equal).
@@ -55,7 +56,7 @@ from crmcli.normalize import company_key, fold_accents, person_key
 DEFAULT_THRESHOLD = 85
 BLOCK = 400  # a block bigger than this is split by the first letter of its names before fuzzy scoring
 EXACT = 100
-EMAIL_OTHER_NAME = 85
+EMAIL_OTHER_NAME = 80
 PHONE_OTHER_NAME = 75
 ENTITIES = ("contact", "company")
 

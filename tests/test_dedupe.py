@@ -1,0 +1,427 @@
+"""Duplicates already inside: finding clusters, merging contacts and companies, the merge history;
+domain functions and the CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+from test_cli import ok, one_line_error
+
+from crmcli import activities, clock, companies, contacts, deals, dedupe, followups, search
+from crmcli.errors import Invalid, NotFound
+from crmcli.models import Activity, Contact, ContactEmail, Deal, FollowUp, MergeRecord
+
+# ---------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Anna Müller", "Anna Mueller", True),
+        ("Anna Müller", "Müller, Anna", True),
+        ("Anna Müller", "A. Müller", True),
+        ("Anna Müller", "Anna", True),
+        ("Katrin Becker", "Kathrin Becker", True),
+        ("黄伟明", "黄伟明", True),
+        ("Anna Müller", "Hans Müller", False),
+        ("Sales Team", "John Smith", False),
+        ("黄伟明", "张伟", False),
+    ],
+)
+def test_names_agree(a: str, b: str, same: bool) -> None:
+    assert dedupe.names_agree(a, b) is same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Acme GmbH", "ACME, Inc.", True),
+        ("Acme GmbH", "Acme Robotics GmbH & Co. KG", True),
+        ("深圳云图科技有限公司", "深圳云图科技股份有限公司", True),
+        ("Anna's Bakery", "Bob's Plumbing", False),
+    ],
+)
+def test_companies_agree(a: str, b: str, same: bool) -> None:
+    assert dedupe.companies_agree(a, b) is same
+
+
+# ---------------------------------------------------------------- finding
+
+
+def _people(session) -> dict[str, Contact]:
+    add = contacts.add_contact
+    people = {
+        "anna": add(
+            session, name="Anna Müller", emails=["anna@acme.de"], phones=["+4915112345678"], company="Acme GmbH"
+        ),
+        "anna2": add(
+            session,
+            name="Anna Mueller",
+            emails=["anna.m@acme.de", "anna@acme.de"],
+            company="ACME Inc.",
+            allow_duplicate=True,
+        ),
+        "hans": add(session, name="Hans Müller", phones=["+4915112345678"], company="Acme GmbH", allow_duplicate=True),
+        "jon": add(session, name="Jon Smith", company="Globex Corp"),
+        "john": add(session, name="John Smith", company="Globex Corporation"),
+        "john_elsewhere": add(session, name="John Smith", company="Initech"),
+        "wei": add(session, name="黄伟明", emails=["wm@yuanhang.cn"], company="上海远航物流有限公司"),
+        "wei2": add(session, name="黄伟明", company="上海远航物流股份有限公司"),
+        "lone": add(session, name="Lone Wolf", emails=["wolf@x.de"]),
+        "lone2": add(session, name="Lone Wolf", emails=["wolf2@x.de"]),
+    }
+    session.flush()
+    return people
+
+
+def _cluster_of(clusters: list[dict], contact: Contact) -> dict | None:
+    return next((c for c in clusters if contact.id in c["ids"]), None)
+
+
+def test_contact_clusters_by_email_phone_and_name_within_a_company(session) -> None:
+    p = _people(session)
+    found = dedupe.contact_clusters(session)
+    anna = _cluster_of(found, p["anna"])
+    assert anna is not None and anna["ids"] == [p["anna"].id, p["anna2"].id]
+    assert anna["score"] == 100 and anna["exact"] is True
+    assert "same email anna@acme.de" in anna["reasons"]
+    assert any(r.startswith("similar name (96)") for r in anna["reasons"])  # Acme GmbH and ACME Inc. are one block
+    assert anna["command"] == f"crm contacts merge {p['anna'].id} {p['anna2'].id}"
+    # a shared switchboard phone with another name is no duplicate at the default threshold
+    assert _cluster_of(found, p["hans"]) is None
+    smith = _cluster_of(found, p["jon"])
+    assert smith is not None and smith["ids"] == [p["jon"].id, p["john"].id]  # not the John Smith of Initech
+    assert smith["exact"] is False and smith["score"] == 95
+    wei = _cluster_of(found, p["wei"])
+    assert wei is not None and wei["ids"] == [p["wei"].id, p["wei2"].id] and wei["score"] == 100
+    # same name without a company: not evidence enough
+    assert _cluster_of(found, p["lone"]) is None
+    assert [c["cluster"] for c in found] == list(range(1, len(found) + 1))
+    assert [c["score"] for c in found] == sorted((c["score"] for c in found), reverse=True)
+
+
+def test_lower_threshold_shows_weaker_evidence_and_exact_only_keeps_exact_matches(session) -> None:
+    p = _people(session)
+    low = dedupe.contact_clusters(session, threshold=70)
+    shared = _cluster_of(low, p["hans"])
+    assert shared is not None and p["anna"].id in shared["ids"]
+    assert "same phone +4915112345678" in shared["reasons"]
+    exact = dedupe.contact_clusters(session, exact_only=True)
+    assert [c["ids"] for c in exact] == [[p["anna"].id, p["anna2"].id]]
+    with pytest.raises(Invalid):
+        dedupe.contact_clusters(session, threshold=101)
+
+
+def test_company_clusters(session) -> None:
+    acme = companies.add_company(session, name="Acme GmbH", domain="acme.de")
+    acme_inc = companies.add_company(session, name="ACME, Inc.")
+    acme_robotics = companies.add_company(session, name="Acme Robotics", domain="acme.de")
+    bakery = companies.add_company(session, name="Anna's Bakery", domain="gmail.com")
+    plumbing = companies.add_company(session, name="Bob's Plumbing", domain="gmail.com")
+    found = dedupe.company_clusters(session)
+    assert len(found) == 1
+    cluster = found[0]
+    assert cluster["ids"] == [acme.id, acme_inc.id, acme_robotics.id]
+    assert "same domain acme.de" in cluster["reasons"]
+    assert "same name once the legal form is ignored" in cluster["reasons"]
+    assert cluster["exact"] is False  # ACME, Inc. joined by its name only
+    assert cluster["command"].startswith("crm companies merge ")
+    exact = dedupe.company_clusters(session, exact_only=True)
+    assert [c["ids"] for c in exact] == [[acme.id, acme_robotics.id]]
+    low = dedupe.company_clusters(session, threshold=80)
+    assert any(c["ids"] == [bakery.id, plumbing.id] for c in low)  # same free-mail domain, names apart: 80
+
+
+def test_finding_costs_a_few_queries_whatever_the_size(session, db_url: str) -> None:
+    """No query per contact: the statements counted for 20 and for 200 contacts are the same."""
+    engine = session.get_bind()
+    counts = []
+    for batch in (20, 180):
+        for i in range(batch):
+            contacts.add_contact(
+                session,
+                name=f"Person {i} Example",
+                emails=[f"p{len(counts)}-{i}@example.com"],
+                phones=[f"+49151{len(counts)}{i:07d}"],
+                company=f"Company {i % 7}",
+            )
+        session.flush()
+        statements: list[str] = []
+
+        def listener(*args: object, seen: list[str] = statements) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            dedupe.contact_clusters(session)
+            dedupe.company_clusters(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 8, counts
+
+
+# ---------------------------------------------------------------- merging contacts
+
+
+def test_merge_contacts_moves_everything_and_keeps_keeps_values(session) -> None:
+    keep = contacts.add_contact(
+        session, name="Anna Müller", emails=["anna@acme.de"], company="Acme GmbH", title="CTO", tags=["vip"]
+    )
+    other = contacts.add_contact(
+        session,
+        name="Anna Mueller",
+        emails=["anna.m@acme.de", "anna@acme.de"],
+        phones=["+4915112345678"],
+        company="ACME Inc.",
+        title="CEO",
+        tags=["newsletter", "vip"],
+        owner="ben",
+        source="fair",
+        notes="Met at the fair",
+        custom={"industry": "SaaS"},
+        allow_duplicate=True,
+    )
+    activity = activities.log_activity(session, type="call", text="Pricing call xylophone", contact=other)
+    deal = deals.add_deal(session, title="Renewal", contact=str(other.id), amount="1200")
+    followup = followups.add_followup(session, due_at=clock.now() + timedelta(days=2), contact=other, note="Call")
+    other_id, deal_id = other.id, deal.id
+    result = dedupe.merge_contacts(session, keep, [other], by="tester", reason="same person")
+    assert result["id"] == keep.id and result["merged"] == [{"id": other_id, "name": "Anna Mueller"}]
+    assert result["moved"] == {"emails": 1, "phones": 1, "activities": 1, "deals": 1, "followups": 1}
+    assert result["tags_added"] == ["newsletter", "vip"]
+    assert set(result["filled"]) == {"owner", "source", "notes", "custom.industry"}
+    assert result["not_taken"][other_id]["title"] == "CEO"
+    assert result["not_taken"][other_id]["company"] == "ACME Inc."
+
+    assert session.get(Contact, other_id) is None
+    view = contacts.contact_view(session, session.get(Contact, keep.id))
+    assert view["title"] == "CTO" and view["company"] == "Acme GmbH"  # KEEP's values stay
+    assert view["owner"] == "ben" and view["source"] == "fair" and view["notes"] == "Met at the fair"
+    assert view["emails"] == ["anna@acme.de", "anna.m@acme.de"]  # KEEP's primary stays primary
+    assert view["phones"] == ["+4915112345678"]
+    assert view["tags"] == ["newsletter", "vip"]
+    assert view["custom"] == {"industry": "SaaS"}
+    assert view["activity_count"] == 1 and [f["id"] for f in view["followups"]] == [followup.id]
+    assert session.get(Deal, deal_id).contact_id == keep.id
+    assert session.get(Activity, activity.id).contact_id == keep.id
+    assert session.get(FollowUp, followup.id).contact_id == keep.id
+    primaries = session.scalars(select(ContactEmail).where(ContactEmail.contact_id == keep.id)).all()
+    assert sum(1 for e in primaries if e.is_primary) == 1
+
+    # the search index follows: the other's email finds KEEP, the activity carries KEEP's name
+    hits = search.search(session, "anna.m@acme.de")
+    assert [(h["kind"], h["id"]) for h in hits if h["kind"] == "contact"] == [("contact", keep.id)]
+    assert [h["title"] for h in search.search(session, "xylophone")] == ["call · Anna Müller"]
+    assert not [h for h in search.search(session, "Anna Mueller") if h["kind"] == "contact" and h["id"] == other_id]
+
+    record = session.scalars(select(MergeRecord)).one()
+    assert (record.entity, record.kept_id, record.merged_id, record.merged_name) == (
+        "contact",
+        keep.id,
+        other_id,
+        "Anna Mueller",
+    )
+    assert record.by == "tester" and record.reason == "same person"
+    snap = record.snapshot
+    assert snap["emails"] == ["anna.m@acme.de", "anna@acme.de"] and snap["phones"] == ["+4915112345678"]
+    assert snap["title"] == "CEO" and snap["company"] == "ACME Inc." and snap["custom"] == {"industry": "SaaS"}
+    assert snap["moved"] == {"activities": [activity.id], "deals": [deal_id], "followups": [followup.id]}
+    assert snap["created_at"].endswith("Z")
+    history = view["merged"]
+    assert [(h["merged_id"], h["merged_name"], h["by"]) for h in history] == [(other_id, "Anna Mueller", "tester")]
+
+
+def test_merge_into_a_contact_without_emails_takes_the_others_primary(session) -> None:
+    keep = contacts.add_contact(session, name="Bo")
+    a = contacts.add_contact(session, name="Bo Bo", emails=["bo1@x.de", "bo2@x.de"], phones=["+4915112345678"])
+    b = contacts.add_contact(session, name="Bo B.", emails=["bo3@x.de"])
+    dedupe.merge_contacts(session, keep, [b, a])
+    view = contacts.contact_view(session, session.get(Contact, keep.id))
+    assert view["emails"][0] == "bo1@x.de" and set(view["emails"]) == {"bo1@x.de", "bo2@x.de", "bo3@x.de"}
+    rows = session.scalars(select(ContactEmail).where(ContactEmail.contact_id == keep.id)).all()
+    assert [e.email for e in rows if e.is_primary] == ["bo1@x.de"]
+    assert view["phone"] == "+4915112345678"
+
+
+def test_merge_refuses_nonsense(session) -> None:
+    a = contacts.add_contact(session, name="A")
+    b = contacts.add_contact(session, name="B")
+    with pytest.raises(Invalid, match="into itself"):
+        dedupe.merge_contacts(session, a, [a])
+    with pytest.raises(Invalid, match="named twice"):
+        dedupe.merge_contacts(session, a, [b, b])
+    with pytest.raises(Invalid, match="at least one"):
+        dedupe.merge_contacts(session, a, [])
+
+
+def test_merge_history_follows_chains_and_old_ids_say_where_they_went(session) -> None:
+    a = contacts.add_contact(session, name="Ann A")
+    b = contacts.add_contact(session, name="Ann B")
+    c = contacts.add_contact(session, name="Ann C")
+    a_id, b_id = a.id, b.id
+    dedupe.merge_contacts(session, b, [a])
+    dedupe.merge_contacts(session, c, [b])
+    history = dedupe.merge_history(session, "contact", c.id)
+    assert [h["merged_id"] for h in history] == [b_id, a_id]
+    assert history[1]["what"] == f"#{a_id} Ann A (into #{b_id})"
+    assert dedupe.merged_into(session, "contact", a_id).startswith(f"merged into #{c.id} on ")
+    assert dedupe.merged_into(session, "contact", c.id) is None
+    with pytest.raises(NotFound, match=f"no contact with id {a_id} \\(merged into #{c.id} on "):
+        contacts.resolve_contact(session, str(a_id))
+
+
+# ---------------------------------------------------------------- merging companies
+
+
+def test_merge_companies_moves_people_deals_activities_and_followups(session) -> None:
+    keep = companies.add_company(session, name="Acme GmbH", tags=["customer"])
+    other = companies.add_company(
+        session, name="ACME Inc.", domain="acme.com", phone="+4930123456", tags=["partner"], custom={"size": "50"}
+    )
+    person = contacts.add_contact(session, name="Zed Zylinski", company=str(other.id))
+    company_note = activities.log_activity(session, type="note", text="Budget cycle quokka", company=other)
+    person_call = activities.log_activity(session, type="call", text="Hello", contact=person, company=other)
+    deal = deals.add_deal(session, title="Big one", company=str(other.id))
+    due = followups.add_followup(session, due_at=clock.now() + timedelta(days=1), company=other)
+    other_id = other.id
+    result = dedupe.merge_companies(session, keep, [other], by="tester")
+    assert result["moved"] == {"contacts": 1, "activities": 2, "deals": 1, "followups": 1}
+    assert set(result["filled"]) == {"domain", "phone", "custom.size"}
+    assert session.get(companies.Company, other_id) is None
+    kept = session.get(companies.Company, keep.id)
+    assert (kept.domain, kept.phone, kept.custom) == ("acme.com", "+4930123456", {"size": "50"})
+    view = companies.company_view(session, kept)
+    assert [p["id"] for p in view["contacts"]] == [person.id]
+    assert view["tags"] == ["customer", "partner"]
+    assert {a["id"] for a in view["activities"]} == {company_note.id, person_call.id}
+    assert session.get(Deal, deal.id).company_id == keep.id
+    assert session.get(FollowUp, due.id).company_id == keep.id
+    assert view["merged"][0]["merged_name"] == "ACME Inc."
+    # people's search documents carry the kept company's name; the company note is retitled
+    assert any(h["id"] == person.id for h in search.search(session, "Zylinski Acme GmbH") if h["kind"] == "contact")
+    assert [h["title"] for h in search.search(session, "quokka")] == ["note · Acme GmbH"]
+    with pytest.raises(NotFound, match="merged into"):
+        companies.resolve_company(session, str(other_id))
+
+
+def test_auto_merge_merges_only_exact_matches(session) -> None:
+    p = _people(session)
+    results = dedupe.auto_merge(session, "contact", by="tester")
+    assert [r["ids"] for r in results] == [[p["anna"].id, p["anna2"].id]]
+    assert results[0]["reasons"] == ["same email anna@acme.de"]
+    assert session.get(Contact, p["jon"].id) is not None and session.get(Contact, p["wei2"].id) is not None
+    record = session.scalars(select(MergeRecord)).one()
+    assert record.reason == "auto: same email anna@acme.de"
+    assert dedupe.auto_merge(session, "contact") == []
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _add(cli, *args: str) -> str:
+    return ok(cli("contacts", "add", *args)).stdout.strip()
+
+
+def test_cli_dedupe_lists_clusters_in_every_format(cli) -> None:
+    anna = _add(cli, "Anna Müller", "-e", "anna@acme.de", "-c", "Acme GmbH")
+    anna2 = _add(cli, "Anna Mueller", "-e", "anna@acme.de", "-c", "ACME Inc.", "--allow-duplicate")
+    jon = _add(cli, "Jon Smith", "-c", "Globex")
+    john = _add(cli, "John Smith", "-c", "Globex")
+    _add(cli, "Hugo Lefèvre", "-c", "Globex")
+    plain = ok(cli("contacts", "dedupe")).stdout.splitlines()
+    assert plain == [
+        f"1\t100\t#{anna} Anna Müller, #{anna2} Anna Mueller\tsame email anna@acme.de, similar name (96) at Acme GmbH"
+        f"\tcrm contacts merge {anna} {anna2}",
+        f"2\t95\t#{jon} Jon Smith, #{john} John Smith\tsimilar name (95) at Globex\tcrm contacts merge {jon} {john}",
+    ]
+    assert ok(cli("contacts", "dedupe", "-q")).stdout == f"{anna} {anna2}\n{jon} {john}\n"
+    assert ok(cli("contacts", "dedupe", "--threshold", "96", "-q")).stdout == f"{anna} {anna2}\n"
+    assert ok(cli("contacts", "dedupe", "-n", "1", "-q")).stdout == f"{anna} {anna2}\n"
+    data = json.loads(ok(cli("contacts", "dedupe", "-f", "json")).stdout)
+    assert data[0]["ids"] == [int(anna), int(anna2)] and data[0]["exact"] is True
+    assert data[0]["members"][1] == {
+        "id": int(anna2),
+        "name": "Anna Mueller",
+        "company": "ACME Inc.",
+        "email": "anna@acme.de",
+        "phone": None,
+    }
+    table = ok(cli("contacts", "dedupe", "-f", "table")).stdout
+    assert "Score" in table and "Anna Mueller" in table
+    one_line_error(cli("contacts", "dedupe", "--threshold", "101"), 2, "--threshold")
+
+
+def test_cli_dedupe_with_nothing_to_report(cli) -> None:
+    _add(cli, "Only One")
+    assert ok(cli("contacts", "dedupe")).stdout == ""
+    assert json.loads(ok(cli("contacts", "dedupe", "-f", "json")).stdout) == []
+    result = ok(cli("contacts", "dedupe", "--auto"))
+    assert result.stdout == "" and result.stderr == "No exact duplicate contacts.\n"
+
+
+def test_cli_merge_then_show_and_the_old_id(cli) -> None:
+    keep = _add(cli, "Anna Müller", "-e", "anna@acme.de", "--title", "CTO")
+    other = _add(cli, "Anna Mueller", "-e", "a2@acme.de", "--title", "CEO", "-t", "vip")
+    ok(cli("log", other, "--type", "call", "Intro call"))
+    result = ok(cli("contacts", "merge", keep, other, "--reason", "same person"))
+    assert result.stdout == f"{keep}\n"
+    assert result.stderr.splitlines() == [
+        f"Merged #{other} Anna Mueller into #{keep} Anna Müller: 1 email, 1 activity, 1 tag",
+        f"  #{keep} kept its own values; #{other} had title 'CEO'",
+    ]
+    shown = ok(cli("contacts", "show", keep)).stdout
+    assert "merged\t" in shown and f"#{other} Anna Mueller\tsame person\ttester" in shown
+    table = ok(cli("contacts", "show", keep, "-f", "table")).stdout
+    assert "Merged (1)" in table and "Intro call" in table
+    data = json.loads(ok(cli("contacts", "show", keep, "-f", "json")).stdout)
+    assert data["emails"] == ["anna@acme.de", "a2@acme.de"] and data["tags"] == ["vip"] and data["title"] == "CTO"
+    assert data["merged"][0]["merged_id"] == int(other) and data["merged"][0]["at"].endswith("Z")
+    one_line_error(cli("contacts", "show", other), 1, f"no contact with id {other} (merged into #{keep} on ")
+    as_json = json.loads(ok(cli("contacts", "merge", keep, _add(cli, "Third"), "-f", "json")).stdout)
+    assert as_json["id"] == int(keep) and as_json["moved"]["emails"] == 0
+
+
+def test_cli_merge_errors(cli) -> None:
+    keep = _add(cli, "Anna")
+    one_line_error(cli("contacts", "merge", keep, keep), 1, "into itself")
+    one_line_error(cli("contacts", "merge", keep, "999"), 1, "no contact with id 999")
+    result = cli("contacts", "merge", keep)
+    assert result.exit_code == 2
+    assert ok(cli("contacts", "show", keep, "-q")).stdout == f"{keep}\n"
+
+
+def test_cli_dedupe_auto(cli) -> None:
+    a = _add(cli, "Anna Müller", "-e", "anna@acme.de", "-p", "+49 151 12345678")
+    b = _add(cli, "Anna", "-e", "anna@acme.de", "--allow-duplicate")
+    c = _add(cli, "A. Müller", "-p", "+49 151 12345678", "--allow-duplicate")
+    hans = _add(cli, "Hans Müller", "-p", "+49 151 12345678", "--allow-duplicate")
+    result = ok(cli("contacts", "dedupe", "--auto", "--yes"))
+    assert result.stdout == f"{a}\n"
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"Merged #{b} Anna, #{c} A. Müller into #{a} Anna Müller")
+    assert lines[-1] == "Merged 2 duplicate contacts into 1 contact."
+    remaining = ok(cli("contacts", "list", "-q", "--sort", "id")).stdout.split()
+    assert remaining == [a, hans]  # the same switchboard number, another person: left alone
+    assert ok(cli("contacts", "dedupe", "--auto", "-f", "json")).stdout == "[]\n"
+
+
+def test_cli_companies_dedupe_and_merge(cli) -> None:
+    acme = ok(cli("companies", "add", "Acme GmbH", "--domain", "acme.de")).stdout.strip()
+    inc = ok(cli("companies", "add", "ACME, Inc.", "--domain", "acme.de")).stdout.strip()
+    person = _add(cli, "Zed", "-c", inc)
+    assert ok(cli("companies", "dedupe", "-q")).stdout == f"{acme} {inc}\n"
+    result = ok(cli("companies", "dedupe", "--auto", "--yes"))
+    assert "same domain acme.de" in result.stderr
+    data = json.loads(ok(cli("contacts", "show", person, "-f", "json")).stdout)
+    assert data["company"] == "Acme GmbH"
+    shown = json.loads(ok(cli("companies", "show", acme, "-f", "json")).stdout)
+    assert shown["merged"][0]["merged_name"] == "ACME, Inc."
+    assert "Merged (1)" in ok(cli("companies", "show", acme, "-f", "table")).stdout
+    other = ok(cli("companies", "add", "Acme Robotics")).stdout.strip()
+    merged = ok(cli("companies", "merge", "acme.de", other, "--yes"))
+    assert merged.stderr.startswith(f"Merged #{other} Acme Robotics into #{acme} Acme GmbH")
+    one_line_error(cli("companies", "show", other), 1, "merged into")
