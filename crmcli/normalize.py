@@ -6,20 +6,20 @@ region and yields E.164. Both are imported on first use, not at start-up.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from crmcli.errors import Invalid
 
-_SPACES = re.compile(r"\s+")
-
 
 def clean_text(value: str | None) -> str:
     """NFC, non-breaking and other odd spaces folded to one space, trimmed."""
-    if value is None:
+    if not value:
         return ""
-    value = unicodedata.normalize("NFC", value)
-    return _SPACES.sub(" ", value).strip()
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split())  # str.split() knows every Unicode space, NBSP included
 
 
 def optional_text(value: str | None) -> str | None:
@@ -39,10 +39,15 @@ def name_key(value: str) -> str:
     return clean_text(value).casefold()
 
 
+# Combining marks (the diacritics NFKD splits off Latin, Greek and Cyrillic letters); CJK has none.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold_accents(value: str) -> str:
     """Müller → Muller, for accent-blind search. CJK is left as it is."""
-    decomposed = unicodedata.normalize("NFKD", value)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    if value.isascii():
+        return value
+    return unicodedata.normalize("NFC", _COMBINING.sub("", unicodedata.normalize("NFKD", value)))
 
 
 def normalize_email(value: str) -> str:
@@ -127,6 +132,7 @@ _LEGAL = {
 _LEGAL_CJK = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社", "集团", "公司")
 
 
+@functools.lru_cache(maxsize=65536)  # imports ask for the same few thousand companies again and again
 def company_key(name: str | None) -> str:
     """The form company names are matched by: case, accents, punctuation and legal suffixes
     (Inc., GmbH, Ltd, S.A., 有限公司 …) ignored. 'Acme GmbH' and 'ACME, Inc.' both give 'acme'."""

@@ -139,8 +139,10 @@ class ContactImport:
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
         """One row as it would be stored, or Invalid naming what is wrong."""
 
+        texts = {key: " ".join(t for t in map(values.text, cells_) if t) for key, cells_ in cells.items()}
+
         def one(key: str) -> str:
-            return " ".join(values.text(v) for v in cells.get(key, []) if values.text(v))
+            return texts.get(key, "")
 
         name = full_name(one("name"), one("first_name"), one("middle_name"), one("last_name"))
         if not clean_text(name):

@@ -24,7 +24,7 @@ from crmcli.errors import Invalid
 
 MAX_UNPACKED = 2 * 1024**3  # no sheet may unpack to more than 2 GiB
 MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
-CALAMINE_LIMIT = 400 * 1024**2  # sheet XML above this is streamed by openpyxl instead
+CALAMINE_LIMIT = 300 * 1024**2  # sheet XML above this (~400k rows) is streamed by openpyxl: calamine holds it all
 MAX_CELL = 32_767  # Excel's own limit for a cell; CSV fields are held to it too
 SNIFF_BYTES = 64 * 1024
 

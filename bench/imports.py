@@ -1,0 +1,310 @@
+"""Benchmark of `crm import` on a 100,000-row, 12-column contact sheet (xlsx and csv), with
+about 10 % duplicate rows and 2 % bad rows, against what reading the file costs anyway.
+
+    python bench/imports.py              # generates bench/data/contacts-100000.{csv,xlsx} once
+    python bench/imports.py --big        # also the 1,000,000-row memory runs (slow)
+
+Writes the <!-- imports:start --> section of bench/RESULTS.md: median wall times (fresh
+processes) of `crm import` beside python-calamine's own read of the .xlsx and beside the csv
+module's read plus sqlite3 executemany of the same rows; peak RSS; a profile summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DATA = BENCH / "data"
+sys.path.insert(0, str(BENCH))
+
+from run import PYTHON, bench_env, crm_script, machine, wait_idle  # noqa: E402
+from sections import update  # noqa: E402
+
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Job Title",
+    "City",
+    "Country",
+    "Lead Source",
+    "Tags",
+    "Create Date",
+    "Notes",
+]
+FIRST = ["Anna", "Jürgen", "Lena", "James", "Olivia", "Camille", "Léa", "José", "María", "伟明", "芳", "Sakura", "Noah"]
+LAST = ["Müller", "Schäfer", "Becker", "Miller", "Brown", "Dubois", "Lefèvre", "García", "López", "张", "王", "Sato"]
+CITIES = [
+    ("Berlin", "Germany", "+49 30 {}"),
+    ("New York", "USA", "+1 212 555 01{:.2}"),
+    ("Paris", "France", "+33 1 {}"),
+    ("Madrid", "Spain", "+34 91 {}"),
+    ("Shanghai", "China", "+86 21 {}"),
+]
+
+
+def generate(rows: int, seed: int = 5) -> list[list[str]]:
+    rng = random.Random(seed)
+    out: list[list[str]] = []
+    companies = [
+        f"Company {i} {rng.choice(['GmbH', 'Inc.', 'Ltd', 'SARL', 'S.L.', '有限公司'])}" for i in range(rows // 20)
+    ]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for i in range(rows):
+        roll = rng.random()
+        if out and roll < 0.10:  # a duplicate of an earlier row: same email, another case, maybe a new phone
+            earlier = list(rng.choice(out))
+            earlier[2] = earlier[2].upper() if rng.random() < 0.5 else earlier[2]
+            earlier[9] = "returning"
+            out.append(earlier)
+            continue
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, country, pattern = rng.choice(CITIES)
+        digits = f"{rng.randint(10000000, 99999999)}"
+        phone = "+1 212 555 01" + digits[:2] if country == "USA" else pattern.format(digits)
+        email = f"{first.lower()}.{last.lower()}.{i}@example{i % 50}.com"
+        if roll > 0.98:  # a bad row: an invalid email, a number that is no phone, or no name
+            kind = rng.randint(0, 2)
+            email = email.replace("@", "#") if kind == 0 else email
+            phone = "12" if kind == 1 else phone
+            first, last = ("", "") if kind == 2 else (first, last)
+        created = start + timedelta(minutes=rng.randint(0, 1_000_000))
+        out.append(
+            [
+                first,
+                last,
+                email,
+                phone,
+                rng.choice(companies),
+                rng.choice(["CEO", "CTO", "Buyer", "Engineer"]),
+                city,
+                country,
+                rng.choice(["web", "fair", "referral"]),
+                rng.choice(["vip", "newsletter", ""]),
+                created.strftime("%Y-%m-%d %H:%M"),
+                rng.choice(["", "Met at the fair", "Asked for a demo"]),
+            ]
+        )
+    return out
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Contacts")
+    ws.append(HEADERS)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def files(rows: int) -> tuple[Path, Path]:
+    DATA.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = DATA / f"contacts-{rows}.csv", DATA / f"contacts-{rows}.xlsx"
+    if not csv_path.exists() or not xlsx_path.exists():
+        t = time.perf_counter()
+        data = generate(rows)
+        write_csv(csv_path, data)
+        write_xlsx(xlsx_path, data)
+        print(f"generated {rows:,} rows in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return csv_path, xlsx_path
+
+
+def empty_db(target: Path) -> Path:
+    """A migrated, empty database, copied so that migration is not timed."""
+    template = DATA / "empty-template.db"
+    if not template.exists():
+        from crmcli import storage
+
+        storage.open_engine(str(template))
+        storage.dispose_all()
+    target.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    shutil.copy(template, target)
+    return target
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv[:3]} failed: {err[-400:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+CALAMINE = """
+import sys
+from python_calamine import CalamineWorkbook
+wb = CalamineWorkbook.from_path(sys.argv[1])
+n = sum(1 for _ in wb.get_sheet_by_index(0).iter_rows())
+print(n)
+"""
+
+CSV_SQLITE = """
+import csv, sqlite3, sys
+con = sqlite3.connect(sys.argv[2])
+con.execute("CREATE TABLE t (" + ", ".join(f"c{i}" for i in range(12)) + ")")
+with open(sys.argv[1], encoding="utf-8", newline="") as fh:
+    reader = csv.reader(fh)
+    next(reader)
+    with con:
+        con.executemany("INSERT INTO t VALUES (" + ",".join("?" * 12) + ")", reader)
+"""
+
+
+def measure(label: str, argv: list[str], env: dict[str, str], runs: int, db: Path | None = None) -> dict:
+    walls, rss = [], []
+    for _ in range(runs):
+        if db is not None:
+            empty_db(db)
+        w, m = timed(argv, env)
+        walls.append(w)
+        rss.append(m)
+    print(f"  {label}: {statistics.median(walls):.2f} s, {max(rss):.0f} MiB", file=sys.stderr)
+    return {"label": label, "median": statistics.median(walls), "min": min(walls), "max": max(walls), "rss": max(rss)}
+
+
+def profile(path: Path, db: Path) -> list[tuple[str, float]]:
+    """Where an import spends its time: cProfile's top functions by own time (in-process)."""
+    code = (
+        "import cProfile, pstats, sys\n"
+        "from crmcli import importer, storage\n"
+        "e, _ = storage.open_engine(sys.argv[2])\n"
+        "s = storage.make_session(e, write=True)\n"
+        "p = cProfile.Profile(); p.enable()\n"
+        "importer.import_file(s, sys.argv[1], region='DE')\n"
+        "p.disable()\n"
+        "st = pstats.Stats(p); st.sort_stats('tottime')\n"
+        "for (f, line, name), (cc, nc, tt, ct, callers) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:15]:\n"
+        "    print(f'{tt:.3f}\\t{Path(f).name if False else f.split(\"/site-packages/\")[-1]}:{line}({name})')\n"
+    )
+    empty_db(db)
+    out = subprocess.run(
+        [PYTHON, "-c", code.replace("Path(f).name if False else ", ""), str(path), str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [(line.split("\t")[1], float(line.split("\t")[0])) for line in out.splitlines() if "\t" in line]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--big", action="store_true", help="also import 1,000,000 rows (csv and xlsx) for peak memory")
+    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args()
+    csv_path, xlsx_path = files(args.rows)
+    db = DATA / "import-target.db"
+    env = bench_env(db)
+    env["CRM_DB"] = str(db)
+    crm = crm_script()
+    wait_idle(60)
+    results = [
+        measure("python-calamine reads the .xlsx", [PYTHON, "-c", CALAMINE, str(xlsx_path)], env, args.runs),
+        measure(
+            "csv module reads + sqlite3 executemany",
+            [PYTHON, "-c", CSV_SQLITE, str(csv_path), str(DATA / "baseline.db")],
+            env,
+            args.runs,
+            db=DATA / "baseline.db",
+        ),
+        measure(
+            "crm import contacts.xlsx",
+            [crm, "import", str(xlsx_path), "--region", "DE", "-f", "json"],
+            env,
+            args.runs,
+            db,
+        ),
+        measure(
+            "crm import contacts.csv",
+            [crm, "import", str(csv_path), "--region", "DE", "-f", "json"],
+            env,
+            args.runs,
+            db,
+        ),
+    ]
+    big = []
+    if args.big:
+        big_csv, big_xlsx = files(1_000_000)
+        big.append(
+            measure(
+                "crm import 1,000,000-row .csv",
+                [crm, "import", str(big_csv), "--region", "DE", "-f", "json"],
+                env,
+                1,
+                db,
+            )
+        )
+        big.append(
+            measure(
+                "crm import 1,000,000-row .xlsx",
+                [crm, "import", str(big_xlsx), "--region", "DE", "-f", "json"],
+                env,
+                1,
+                db,
+            )
+        )
+    prof = profile(csv_path, db)
+    by = {r["label"]: r for r in results}
+    xlsx_ratio = by["crm import contacts.xlsx"]["median"] / by["python-calamine reads the .xlsx"]["median"]
+    csv_ratio = by["crm import contacts.csv"]["median"] / by["csv module reads + sqlite3 executemany"]["median"]
+    lines = [
+        f"## `crm import`: {args.rows:,} contacts × 12 columns",
+        "",
+        f"Generated by `python bench/imports.py` on {datetime.now(UTC):%a %d %b %Y %H:%M UTC}. "
+        "The sheet (bench/imports.py, seed 5): 100,000 rows, about 10 % duplicates of earlier rows (another case "
+        "of the email) and 2 % bad rows (invalid email, a number that is no phone, no name). Each crm run imports "
+        f"into a fresh, migrated, empty SQLite database; median of {args.runs} fresh processes.",
+        "",
+        "| what | median s | min s | max s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {r['label']} | {r['median']:.2f} | {r['min']:.2f} | {r['max']:.2f} | {r['rss']:.0f} |"
+            for r in results + big
+        ),
+        "",
+        f"- .xlsx: crm import / python-calamine read = **{xlsx_ratio:.1f}×** (target ≤ 2×)",
+        f"- .csv: crm import / (csv read + sqlite3 executemany) = **{csv_ratio:.1f}×** (target ≤ 3×)",
+        "",
+        "Where an import's time goes (cProfile of the .csv import in one process, top functions by own time, s):",
+        "",
+        "| function | own s |",
+        "|---|---:|",
+        *(f"| `{name}` | {t:.2f} |" for name, t in prof),
+        "",
+        "Machine: " + "; ".join(f"{k}: {v}" for k, v in machine().items()),
+    ]
+    update(args.results, "imports", "\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
