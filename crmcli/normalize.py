@@ -35,8 +35,9 @@ def normalize_name(value: str | None, what: str = "name") -> str:
 
 
 def name_key(value: str) -> str:
-    """The form names are looked up by: cleaned and case-folded."""
-    return clean_text(value).casefold()
+    """The form names are looked up and matched by: cleaned, accent-folded and case-folded, so
+    'anna muller' finds 'Anna Müller'."""
+    return " ".join(fold_accents(clean_text(value)).casefold().split())
 
 
 # Combining marks (the diacritics NFKD splits off Latin, Greek and Cyrillic letters); CJK has none.

@@ -401,3 +401,21 @@ def test_libreoffice_written_xlsx(db_url: str, tmp_path: Path) -> None:
     )
     assert run_import(db_url, tmp_path / "lo.xlsx")["counts"]["created"] == 1
     assert people(db_url)["Anna Müller"]["phones"] == ["+4915112345678"]
+
+
+def test_duplicates_across_batches_and_accents(db_url: str, tmp_path: Path) -> None:
+    """Matching is by batch-wise indexed lookups: a duplicate several batches later is still found,
+    and name + company match with case, accents and legal suffixes ignored."""
+    with storage.session_scope(db_url, write=True) as s:
+        contacts.add_contact(s, name="Anna Müller", company="Acme GmbH")
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "Name,Company,Email\nANNA MULLER,ACME Inc.,anna@acme.de\nBo,,bo@x.de\nCy,,cy@x.de\nDi,,di@x.de\n"
+        "Eve,,eve@x.de\nBo Second,,BO@X.DE\n",
+        encoding="utf-8",
+    )
+    result = run_import(db_url, path, batch_size=2)
+    assert result["counts"] == {"read": 6, "created": 4, "updated": 0, "merged": 1, "skipped": 1, "rejected": 0}
+    found = people(db_url)
+    assert found["Anna Müller"]["emails"] == ["anna@acme.de"]
+    assert "Bo Second" not in found and found["Bo"]["emails"] == ["bo@x.de"]

@@ -20,7 +20,7 @@ from crmcli.contacts import document_parts
 from crmcli.errors import Invalid
 from crmcli.importer import values
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
-from crmcli.normalize import clean_text, company_key, name_key, normalize_name, normalize_tag, person_key
+from crmcli.normalize import clean_text, company_key, name_key, normalize_name, normalize_tag
 from crmcli.search import compose
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -82,6 +82,11 @@ def parse_cadence(value: Any) -> int | None:
     return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
 
 
+def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
+    """IN lists small enough for any SQLite build's variable limit."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 class ContactImport:
     def __init__(
         self,
@@ -112,27 +117,62 @@ class ContactImport:
     # ------------------------------------------------------------ indexes
 
     def _load_indexes(self) -> None:
-        conn = self.session.connection()
+        """Companies are few: all of them, by normalised name. Contacts are looked up batch by batch
+        (_lookup), so memory stays flat however big the database or the file."""
+        self.companies: dict[str, int] = {}
+        self.company_names: dict[int, str] = {}
+        for cid, name in self.session.connection().execute(select(Company.id, Company.name).order_by(Company.id)):
+            self.companies.setdefault(company_key(name), cid)
+            self.company_names[cid] = name
+        self._reset()
+
+    def _reset(self) -> None:
         self.by_email: dict[str, int] = {}
         self.by_phone: dict[str, int] = {}
         self.by_ext: dict[str, int] = {}
         self.by_name: dict[tuple[str, str], int] = {}
-        for email, cid in conn.execute(select(ContactEmail.email, ContactEmail.contact_id).order_by(ContactEmail.id)):
-            self.by_email.setdefault(email, cid)
-        for phone, cid in conn.execute(select(ContactPhone.phone, ContactPhone.contact_id).order_by(ContactPhone.id)):
-            self.by_phone.setdefault(phone, cid)
-        self.companies: dict[str, int] = {}
-        self.company_names: dict[int, str] = {}
-        for cid, name in conn.execute(select(Company.id, Company.name).order_by(Company.id)):
-            self.companies.setdefault(company_key(name), cid)
-            self.company_names[cid] = name
-        for cid, name, ext, company_id in conn.execute(
-            select(Contact.id, Contact.name, Contact.external_id, Contact.company_id).order_by(Contact.id)
-        ):
-            if ext:
+
+    def _lookup(self, rows: list[Row]) -> None:
+        """The contacts a batch could match, found through the indexes on email, phone, external
+        id and name key: a few queries per batch, never one per row. Rows earlier in the file are in
+        the database by now (committed, or flushed in a dry run)."""
+        self._reset()
+        conn = self.session.connection()
+        wanted = {
+            "emails": {e for r in rows for e in r.emails},
+            "phones": {p for r in rows for p in r.phones},
+            "ext": {r.external_id for r in rows if r.external_id},
+            "names": {name_key(r.name) for r in rows},
+        }
+        for key in wanted:
+            wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
+        for chunk in _chunks(wanted["emails"]):
+            for email, cid in conn.execute(
+                select(ContactEmail.email, ContactEmail.contact_id)
+                .where(ContactEmail.email.in_(chunk))
+                .order_by(ContactEmail.id)
+            ):
+                self.by_email.setdefault(email, cid)
+        for chunk in _chunks(wanted["phones"]):
+            for phone, cid in conn.execute(
+                select(ContactPhone.phone, ContactPhone.contact_id)
+                .where(ContactPhone.phone.in_(chunk))
+                .order_by(ContactPhone.id)
+            ):
+                self.by_phone.setdefault(phone, cid)
+        for chunk in _chunks(wanted["ext"]):
+            for ext, cid in conn.execute(
+                select(Contact.external_id, Contact.id).where(Contact.external_id.in_(chunk)).order_by(Contact.id)
+            ):
                 self.by_ext.setdefault(ext, cid)
-            company = self.company_names.get(company_id) if company_id else None
-            self.by_name.setdefault((person_key(name), company_key(company)), cid)
+        for chunk in _chunks(wanted["names"]):
+            for cid, key, company_id in conn.execute(
+                select(Contact.id, Contact.name_key, Contact.company_id)
+                .where(Contact.name_key.in_(chunk))
+                .order_by(Contact.id)
+            ):
+                company = self.company_names.get(company_id) if company_id else None
+                self.by_name.setdefault((key, company_key(company)), cid)
 
     # ------------------------------------------------------------ cleaning
 
@@ -190,7 +230,7 @@ class ContactImport:
         for phone in row.phones:
             if phone in self.by_phone:
                 return self.by_phone[phone]
-        return self.by_name.get((person_key(row.name), company_key(row.company)))
+        return self.by_name.get((name_key(row.name), company_key(row.company)))
 
     def _index(self, state: State, row: Row) -> None:
         if row.external_id:
@@ -199,12 +239,13 @@ class ContactImport:
             self.by_email.setdefault(email, state.id)
         for phone in state.phones:
             self.by_phone.setdefault(phone, state.id)
-        self.by_name.setdefault((person_key(row.name), company_key(row.company)), state.id)
+        self.by_name.setdefault((name_key(row.name), company_key(row.company)), state.id)
 
     def process(self, rows: list[Row]) -> dict[str, int]:
         """Decide every row of a batch and write the batch. Returns the batch's counts."""
         counts = {"created": 0, "updated": 0, "merged": 0, "skipped": 0}
         states: dict[int, State] = {}
+        self._lookup(rows)
         matched = {m for m in (self.match(r) for r in rows) if m is not None and m > 0}
         states.update(self._load(sorted(matched)))
         for row in rows:
