@@ -22,6 +22,7 @@ from crmcli.commands import (
     db,
     deals,
     dedupe,
+    export,
     fields,
     followups,
     imports,
@@ -123,12 +124,17 @@ contacts.app.command("dedupe")(dedupe.contacts_dedupe)
 contacts.app.command("merge")(dedupe.contacts_merge)
 companies.app.command("dedupe")(dedupe.companies_dedupe)
 companies.app.command("merge")(dedupe.companies_merge)
+contacts.app.command("dedupe")(dedupe.contacts_dedupe)
+contacts.app.command("merge")(dedupe.contacts_merge)
+companies.app.command("dedupe")(dedupe.companies_dedupe)
+companies.app.command("merge")(dedupe.companies_merge)
 app.add_typer(followups.app, name="followups")
 app.add_typer(deals.app, name="deals")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(fields.app, name="fields")
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
+app.add_typer(export.app, name="export")
 app.command("kpi")(kpi.kpi)
 app.add_typer(kpi.targets_app, name="targets")
 app.add_typer(reports.app, name="report")

@@ -1,0 +1,220 @@
+"""crm export contacts|companies|deals|activities|followups FILE: CSV, XLSX, JSON or vCard."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmcli.commands._common import OwnerOpt, SinceOpt, WhereOpt, session
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Write records to a file (CSV, XLSX, JSON or vCard) that crm import reads back; takes the list filters.",
+)
+
+
+class ExportFmt(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+    vcf = "vcf"
+
+
+FileArg = Annotated[
+    str, typer.Argument(metavar="FILE", help="The file to write: .csv, .xlsx, .json or .vcf; '-' for standard output.")
+]
+ExportFmtOpt = Annotated[
+    Optional[ExportFmt],
+    typer.Option("--format", "-f", case_sensitive=False, help="csv, xlsx, json or vcf (default: from the extension)."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
+BomOpt = Annotated[
+    bool, typer.Option("--bom/--no-bom", help="Start a CSV file with a UTF-8 byte order mark (Excel needs it).")
+]
+TagOpt = Annotated[Optional[str], typer.Option("--tag", "-t", help="Only records with this tag.")]
+LimitExportOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Write at most N (0: all).")]
+
+
+def _export(
+    ctx: typer.Context, kind: str, file: str, fmt: ExportFmt | None, force: bool, bom: bool, **filters: Any
+) -> None:
+    import sys
+
+    from crmcli import export
+    from crmcli.errors import UsageError
+    from crmcli.output import message
+
+    chosen = export.format_for(file, fmt.value if fmt else None)
+    if chosen == "vcf" and kind != "contacts":
+        raise UsageError(f"vCard holds contacts only; export {kind} as csv, xlsx or json")
+    path = export.check_target(file, force=force)
+    if path is None and chosen == "xlsx" and sys.stdout.isatty():
+        raise UsageError("XLSX is binary: give a FILE, or redirect standard output")
+    with session(ctx) as s:
+        records = export.rows(s, kind, **filters)
+        data = export.render(s, kind, records, chosen, bom=bom and path is not None)
+    export.write(path, data)
+    nouns = {"followups": ("follow-up", "follow-ups"), "activities": ("activity", "activities")}
+    nouns["companies"] = ("company", "companies")
+    one, many = nouns.get(kind, (kind[:-1], kind))
+    noun = one if len(records) == 1 else many
+    where = "standard output" if path is None else str(path)
+    message(f"Exported {len(records)} {noun} to {where} ({chosen.upper()})")
+
+
+@app.command("contacts")
+def contacts(
+    ctx: typer.Context,
+    file: FileArg,
+    tag: TagOpt = None,
+    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Only people of this company.")] = None,
+    owner: OwnerOpt = None,
+    where: WhereOpt = None,
+    since: SinceOpt = None,
+    sort: Annotated[
+        str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")
+    ] = "name",
+    limit: LimitExportOpt = None,
+    fmt: ExportFmtOpt = None,
+    force: ForceOpt = False,
+    bom: BomOpt = True,
+) -> None:
+    """Export contacts, filtered as in crm contacts list.
+
+    Example: crm export contacts vip.xlsx --tag vip
+    """
+    _export(
+        ctx, "contacts", file, fmt, force, bom,
+        tag=tag, company=company, owner=owner, where=where, since=since, sort=sort, limit=limit or None,
+    )  # fmt: skip
+
+
+@app.command("companies")
+def companies(
+    ctx: typer.Context,
+    file: FileArg,
+    tag: TagOpt = None,
+    owner: OwnerOpt = None,
+    where: WhereOpt = None,
+    since: SinceOpt = None,
+    sort: Annotated[
+        str, typer.Option("--sort", "-s", help="name, created, updated or id; prefix - to reverse.")
+    ] = "name",
+    limit: LimitExportOpt = None,
+    fmt: ExportFmtOpt = None,
+    force: ForceOpt = False,
+    bom: BomOpt = True,
+) -> None:
+    """Export companies, filtered as in crm companies list.
+
+    Example: crm export companies customers.csv --tag customer
+    """
+    _export(
+        ctx, "companies", file, fmt, force, bom,
+        tag=tag, owner=owner, where=where, since=since, sort=sort, limit=limit or None,
+    )  # fmt: skip
+
+
+@app.command("deals")
+def deals(
+    ctx: typer.Context,
+    file: FileArg,
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only deals in this stage.")] = None,
+    pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id.")] = None,
+    owner: OwnerOpt = None,
+    open_: Annotated[bool, typer.Option("--open", help="Only open deals.")] = False,
+    won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
+    lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
+    closing_before: Annotated[
+        Optional[str], typer.Option("--closing-before", help="Expected to close before DATE (YYYY-MM-DD).")
+    ] = None,
+    where: WhereOpt = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="close, amount, title, stage, created, updated or id; prefix - to reverse.")
+    ] = "close",
+    limit: LimitExportOpt = None,
+    fmt: ExportFmtOpt = None,
+    force: ForceOpt = False,
+    bom: BomOpt = True,
+) -> None:
+    """Export deals, filtered as in crm deals list; amounts as exact numbers.
+
+    Example: crm export deals open-deals.xlsx --open --owner ana
+    """
+    from crmcli.errors import UsageError
+
+    chosen = [name for name, flag in (("open", open_), ("won", won), ("lost", lost)) if flag]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --open, --won and --lost")
+    _export(
+        ctx, "deals", file, fmt, force, bom,
+        stage=stage, pipeline=pipeline, owner=owner, status=chosen[0] if chosen else None,
+        closing_before=closing_before, where=where, sort=sort, limit=limit or None,
+    )  # fmt: skip
+
+
+@app.command("activities")
+def activities(
+    ctx: typer.Context,
+    file: FileArg,
+    contact: Annotated[Optional[str], typer.Option("--contact", help="Only this contact's (REF).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", help="Only this company's and its people's.")] = None,
+    deal: Annotated[Optional[str], typer.Option("--deal", help="Only this deal's (id or title).")] = None,
+    type_: Annotated[Optional[str], typer.Option("--type", help="call, email, meeting or note.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Only those logged by this user.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="At or after WHEN (2026-11-01, 7d).")] = None,
+    limit: LimitExportOpt = None,
+    fmt: ExportFmtOpt = None,
+    force: ForceOpt = False,
+    bom: BomOpt = True,
+) -> None:
+    """Export the activity log, oldest first, naming each activity's contact, company and deal.
+
+    Example: crm export activities calls.csv --type call --since 30d
+    """
+    _export(
+        ctx, "activities", file, fmt, force, bom,
+        contact=contact, company=company, deal=deal, type=type_, by=by, since=since, limit=limit or None,
+    )  # fmt: skip
+
+
+@app.command("followups")
+def followups(
+    ctx: typer.Context,
+    file: FileArg,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those due before today.")] = False,
+    today: Annotated[bool, typer.Option("--today", help="Only those due today.")] = False,
+    upcoming: Annotated[
+        Optional[str], typer.Option("--upcoming", metavar="SPAN", help="Today and the next SPAN: 7d, 2w.")
+    ] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only follow-ups of this owner.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only your own.")] = False,
+    cadence: Annotated[
+        bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
+    ] = True,
+    limit: LimitExportOpt = None,
+    fmt: ExportFmtOpt = None,
+    force: ForceOpt = False,
+    bom: BomOpt = True,
+) -> None:
+    """Export open follow-ups (all of them unless --overdue, --today or --upcoming narrows it).
+
+    Example: crm export followups mine.xlsx --mine --upcoming 14d
+    """
+    from crmcli import followups as domain
+    from crmcli.commands.followups import _owner
+    from crmcli.errors import UsageError
+
+    chosen = [name for name, on in (("overdue", overdue), ("today", today)) if on]
+    if upcoming is not None:
+        chosen.append("upcoming")
+    if len(chosen) > 1:
+        raise UsageError("give one of --overdue, --today, --upcoming")
+    days = (domain.parse_cadence(upcoming) or 0) if upcoming is not None else 7
+    _export(
+        ctx, "followups", file, fmt, force, bom,
+        window=chosen[0] if chosen else "all", days=days, owner=_owner(owner, mine), cadence=cadence,
+        limit=limit or None,
+    )  # fmt: skip
