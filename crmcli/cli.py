@@ -22,6 +22,7 @@ from crmcli.commands import (
     db,
     deals,
     dedupe,
+    doctor,
     export,
     fields,
     followups,
@@ -131,6 +132,7 @@ app.add_typer(fields.app, name="fields")
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
+app.command("doctor")(doctor.doctor)
 app.command("kpi")(kpi.kpi)
 app.add_typer(kpi.targets_app, name="targets")
 app.add_typer(reports.app, name="report")

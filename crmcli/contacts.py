@@ -104,6 +104,15 @@ def _check_duplicates(session: Session, emails: list[str], phones: list[str], ex
             )
 
 
+def _as_stored(normalize: Any, value: str) -> str:
+    """VALUE as it would be stored; a value that no longer passes the checks (crm doctor finds
+    those) is taken as it is written, so that it can still be removed."""
+    try:
+        return normalize(value)
+    except Invalid:
+        return value.strip()
+
+
 def _set_values(
     session: Session,
     model: Any,
@@ -246,7 +255,7 @@ def edit_contact(
         "email",
         contact.id,
         new_emails,
-        [normalize_email(e) for e in remove_emails],
+        [_as_stored(normalize_email, e) for e in remove_emails],
         normalize_email(primary_email) if primary_email else None,
     )
     _set_values(
@@ -255,7 +264,7 @@ def edit_contact(
         "phone",
         contact.id,
         new_phones,
-        [normalize_phone(p, region_code) for p in remove_phones],
+        [_as_stored(lambda v: normalize_phone(v, region_code), p) for p in remove_phones],
         normalize_phone(primary_phone, region_code) if primary_phone else None,
     )
     set_tags(session, ContactTag, "contact_id", contact.id, add_tags, remove_tags)
