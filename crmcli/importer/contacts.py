@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Session
 
 from crmcli import fields as fields_
@@ -405,13 +405,7 @@ class ContactImport:
                 {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now}
                 for n in wanted.values()
             ]
-            ids = (
-                self.session.execute(
-                    insert(Company.__table__).returning(Company.__table__.c.id, sort_by_parameter_order=True), rows
-                )
-                .scalars()
-                .all()
-            )
+            ids = self._insert_with_ids(Company.__table__, rows)
             for key, new_id, row in zip(wanted, ids, rows, strict=True):
                 self.companies[key] = new_id
                 self.company_names[new_id] = row["name"]
@@ -426,6 +420,24 @@ class ContactImport:
         for state in states:
             name = state.values.get("company")
             state.values["company_id"] = self.companies[company_key(name)] if name else None
+
+    def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).
+        SQLite: the import holds the write lock (BEGIN IMMEDIATE), so max(id) is ours to extend;
+        PostgreSQL: ids come from the table's own sequence."""
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            ids = [
+                int(i)
+                for i in conn.exec_driver_sql(
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {len(rows)})"
+                ).scalars()
+            ]
+        else:
+            start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+            ids = list(range(start, start + len(rows)))
+        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
 
     def _write(self, states: list[State]) -> None:
         if not states:
@@ -445,11 +457,7 @@ class ContactImport:
                 }
                 for s in new
             ]
-            ids = (
-                self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-                .scalars()
-                .all()
-            )
+            ids = self._insert_with_ids(table, rows)
             remap = {}
             for state, real in zip(new, ids, strict=True):
                 remap[state.id] = real
