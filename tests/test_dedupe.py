@@ -371,7 +371,7 @@ def test_cli_merge_then_show_and_the_old_id(cli) -> None:
     assert result.stdout == f"{keep}\n"
     assert result.stderr.splitlines() == [
         f"Merged #{other} Anna Mueller into #{keep} Anna Müller: 1 email, 1 activity, 1 tag",
-        f"  #{keep} kept its own values; #{other} had title 'CEO'",
+        f'  #{keep} kept its own values; #{other} had title "CEO"',
     ]
     shown = ok(cli("contacts", "show", keep)).stdout
     assert "merged\t" in shown and f"#{other} Anna Mueller\tsame person\ttester" in shown

@@ -55,6 +55,8 @@ def _count(n: int, what: str) -> str:
 
 def _summary(result: dict[str, Any], entity: str) -> list[str]:
     """Lines for people: what moved, and the values of the removed records that were not taken."""
+    import json
+
     names = ", ".join(f"#{m['id']} {m['name']}" for m in result["merged"])
     labels = {"contacts": "person", "activities": "activity", "deals": "deal", "followups": "follow-up"}
     labels.update({"emails": "email", "phones": "phone"})
@@ -67,7 +69,7 @@ def _summary(result: dict[str, Any], entity: str) -> list[str]:
     for other_id, values in result["not_taken"].items():
         shown = {k: v for k, v in values.items() if k != "company_id"}
         if shown:
-            kept = "; ".join(f"{k} {v!r}" for k, v in shown.items())
+            kept = "; ".join(f"{k} {json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
             lines.append(f"  #{result['id']} kept its own values; #{other_id} had {kept}")
     return lines
 
