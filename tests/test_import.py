@@ -419,3 +419,29 @@ def test_duplicates_across_batches_and_accents(db_url: str, tmp_path: Path) -> N
     found = people(db_url)
     assert found["Anna Müller"]["emails"] == ["anna@acme.de"]
     assert "Bo Second" not in found and found["Bo"]["emails"] == ["bo@x.de"]
+
+
+def test_sheet_header_row_and_no_progress_in_a_pipe(cli, tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["nothing to import here"])
+    ws = wb.create_sheet("Fair 2026")
+    ws.append(["Exported by hand", "", ""])
+    ws.append(["", "", ""])
+    ws.append(["Handy", "Mail", "Wer"])
+    for i in range(2500):
+        ws.append([f"+49 151 {10000000 + i}", f"p{i}@fair.de", f"Person {i}"])
+    path = tmp_path / "fair.xlsx"
+    wb.save(path)
+    result = cli(
+        "import", str(path), "--sheet", "fair 2026", "--header-row", "3", "--map", "Wer=name", "--map", "Handy=phones",
+        "--map", "Mail=emails", "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["sheet"] == "Fair 2026" and data["counts"]["created"] == 2500
+    assert "rows/s" not in result.stdout + result.stderr  # no progress bar without a terminal
+    missing = cli("import", str(path), "--sheet", "Nope")
+    assert missing.exit_code == 1 and "has no sheet 'Nope' (sheets: Notes, Fair 2026)" in missing.stderr
