@@ -26,6 +26,7 @@ import os
 import platform
 import random
 import re
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -176,25 +177,41 @@ def bench_env(db: Path) -> dict[str, str]:
     return env
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> float:
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child: steadier than wall time on a shared machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=DATA, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)  # fmt: skip
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(cmds: list[tuple[str, list[str]]], env: dict[str, str], runs: int) -> dict[str, list[float]]:
+def measure(
+    cmds: list[tuple[str, list[str]]], env: dict[str, str], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     times: dict[str, list[float]] = {label: [] for label, _ in cmds}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in cmds}
     for _ in range(2):  # warm the page cache and the bytecode
         for _label, argv in cmds:
             run_once(argv, env)
     for _ in range(runs):
         for label, argv in cmds:
-            times[label].append(run_once(argv, env))
-    return times
+            wall, used = run_once(argv, env)
+            times[label].append(wall)
+            cpu[label].append(used)
+    return times, cpu
+
+
+def wait_idle(limit: float, seconds: int) -> float:
+    """Wait up to SECONDS for the 1-minute load average to fall below LIMIT; return it."""
+    deadline = time.monotonic() + seconds
+    while os.getloadavg()[0] >= limit and time.monotonic() < deadline:
+        time.sleep(10)
+    return os.getloadavg()[0]
 
 
 def sent_sql(db: Path) -> list[tuple[str, tuple]]:
@@ -260,6 +277,36 @@ def import_profile(
     return packages, sorted(modules, key=lambda kv: -kv[1]), sum(own.values()), set(own)
 
 
+PHASES = """
+import io, json, sys, time
+t0 = time.perf_counter()
+from crmcli.cli import app  # typer and the command modules, as the crm script starts
+t1 = time.perf_counter()
+from crmcli import followups, output, storage
+t2 = time.perf_counter()
+with storage.session_scope() as s:
+    t3 = time.perf_counter()
+    rows = followups.list_followups(s, window="overdue")
+    t4 = time.perf_counter()
+out, sys.stdout = sys.stdout, io.StringIO()
+output.emit_list(rows, [], "json")
+sys.stdout = out
+t5 = time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4]))
+"""
+PHASE_NAMES = ["import typer + commands", "import the database stack + models", "open the database, check the schema",
+               "both queries and the records", "JSON"]  # fmt: skip
+
+
+def phases(env: dict[str, str], runs: int = 7) -> list[float]:
+    """Median seconds of each phase of the overdue command, in fresh processes."""
+    samples = []
+    for _ in range(runs):
+        proc = subprocess.run([PYTHON, "-c", PHASES], env=env, cwd=DATA, capture_output=True, text=True, check=True)
+        samples.append(json.loads(proc.stdout))
+    return [statistics.median(s[i] for s in samples) for i in range(len(PHASE_NAMES))]
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -295,6 +342,8 @@ def main() -> None:
     parser.add_argument("--overdue", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--wait-idle", type=int, default=300, help="wait up to N s for a quiet machine")
+    parser.add_argument("--idle-load", type=float, default=0.7, help="quiet: 1-minute load average below this")
     args = parser.parse_args()
 
     db = database(args)
@@ -323,10 +372,14 @@ def main() -> None:
         ("crm followups overdue --owner user07 --format json", [crm, "followups", "overdue", "--owner", "user07",
                                                                 "--format", "json"]),
     ]  # fmt: skip
+    load_start = wait_idle(args.idle_load, args.wait_idle)
     print(f"measuring {len(cmds)} commands x {args.runs} runs ...", file=sys.stderr)
-    times = measure(cmds, env, args.runs)
+    times, cpu = measure(cmds, env, args.runs)
+    load_end = os.getloadavg()[0]
     med = {label: statistics.median(v) for label, v in times.items()}
+    med_cpu = {label: statistics.median(v) for label, v in cpu.items()}
     query = plans(db, statements)
+    split = phases(env)
     packages, slowest, total, loaded = import_profile(["-m", "crmcli", "followups", "overdue", "--format", "json"], env)
     heavy_loaded = [m for m in FORBIDDEN if m in loaded]
 
@@ -340,20 +393,30 @@ def main() -> None:
         f"{args.followups:,} follow-ups ({args.overdue:,} open and overdue, "
         f"{args.followups // 20 - args.overdue:,} open and not yet due, the rest done); "
         f"{db.stat().st_size / 1e6:.0f} MB, no ANALYZE. Time frozen at {REF:%Y-%m-%d %H:%M} UTC, TZ=UTC. "
-        f"Medians of {args.runs} fresh processes each, round-robin after 2 warm-up rounds, output to /dev/null.",
+        f"Medians of {args.runs} fresh processes each, round-robin after 2 warm-up rounds, output to /dev/null "
+        "(a shared VM: runs differ by 10-25 %).",
         "",
-        "| command | median wall | vs bare sqlite3 |",
-        "|---|---:|---:|",
+        f"Load average (1 min) {load_start:.2f} at the start of the timing, {load_end:.2f} at its end.",
+        "",
+        "| command | median wall | min | max | vs bare sqlite3 | median CPU |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     base = med["bare sqlite3 + json, same SQL"]
     for label, _ in cmds:
-        lines.append(f"| `{label}` | {med[label] * 1000:.0f} ms | {med[label] / base:.1f}× |")
+        lines.append(
+            f"| `{label}` | {med[label] * 1000:.0f} ms | {min(times[label]) * 1000:.0f} ms | "
+            f"{max(times[label]) * 1000:.0f} ms | {med[label] / base:.1f}× | {med_cpu[label] * 1000:.0f} ms |"
+        )
     lines += [
         "",
         f"`crm followups overdue --format json` takes {med[json_label] / base:.1f}× the bare script and "
         f"{med[json_label] / med[sqlmodel_label]:.2f}× `import sqlmodel` alone: "
         f"{(med[json_label] - med[sqlmodel_label]) * 1000:.0f} ms above the import of the "
         f"database stack, for the session, both queries, {len(ours):,} rows turned into records and JSON.",
+        "",
+        "Where the time goes inside the command (medians of 7 fresh processes, before interpreter exit): "
+        + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in zip(PHASE_NAMES, split, strict=True))
+        + ". The first query of a fresh connection also pays for reading its pages into SQLite's cache.",
         "",
         "Query plans (EXPLAIN QUERY PLAN of the statements crm sends; time of the query alone with sqlite3):",
         "",
