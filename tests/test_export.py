@@ -358,7 +358,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_records(
         _same(kind, before[kind], after[kind], key)
 
 
-@pytest.mark.xfail(reason="crm import does not yet undo the formula neutralising of crm's own exports", strict=False)
+
 def test_round_trip_keeps_text_that_looks_like_a_formula(session, empty_url: str, tmp_path: Path) -> None:
     importer = pytest.importorskip("crmcli.importer")
     contacts.add_contact(session, name="Eve", emails=["eve@x.de"], notes="=1+2", title="-")
@@ -371,7 +371,7 @@ def test_round_trip_keeps_text_that_looks_like_a_formula(session, empty_url: str
     assert (eve["notes"], eve["title"]) == ("=1+2", "-")
 
 
-@pytest.mark.xfail(reason="crm import does not yet read the X-CRM-* properties of crm's own vCards", strict=False)
+
 def test_vcard_round_trip_keeps_owner_source_fields_and_creation(session, empty_url: str, tmp_path: Path) -> None:
     importer = pytest.importorskip("crmcli.importer")
     _round_trip_data(session)

@@ -38,18 +38,6 @@ def default_rejects(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
 
-def neutralize(text: str) -> str:
-    """A cell a spreadsheet would run as a formula, made inert with a leading apostrophe.
-    Signed numbers ('+49 151 …', '-12.5') stay as they are."""
-    if (
-        text
-        and text[0] in "=@\t\r"
-        or (text[:1] in "+-" and not text[1:2].replace(" ", "").isdigit() and len(text) > 1)
-    ):
-        return "'" + text
-    return text
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -268,6 +256,7 @@ def _plain(row: Any) -> dict[str, Any]:
 
 def _write_rejects(path: Path, headers: list[str], width: int, rejected: list[tuple[list[Any], str]]) -> None:
     """The rejected rows with their original values and a reason column; opens in Excel (BOM)."""
+    from crmcli.export import neutralize
     from crmcli.importer.values import text
 
     with path.open("w", encoding="utf-8-sig", newline="") as fh:

@@ -20,7 +20,7 @@ from crmcli.contacts import document_parts
 from crmcli.errors import Invalid
 from crmcli.importer import values
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
-from crmcli.normalize import clean_text, company_key, name_key, normalize_name, normalize_tag
+from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
 from crmcli.search import compose
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -195,6 +195,11 @@ class ContactImport:
             phones.extend(p for p in values.phones(cell, self.region) if p not in phones)
         tags = [normalize_tag(t) for cell in cells.get("tags", []) for t in values.split(cell)]
         custom: dict[str, Any] = {}
+        for pair in (line for cell in cells.get("custom_pairs", []) for line in str(cell).splitlines()):
+            key, sep, raw = pair.partition("=")
+            if sep and key.strip() and raw.strip():
+                field = field_key(key)
+                custom[field] = fields_.coerce(self.defs.get(field), field, raw)
         for key in cells:
             if key.startswith("custom."):
                 raw = one(key)

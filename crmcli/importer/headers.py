@@ -175,6 +175,7 @@ _EXACT: dict[str, dict[str, set[str]]] = {
         },
         "external_id": {"recordid", "id", "contactid", "personid", "externalid", "leadid", "uid"},
         "cadence": {"cadence", "cadencedays", "keepintouch"},
+        "custom_pairs": {"custompairs"},  # key=value lines, as crm's own vCards carry custom fields
     },
     "companies": {
         "name": {

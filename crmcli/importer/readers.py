@@ -252,6 +252,11 @@ VCARD_HEADERS = [
     "notes",
     "tags",
     "external_id",
+    # crm's own vCards also carry X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED and X-CRM-FIELD (key=value)
+    "owner",
+    "source",
+    "created_at",
+    "custom_pairs",
 ]
 
 
@@ -305,4 +310,8 @@ def _card_values(card: Any) -> list[Any]:
         "\n".join(str(v) for v in values("note")),
         "\n".join(str(c) for c in categories),
         uid,
+        (values("x-crm-owner") or [""])[0],
+        (values("x-crm-source") or [""])[0],
+        (values("x-crm-created") or [""])[0],
+        "\n".join(str(v) for v in values("x-crm-field")),
     ]

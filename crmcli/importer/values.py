@@ -15,6 +15,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.errors import Invalid
+from crmcli.export import unneutralize
 from crmcli.normalize import clean_text, normalize_email, normalize_phone
 
 _SPLIT = re.compile(r"\s*(?::::|[;,\n\r])\s*")  # Google joins values with " ::: "
@@ -32,12 +33,12 @@ def text(value: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    return clean_text(str(value))
+    return clean_text(unneutralize(str(value)))  # crm's exports write "=1+2" as "'=1+2"
 
 
 def split(value: Any) -> list[str]:
     """'a@x.de; b@x.de', 'a ::: b' or one per line → the parts."""
-    raw = value if isinstance(value, str) else text(value)
+    raw = unneutralize(value) if isinstance(value, str) else text(value)
     return [part for part in (clean_text(p) for p in _SPLIT.split(raw)) if part]
 
 
