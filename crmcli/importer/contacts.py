@@ -19,6 +19,7 @@ from crmcli import fields as fields_
 from crmcli.contacts import document_parts
 from crmcli.errors import Invalid
 from crmcli.importer import values
+from crmcli.importer.options import Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
 from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
 from crmcli.search import compose
@@ -87,30 +88,12 @@ def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-class ContactImport:
-    def __init__(
-        self,
-        session: Session,
-        *,
-        region: str,
-        on_duplicate: str,
-        tags: list[str],
-        owner: str | None,
-        source: str | None,
-        dayfirst: bool,
-        run_id: int | None,
-        now: datetime,
-    ) -> None:
-        self.session = session
-        self.region = region
-        self.on_duplicate = on_duplicate
-        self.extra_tags = [normalize_tag(t) for t in tags]
-        self.owner = owner
-        self.source = source
-        self.dayfirst = dayfirst
-        self.run_id = run_id
-        self.now = now
-        self.defs = fields_.field_defs(session, "contacts")
+class ContactImport(Options):
+    entity = "contact"
+    entity_fields = "contacts"
+
+    def __init__(self, session: Session, **options: Any) -> None:
+        super().__init__(session, **options)
         self._next_temp = -1
         self._load_indexes()
 

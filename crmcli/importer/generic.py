@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crmcli import activities, clock, companies, deals, fields, pipeline
 from crmcli.errors import Invalid, NotFound
 from crmcli.importer import values
+from crmcli.importer.options import Options
 from crmcli.models import Activity, Company, Contact, ContactEmail, Deal, ImportChange
 from crmcli.normalize import clean_text, company_key, name_key, normalize_tag
 
@@ -53,36 +54,7 @@ _TYPES = {
 }
 
 
-class _Base:
-    entity = ""
-    model: Any = None
-
-    def __init__(
-        self,
-        session: Session,
-        *,
-        region: str,
-        on_duplicate: str,
-        tags: list[str],
-        owner: str | None,
-        source: str | None,
-        dayfirst: bool,
-        run_id: int | None,
-        now: datetime,
-    ) -> None:
-        self.session = session
-        self.region = region
-        self.on_duplicate = on_duplicate
-        self.extra_tags = [normalize_tag(t) for t in tags]
-        self.owner = owner
-        self.source = source
-        self.dayfirst = dayfirst
-        self.run_id = run_id
-        self.now = now
-        self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
-
-    entity_fields = ""
-
+class _Base(Options):
     @staticmethod
     def one(cells: dict[str, list[Any]], key: str) -> str:
         return " ".join(values.text(v) for v in cells.get(key, []) if values.text(v))
