@@ -358,7 +358,6 @@ def test_export_then_import_into_an_empty_database_gives_the_same_records(
         _same(kind, before[kind], after[kind], key)
 
 
-
 def test_round_trip_keeps_text_that_looks_like_a_formula(session, empty_url: str, tmp_path: Path) -> None:
     importer = pytest.importorskip("crmcli.importer")
     contacts.add_contact(session, name="Eve", emails=["eve@x.de"], notes="=1+2", title="-")
@@ -369,7 +368,6 @@ def test_round_trip_keeps_text_that_looks_like_a_formula(session, empty_url: str
     with storage.session_scope(empty_url) as target:
         (eve,) = export.rows(target, "contacts")
     assert (eve["notes"], eve["title"]) == ("=1+2", "-")
-
 
 
 def test_vcard_round_trip_keeps_owner_source_fields_and_creation(session, empty_url: str, tmp_path: Path) -> None:
