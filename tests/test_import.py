@@ -445,3 +445,25 @@ def test_sheet_header_row_and_no_progress_in_a_pipe(cli, tmp_path: Path) -> None
     assert "rows/s" not in result.stdout + result.stderr  # no progress bar without a terminal
     missing = cli("import", str(path), "--sheet", "Nope")
     assert missing.exit_code == 1 and "has no sheet 'Nope' (sheets: Notes, Fair 2026)" in missing.stderr
+
+
+def test_undo_after_a_merge_says_where_the_record_went(db_url: str, tmp_path: Path) -> None:
+    from crmcli import dedupe
+
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Email\nBo One,bo1@x.de\nBo Two,bo2@x.de\n", encoding="utf-8")
+    result = run_import(db_url, path)
+    with storage.session_scope(db_url, write=True) as s:
+        keep = contacts.add_contact(s, name="Bo Kept", emails=["bo@kept.de"])
+        dedupe.merge_contacts(s, keep, [contacts.resolve_contact(s, "bo1@x.de")])
+        keep_id = keep.id
+    with storage.session_scope(db_url, write=True) as s:
+        report = undo_import(s, result["run_id"])
+    assert report["removed"] == 1
+    assert report["kept"] == [
+        {
+            "entity": "contact",
+            "id": report["kept"][0]["id"],
+            "reason": f"merged into #{keep_id} since the import: its data stays there",
+        }
+    ]

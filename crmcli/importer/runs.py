@@ -23,6 +23,7 @@ from crmcli.models import (
     FollowUp,
     ImportChange,
     ImportRun,
+    MergeRecord,
     StageChange,
 )
 
@@ -77,8 +78,18 @@ def undo_import(session: Session, run_id: int) -> dict[str, Any]:
     for change in changes:
         model = {"contact": Contact, "company": Company, "deal": Deal, "activity": Activity}[change.entity]
         record = session.get(model, change.record_id)
-        if record is None:
-            continue  # removed since: nothing to undo
+        if record is None:  # removed since; if merged into another record, say where it went
+            merged = session.exec(
+                select(MergeRecord).where(
+                    MergeRecord.entity == change.entity, MergeRecord.merged_id == change.record_id
+                )
+            ).first()
+            if merged is not None:
+                report["kept"].append({
+                    "entity": change.entity, "id": change.record_id,
+                    "reason": f"merged into #{merged.kept_id} since the import: its data stays there",
+                })  # fmt: skip
+            continue
         if change.action == "created":
             reason = _touched_since(session, change, record, run)
             if reason:
