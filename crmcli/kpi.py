@@ -322,8 +322,8 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
             .select_from(Deal)
             .join(StageChange, StageChange.id == last)
             .where(
-                Deal.stage_entered_at >= at_utc(at), Deal.created_at < at_utc(at),
-                StageChange.to_stage_id.not_in(closed_ids), *_deal_filters(scope),
+                # (a deal created after AT has no move before it: the join drops it)
+                Deal.stage_entered_at >= at_utc(at), StageChange.to_stage_id.not_in(closed_ids), *_deal_filters(scope),
             )
             .group_by(StageChange.to_stage_id, Deal.currency)
         )  # fmt: skip
@@ -380,7 +380,8 @@ def forecast(session: Session, scope: Scope) -> dict[str, Any]:
             func.coalesce(func.sum(Deal.amount_minor * Stage.probability), 0),
         )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(Deal.status == "open", Deal.close_date >= w.first, Deal.close_date <= w.last, *_deal_filters(scope))
+        # open by the stage's kind, so the close-date index finds the rows (not the many open deals)
+        .where(Stage.kind == "open", Deal.close_date >= w.first, Deal.close_date <= w.last, *_deal_filters(scope))
         .group_by(Deal.currency)
     )  # fmt: skip
     out: dict[str, Any] = {"count": 0, "value": {}, "weighted": {}}
@@ -401,7 +402,6 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
     that moved on to a later stage and that reached a won stage (at or after that entry)."""
     w = scope.window
     stage_list = all_stages(session, scope.pipeline_id)
-    won_ids = [s.id for s in stage_list if s.kind == "won"]
     entry = select(
         StageChange.to_stage_id.label("stage_id"),
         StageChange.deal_id.label("deal_id"),
@@ -422,8 +422,11 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
             or_(there.kind == "won", and_(there.kind == "open", there.position > here.position)),
         )
     )  # fmt: skip
-    won = select(later.id).where(
-        later.deal_id == entered.c.deal_id, later.at >= entered.c.first_at, later.to_stage_id.in_(won_ids or [-1])
+    # joined to the stage, like moved_on, so the (deal_id, at) index finds the deal's later moves
+    won = (
+        select(later.id)
+        .join(there, there.id == later.to_stage_id)
+        .where(later.deal_id == entered.c.deal_id, later.at >= entered.c.first_at, there.kind == "won")
     )
     query = (
         select(
@@ -509,7 +512,6 @@ def followups(session: Session, scope: Scope) -> dict[str, int]:
         )
         .select_from(FollowUp)
         .join(days, and_(FollowUp.due_at >= days.c.lo, FollowUp.due_at < days.c.hi))
-        .where(FollowUp.due_at >= at_utc(w.start), FollowUp.due_at < at_utc(w.end))
     )
     if scope.owner:
         query = query.where(FollowUp.owner == scope.owner)
@@ -587,8 +589,21 @@ def _per_currency(
     return rows
 
 
-def period_figures(session: Session, scope: Scope) -> dict[str, Any]:
-    """Everything `crm kpi` shows that belongs to one period."""
+def entered(session: Session, scope: Scope) -> dict[int, int]:
+    """The deals that entered each stage in the period (the left column of stage conversion)."""
+    w = scope.window
+    query = select(StageChange.to_stage_id, func.count(func.distinct(StageChange.deal_id))).where(
+        StageChange.at >= at_utc(w.start), StageChange.at < at_utc(w.end)
+    )
+    filters = _deal_filters(scope)
+    if filters:
+        query = query.join(Deal, Deal.id == StageChange.deal_id).where(*filters)
+    return {stage_id: n for stage_id, n in session.exec(query.group_by(StageChange.to_stage_id))}
+
+
+def period_figures(session: Session, scope: Scope, *, previous: bool = False) -> dict[str, Any]:
+    """Everything `crm kpi` shows that belongs to one period. For the PREVIOUS period, what is
+    shown beside: stage entries without their conversion, and no forecast (it looks ahead)."""
     w = scope.window
     return {
         "closed": closed(session, scope),
@@ -596,8 +611,9 @@ def period_figures(session: Session, scope: Scope) -> dict[str, Any]:
         "cycle": cycle(session, scope),
         "lost_reasons": lost_reasons(session, scope),
         "pipeline": open_pipeline(session, scope, at=w.end),
-        "forecast": forecast(session, scope),
-        "conversion": conversion(session, scope),
+        "forecast": forecast(session, scope) if not previous else None,
+        "conversion": conversion(session, scope) if not previous else None,
+        "entered": entered(session, scope) if previous else None,
         "activity": activity(session, scope),
         "followups": followups(session, scope),
         "lead": speed_to_lead(session, scope),
@@ -613,7 +629,7 @@ def summary(
     scope = make_scope(session, window, owner, pipeline)
     before = window.previous()
     cur = period_figures(session, scope)
-    prev = period_figures(session, scope.at(before))
+    prev = period_figures(session, scope.at(before), previous=True)
     cc, pc = cur["closed"], prev["closed"]
     figures = [
         _figure("open_deals", "Open deals", "count", cur["pipeline"]["count"], prev["pipeline"]["count"], better=None),
@@ -657,9 +673,8 @@ def summary(
     activity_rows.sort(key=lambda r: (-r["current"], r["owner"]))
     previous_lost = {r["reason"]: r["count"] for r in prev["lost_reasons"]}
     reasons = [{**r, "previous": previous_lost.get(r["reason"], 0)} for r in cur["lost_reasons"][:5]]
-    conv_prev = {r["stage_id"]: r for r in prev["conversion"]}
     conv = [
-        {**r, "previous_entered": conv_prev.get(r["stage_id"], {}).get("entered", 0)}
+        {**r, "previous_entered": prev["entered"].get(r["stage_id"], 0)}
         for r in cur["conversion"]
         if not r["removed"] or r["entered"]
     ]

@@ -137,6 +137,7 @@ class Activity(SQLModel, table=True):
         Index("ix_activity_contact_at", "contact_id", "at"),
         Index("ix_activity_company_at", "company_id", "at"),
         Index("ix_activity_deal_at", "deal_id", "at"),
+        Index("ix_activity_at_by", "at", "by"),  # KPIs: activities per owner in a period, from the index alone
     )
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int | None = _fk("contact.id", ondelete="CASCADE", index=False)
@@ -193,8 +194,13 @@ class Stage(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __table_args__ = (
-        # the board and the KPIs group open deals by stage and currency and sum amounts: covering index
-        Index("ix_deal_stage_currency_amount", "stage_id", "currency", "amount_minor"),
+        # the board and the KPIs group open deals by stage and currency and sum amounts, and the KPIs
+        # count the stalled ones by when they entered: covering index
+        Index("ix_deal_stage_currency_amount_entered", "stage_id", "currency", "amount_minor", "stage_entered_at"),
+        # the KPIs' forecast: open deals closing in a period, summed per currency from the index
+        Index("ix_deal_close_stage_amount", "close_date", "stage_id", "currency", "amount_minor"),
+        # the KPIs' open pipeline at a past time: the deals that moved since
+        Index("ix_deal_stage_entered_at", "stage_entered_at"),
         # the board's biggest deals per stage, and its stalled deals per stage
         Index("ix_deal_stage_amount", "stage_id", "amount_minor"),
         Index("ix_deal_stage_entered", "stage_id", "stage_entered_at"),
@@ -229,8 +235,10 @@ class StageChange(SQLModel, table=True):
 
     __tablename__ = "stage_history"
     __table_args__ = (
-        Index("ix_stage_history_deal_at", "deal_id", "at"),
+        # a deal's moves in order (id breaks ties); to_stage_id for the KPIs' conversion, from the index
+        Index("ix_stage_history_deal_at_id_to", "deal_id", "at", "id", "to_stage_id"),
         Index("ix_stage_history_to_at", "to_stage_id", "at"),
+        Index("ix_stage_history_at_to_deal", "at", "to_stage_id", "deal_id"),  # KPIs: who entered what, when
     )
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = _fk("deal.id", ondelete="CASCADE", nullable=False, index=False)
@@ -249,6 +257,7 @@ class FollowUp(SQLModel, table=True):
     __table_args__ = (
         Index("ix_followup_open_due", "done_at", "due_at"),
         Index("ix_followup_owner_open_due", "owner", "done_at", "due_at"),
+        Index("ix_followup_due_done_owner", "due_at", "done_at", "owner"),  # KPIs: due in a period, done when
     )
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(unique=True)  # stable identity for calendar exports
