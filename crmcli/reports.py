@@ -134,7 +134,7 @@ def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
     def row(owner: str | None) -> dict[str, Any]:
         key = owner or "(nobody)"
         return board.setdefault(key, {
-            "owner": key, "won": 0, "won_value": {}, "lost": 0, "win_rate": None, "activities": 0,
+            "rank": 0, "owner": key, "won": 0, "won_value": {}, "lost": 0, "win_rate": None, "activities": 0,
             "open_deals": 0, "overdue_followups": 0,
         })  # fmt: skip
 
