@@ -202,3 +202,25 @@ def test_write_is_one_transaction(db_url: str) -> None:
             raise RuntimeError("process dies here")
     with storage.session_scope(db_url) as s:
         assert contacts.list_contacts(s) == []
+
+
+def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path) -> None:
+    """0006: keys stored before accents were folded are recomputed, so old records are found."""
+    from crmcli import contacts
+
+    url = f"sqlite:///{tmp_path / 'keys.db'}" if db_url.startswith("sqlite") else db_url
+    if db_url.startswith("sqlite"):
+        _at_revision(url, "0005")
+    else:
+        with storage.get_engine(url).begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    with storage.get_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contact (name, name_key, custom, created_at, updated_at) "
+                "VALUES ('Anna Müller', 'anna müller', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+    storage.dispose_all()
+    with storage.session_scope(url) as s:
+        assert contacts.resolve_contact(s, "anna muller").name == "Anna Müller"

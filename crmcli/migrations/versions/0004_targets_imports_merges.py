@@ -5,9 +5,9 @@ Revises: 0003
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from crmcli.models import UTCDateTime
