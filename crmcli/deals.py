@@ -80,7 +80,14 @@ def missing_for(deal: Deal, stage: Stage) -> list[str]:
 
 
 def _enter(
-    session: Session, deal: Deal, stage: Stage, *, at: datetime, by: str | None, previous: Stage | None, rules: bool = True
+    session: Session,
+    deal: Deal,
+    stage: Stage,
+    *,
+    at: datetime,
+    by: str | None,
+    previous: Stage | None,
+    rules: bool = True,
 ) -> StageChange:
     """Put DEAL into STAGE: the stage-history row, status and dates, and the stage's follow-up rule."""
     assert deal.id is not None and stage.id is not None
