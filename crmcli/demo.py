@@ -330,6 +330,8 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
         counts["activities"] += 1
     counts["deals"] = _deals(session, random.Random(seed * 7919 + 3), now, made)
     counts["follow-ups"] = _followups(session, random.Random(seed * 104729 + 11), now)
+    counts["deals"] += _last_year(session, random.Random(seed * 15485863 + 5), now, made)
+    counts["targets"] = _targets(session)
     session.flush()
     return counts
 
@@ -475,3 +477,56 @@ def _followups(session: Session, rng: random.Random, now: datetime) -> int:
     for contact in picked[-8:]:  # keep in touch: some are already due, by their last activity
         followups.set_cadence(session, contact, rng.choice([14, 30, 30, 60, 90]))
     return count
+
+
+def _last_year(session: Session, rng: random.Random, now: datetime, made: list[tuple[Company, str, str]]) -> int:
+    """Deals closed a year or more ago, so that `crm kpi --period year` has a year to compare
+    with and `crm report customers` has customers who have not bought for a long time (at risk,
+    lost). Added last, with the stages' on-enter rules held back: old wins make no follow-ups."""
+    from crmcli import deals, pipeline
+
+    sales = pipeline.get_pipeline(session)
+    all_stages = pipeline.stages(session, sales)
+    rules = {s.id: s.on_enter for s in all_stages}
+    for s in all_stages:
+        s.on_enter = None
+    open_stages = [s.name for s in all_stages if s.kind == "open"]
+    former = rng.sample(made, k=12)  # customers back then; some never came back
+    count = 0
+    for _ in range(36):
+        company, country, _industry = rng.choice(former)
+        created = now - timedelta(days=rng.randint(330, 700), hours=rng.randint(0, 23))
+        amount = rng.choice(AMOUNTS) + rng.choice([0, 0, 250])
+        deal = deals.add_deal(
+            session, title=f"{company.name.split(' ')[0]} – {rng.choice(PRODUCTS)}", company=str(company.id),
+            amount=str(amount), currency="USD" if country == "US" else "EUR", owner=company.owner, by=company.owner,
+            close_date=(created + timedelta(days=rng.randint(30, 90))).date(), created_at=created,
+        )  # fmt: skip
+        count += 1
+        when = created
+        for stage in open_stages[1 : rng.randint(1, len(open_stages))]:
+            when += timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 8))
+            deals.move_deal(session, deal, stage, by=deal.owner, at=when, check_rules=False)
+        when += timedelta(days=rng.randint(3, 25))
+        if rng.random() < 0.6:
+            deals.win(session, deal, by=deal.owner, at=when)
+        else:
+            deals.lose(session, deal, reason=rng.choice(LOST_REASONS), by=deal.owner, at=when)
+    for s in all_stages:
+        s.on_enter = rules[s.id]
+        session.add(s)
+    session.flush()
+    return count
+
+
+def _targets(session: Session) -> int:
+    """Goals, so that `crm kpi` shows attainment and pace."""
+    from crmcli import targets
+
+    goals = [("won_value", "80000", "month", None), ("won_count", "3", "month", None),
+             ("win_rate", "50", "quarter", None), ("activities", "150", "month", None),
+             ("new_contacts", "12", "month", None), ("speed_to_lead_hours", "96", "month", None),
+             ("cycle_days", "45", "quarter", None), ("won_count", "2", "month", "ana")]  # fmt: skip
+    for metric, value, period, owner in goals:
+        targets.set_target(session, metric=metric, value=value, period=period, owner=owner)
+    return len(goals)

@@ -98,7 +98,7 @@ def _target_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
             "actual_text": value_text(t["unit"], t["actual"], t["currency"]),
             "expected_text": value_text(t["unit"], t["expected"], t["currency"]) if t["expected"] is not None else "",
             "attainment_text": f"{t['attainment_pct']}%" if t["attainment_pct"] is not None else "",
-            "mark": STATUS_MARK.get(t["status"], t["status"]),
+            "mark": "⚠ behind target" if t["status"] == "behind" and not t["paced"] else STATUS_MARK[t["status"]],
         })  # fmt: skip
     return rows
 
@@ -184,7 +184,8 @@ def _kpi_screen(data: dict[str, Any]) -> None:
     if data["activity"]:
         cols = [Col("owner", "Owner"), Col("current", "Activities", justify="right"),
                 Col("previous", "Previous", justify="right"), Col("change_text", "Change")]  # fmt: skip
-        rows = [{**r, "change_text": f"{r['change']:+}" if r["change"] else "= 0"} for r in data["activity"]]
+        rows = [{**r, "change_text": f"{r['change']:+}".replace("-", "−") if r["change"] else "= 0"}
+                for r in data["activity"]]  # fmt: skip
         console.print(_rich_table(rows, cols, "Activity by owner", width))
     fu = data["followups"]
     lead = data["speed_to_lead"]

@@ -258,3 +258,26 @@ def test_kpi_and_reports_load_no_spreadsheet_prompt_or_migration_code(tmp_path: 
         modules = loaded(args, env)
         assert "sqlmodel" in modules and not (modules & NEVER_FOR_LIST), (args, modules & NEVER_FOR_LIST)
     assert "openpyxl" in loaded(["report", "export", str(tmp_path / "k.xlsx")], env)
+
+
+def test_demo_gives_every_figure_and_report_something_to_show(cli, tmp_path: Path) -> None:
+    env = {"CRM_NOW": "2026-11-23T09:00:00Z", "COLUMNS": "120"}
+    made = ok(cli("init", "--demo", env=env))
+    assert "8 targets" in made.stderr
+    data = json.loads(ok(cli("kpi", "-f", "json", env=env)).stdout)
+    assert not data["empty"]
+    current = {f["key"]: f["current"] for f in data["figures"]}
+    for key in ("open_deals", "stalled", "won_count", "lost_count", "activities", "new_contacts"):
+        assert current[key], key
+    for key in ("win_rate", "cycle_median_days", "speed_to_lead_hours"):
+        assert current[key] is not None, key
+    assert len(data["targets"]) == 8 and {t["status"] for t in data["targets"]} - {"behind", "missed"}
+    year = json.loads(ok(cli("kpi", "--period", "year", "-f", "json", env=env)).stdout)
+    assert figure(year["figures"], "won_count")[1] > 0  # last year's deals to compare with
+    assert any(r["entered"] for r in json.loads(ok(cli("report", "funnel", "-f", "json", env=env)).stdout)["stages"])
+    segments = {c["segment"] for c in json.loads(ok(cli("report", "customers", "-f", "json", env=env)).stdout)}
+    assert segments == {"champions", "loyal", "at risk", "lost"}
+    for report in ("forecast", "owners", "stalled", "lost-reasons", "trend"):
+        assert json.loads(ok(cli("report", report, "-f", "json", env=env)).stdout), report
+        assert "█" in ok(cli("report", report, "-f", "table", env=env)).stdout or report in ("owners", "stalled")
+    ok(cli("report", "export", str(tmp_path / "demo.xlsx"), env=env))
