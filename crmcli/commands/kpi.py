@@ -31,7 +31,6 @@ def kpi(
     owner: OwnerOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
-    quiet: QuietOpt = False,
 ) -> None:
     """Show the KPIs of a period beside the period before: pipeline, forecast, won and lost, win rate,
     deal size, sales cycle, stage conversion, stalled deals, activity, follow-ups, speed to lead,
@@ -51,7 +50,7 @@ def kpi(
     window = periods.window(period, since, until)
     with session(ctx) as s:
         data = kpi_.summary(s, window, owner=owner, pipeline=pipeline)
-    emit_kpi(data, fmt_of(fmt, quiet))
+    emit_kpi(data, fmt_of(fmt))
 
 
 # ---------------------------------------------------------------- targets
