@@ -151,10 +151,13 @@ def generate(db: Path, *, contacts: int, followups: int, overdue: int, seed: int
 
 
 def database(args: argparse.Namespace) -> Path:
-    """The cached database; regenerated when missing or when this generator changed."""
+    """The cached database; regenerated when missing, when this generator changed, or when crmcli's
+    schema did (crm would otherwise upgrade the cached file during the first timed run)."""
+    from crmcli.storage import SCHEMA_HEAD
+
     source = Path(__file__).read_bytes()
     marker = hashlib.sha256(source[: source.index(b"def database(")]).hexdigest()[:10]
-    db = DATA / f"followups-{args.contacts}-{args.followups}-s{args.seed}-{marker}.db"
+    db = DATA / f"followups-{args.contacts}-{args.followups}-s{args.seed}-{SCHEMA_HEAD}-{marker}.db"
     if not db.exists():
         DATA.mkdir(exist_ok=True)
         generate(db, contacts=args.contacts, followups=args.followups, overdue=args.overdue, seed=args.seed)
