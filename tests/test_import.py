@@ -467,3 +467,13 @@ def test_undo_after_a_merge_says_where_the_record_went(db_url: str, tmp_path: Pa
             "reason": f"merged into #{keep_id} since the import: its data stays there",
         }
     ]
+
+
+def test_cadence_column(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("Name,Email,Cadence\nA,a@x.de,30d\nB,b@x.de,2w\nC,c@x.de,3mo\nD,d@x.de,off\nE,e@x.de,soon\n")
+    result = run_import(db_url, path)
+    assert result["counts"]["created"] == 4 and result["counts"]["rejected"] == 1
+    with storage.session_scope(db_url) as s:
+        days = {c.name: c.cadence_days for c in s.exec(select(Contact))}
+    assert days == {"A": 30, "B": 14, "C": 90, "D": None}

@@ -74,13 +74,15 @@ def full_name(name: str, first: str, middle: str, last: str) -> str:
 
 
 def parse_cadence(value: Any) -> int | None:
-    raw = values.text(value).lower()
-    if not raw:
-        return None
-    m = re.fullmatch(r"(\d+)\s*([dw]?)", raw.replace("days", "d").replace("day", "d").replace(" ", ""))
-    if not m or int(m.group(1)) == 0:
-        raise Invalid(f"invalid cadence '{raw}': use a number of days such as 30 or 30d, or 2w")
-    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    """The `cadence` column, read as `crm contacts cadence` reads it (30, 30d, 2w, 3mo, off);
+    what it cannot read rejects the row."""
+    from crmcli.errors import UsageError
+    from crmcli.followups import parse_cadence as read
+
+    try:
+        return read(values.text(value))
+    except UsageError as exc:
+        raise Invalid(str(exc)) from None
 
 
 def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
