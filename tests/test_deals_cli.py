@@ -156,3 +156,15 @@ def test_demo_has_deals_across_stages(cli) -> None:
     assert shown["history"][0]["from"] is None and len(shown["history"]) >= 1
     stages = json.loads(ok(cli("pipeline", "stages", "-f", "json")).stdout)
     assert next(s for s in stages if s["name"] == "Proposal")["on_enter"] == "3d: chase the proposal"
+
+
+def test_stage_rules_show_up_as_follow_ups(cli) -> None:
+    """Issue 4 item 8 / issue 3 item 5: entering a stage with an on-enter rule makes a follow-up
+    that crm followups lists and crm deals show shows."""
+    ok(cli("pipeline", "stage", "edit", "Proposal", "--on-enter", "3d: chase the proposal"))
+    deal = ok(cli("deals", "add", "Rule test", "--amount", "100", "--owner", "ana")).stdout.strip()
+    ok(cli("deals", "move", deal, "Proposal"))
+    listed = json.loads(ok(cli("followups", "list", "--all", "-f", "json")).stdout)
+    assert [(f["note"], f["subject"], f["owner"]) for f in listed] == [("chase the proposal", "Rule test", "ana")]
+    shown = json.loads(ok(cli("deals", "show", deal, "-f", "json")).stdout)
+    assert [f["note"] for f in shown["followups"]] == ["chase the proposal"]
