@@ -49,6 +49,9 @@ OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Owner (a user 
 RegionOpt = Annotated[
     Optional[str], typer.Option("--region", help="Country for phones without +code (default: config default_region).")
 ]
+PipelineOpt = Annotated[
+    Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 

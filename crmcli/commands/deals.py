@@ -6,14 +6,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FieldOpt, FormatOpt, LimitOpt, OwnerOpt, QuietOpt, WhereOpt, YesOpt, fmt_of, session
+from crmcli.commands._common import (
+    FieldOpt,
+    FormatOpt,
+    LimitOpt,
+    OwnerOpt,
+    PipelineOpt,
+    QuietOpt,
+    WhereOpt,
+    YesOpt,
+    fmt_of,
+    session,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Deals: add, list, show, edit, and move them through stages.")
 
 RefArg = Annotated[str, typer.Argument(help="Deal id or exact title.")]
-PipelineOpt = Annotated[
-    Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
-]
 
 
 def list_cols() -> list:

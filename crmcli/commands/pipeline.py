@@ -7,15 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, PipelineOpt, QuietOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Pipelines: stages, rules and the board.")
 stage_app = typer.Typer(no_args_is_help=True, help="Stages of a pipeline: add, edit, rename, move, rm.")
 app.add_typer(stage_app, name="stage")
 
-PipelineOpt = Annotated[
-    Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
-]
 StageArg = Annotated[str, typer.Argument(help="Stage name.")]
 
 
