@@ -48,7 +48,7 @@ FIRST = ["Anna", "Jürgen", "Lena", "James", "Olivia", "Camille", "Léa", "José
 LAST = ["Müller", "Schäfer", "Becker", "Miller", "Brown", "Dubois", "Lefèvre", "García", "López", "张", "王", "Sato"]
 CITIES = [
     ("Berlin", "Germany", "+49 30 {}"),
-    ("New York", "USA", "+1 212 555 01{:.2}"),
+    ("New York", "USA", "+1 212 {}"),
     ("Paris", "France", "+33 1 {}"),
     ("Madrid", "Spain", "+34 91 {}"),
     ("Shanghai", "China", "+86 21 {}"),
@@ -72,8 +72,11 @@ def generate(rows: int, seed: int = 5) -> list[list[str]]:
             continue
         first, last = rng.choice(FIRST), rng.choice(LAST)
         city, country, pattern = rng.choice(CITIES)
-        digits = f"{rng.randint(10000000, 99999999)}"
-        phone = "+1 212 555 01" + digits[:2] if country == "USA" else pattern.format(digits)
+        digits = {  # valid numbers (phonenumbers agrees), all distinct enough that phones rarely collide
+            "USA": f"{rng.randint(200, 999)} {rng.randint(0, 9999):04}",
+            "Spain": f"{rng.randint(1000000, 9999999)}",
+        }.get(country, f"{rng.randint(10000000, 99999999)}")
+        phone = pattern.format(digits)
         email = f"{first.lower()}.{last.lower()}.{i}@example{i % 50}.com"
         if roll > 0.98:  # a bad row: an invalid email, a number that is no phone, or no name
             kind = rng.randint(0, 2)

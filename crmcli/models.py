@@ -75,9 +75,12 @@ class Company(SQLModel, table=True):
 
 
 class Contact(SQLModel, table=True):
+    # the importer matches by normalised name within a company; lookups by name use it too
+    __table_args__ = (Index("ix_contact_name_key_company", "name_key", "company_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str
-    name_key: str = Field(index=True)
+    name_key: str
     title: str | None = None
     company_id: int | None = _fk("company.id", ondelete="SET NULL")
     owner: str | None = Field(default=None, index=True)

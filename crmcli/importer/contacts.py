@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_
 from sqlmodel import Session
 
 from crmcli import fields as fields_
+from crmcli import search
 from crmcli.contacts import document_parts
 from crmcli.errors import Invalid
 from crmcli.importer import values
@@ -85,81 +87,32 @@ def parse_cadence(value: Any) -> int | None:
         raise Invalid(str(exc)) from None
 
 
-def _chunks(values: list[str], size: int = 900) -> list[list[str]]:
+def _chunks(values: list[Any], size: int = 900) -> list[list[Any]]:
     """IN lists small enough for any SQLite build's variable limit."""
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-class ContactImport(Options):
-    entity = "contact"
-    entity_fields = "contacts"
+class ContactCleaner:
+    """Rows cleaned as `crm contacts add` cleans them. It needs no database, so it is picklable
+    and can run in a worker process (importer.parallel)."""
 
-    def __init__(self, session: Session, **options: Any) -> None:
-        super().__init__(session, **options)
-        self._next_temp = -1
-        self._load_indexes()
-
-    # ------------------------------------------------------------ indexes
-
-    def _load_indexes(self) -> None:
-        """Companies are few: all of them, by normalised name. Contacts are looked up batch by batch
-        (_lookup), so memory stays flat however big the database or the file."""
-        self.companies: dict[str, int] = {}
-        self.company_names: dict[int, str] = {}
-        for cid, name in self.session.connection().execute(select(Company.id, Company.name).order_by(Company.id)):
-            self.companies.setdefault(company_key(name), cid)
-            self.company_names[cid] = name
-        self._reset()
-
-    def _reset(self) -> None:
-        self.by_email: dict[str, int] = {}
-        self.by_phone: dict[str, int] = {}
-        self.by_ext: dict[str, int] = {}
-        self.by_name: dict[tuple[str, str], int] = {}
-
-    def _lookup(self, rows: list[Row]) -> None:
-        """The contacts a batch could match, found through the indexes on email, phone, external
-        id and name key: a few queries per batch, never one per row. Rows earlier in the file are in
-        the database by now (committed, or flushed in a dry run)."""
-        self._reset()
-        conn = self.session.connection()
-        wanted = {
-            "emails": {e for r in rows for e in r.emails},
-            "phones": {p for r in rows for p in r.phones},
-            "ext": {r.external_id for r in rows if r.external_id},
-            "names": {name_key(r.name) for r in rows},
-        }
-        for key in wanted:
-            wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
-        for chunk in _chunks(wanted["emails"]):
-            for email, cid in conn.execute(
-                select(ContactEmail.email, ContactEmail.contact_id)
-                .where(ContactEmail.email.in_(chunk))
-                .order_by(ContactEmail.id)
-            ):
-                self.by_email.setdefault(email, cid)
-        for chunk in _chunks(wanted["phones"]):
-            for phone, cid in conn.execute(
-                select(ContactPhone.phone, ContactPhone.contact_id)
-                .where(ContactPhone.phone.in_(chunk))
-                .order_by(ContactPhone.id)
-            ):
-                self.by_phone.setdefault(phone, cid)
-        for chunk in _chunks(wanted["ext"]):
-            for ext, cid in conn.execute(
-                select(Contact.external_id, Contact.id).where(Contact.external_id.in_(chunk)).order_by(Contact.id)
-            ):
-                self.by_ext.setdefault(ext, cid)
-        for chunk in _chunks(wanted["names"]):
-            for cid, key, company_id in conn.execute(
-                select(Contact.id, Contact.name_key, Contact.company_id)
-                .where(Contact.name_key.in_(chunk))
-                .order_by(Contact.id)
-            ):
-                company = self.company_names.get(company_id) if company_id else None
-                self.by_name.setdefault((key, company_key(company)), cid)
-
-    # ------------------------------------------------------------ cleaning
+    def __init__(
+        self,
+        *,
+        region: str,
+        dayfirst: bool,
+        defs: dict[str, Any],
+        owner: str | None,
+        source: str | None,
+        extra_tags: list[str],
+    ) -> None:
+        self.region = region
+        self.dayfirst = dayfirst
+        # the declared custom fields as plain values (FieldDef rows belong to a session)
+        self.defs = {n: SimpleNamespace(type=d.type, choices=list(d.choices or [])) for n, d in defs.items()}
+        self.owner = owner
+        self.source = source
+        self.extra_tags = extra_tags
 
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
         """One row as it would be stored, or Invalid naming what is wrong."""
@@ -208,6 +161,113 @@ class ContactImport(Options):
             cadence_days=parse_cadence(one("cadence")),
             custom=custom,
         )
+
+
+class ContactImport(Options):
+    entity = "contact"
+    entity_fields = "contacts"
+
+    def __init__(self, session: Session, **options: Any) -> None:
+        super().__init__(session, **options)
+        self.cleaner = ContactCleaner(
+            region=self.region,
+            dayfirst=self.dayfirst,
+            defs=self.defs,
+            owner=self.owner,
+            source=self.source,
+            extra_tags=self.extra_tags,
+        )
+        self._next_temp = -1
+        self._load_indexes()
+
+    # ------------------------------------------------------------ indexes
+
+    def _load_indexes(self) -> None:
+        """Companies are few: all of them, by normalised name. Contacts are looked up batch by batch
+        (_lookup), so memory stays flat however big the database or the file."""
+        self.companies: dict[str, int] = {}
+        self.company_ids: dict[str, list[int]] = {}  # every company of a key ("Acme GmbH", "ACME Inc.")
+        self.company_names: dict[int, str] = {}
+        for cid, name in self.session.connection().execute(select(Company.id, Company.name).order_by(Company.id)):
+            self._know_company(cid, name)
+        self._reset()
+
+    def _know_company(self, cid: int, name: str) -> None:
+        key = company_key(name)
+        self.companies.setdefault(key, cid)
+        self.company_ids.setdefault(key, []).append(cid)
+        self.company_names[cid] = name
+
+    def _reset(self) -> None:
+        self.by_email: dict[str, int] = {}
+        self.by_phone: dict[str, int] = {}
+        self.by_ext: dict[str, int] = {}
+        self.by_name: dict[tuple[str, str], int] = {}
+
+    def _lookup(self, rows: list[Row]) -> None:
+        """The contacts a batch could match, found through the indexes on email, phone, external
+        id and name key: a few queries per batch, never one per row. Rows earlier in the file are in
+        the database by now (committed, or flushed in a dry run)."""
+        self._reset()
+        conn = self.session.connection()
+        wanted = {
+            "emails": {e for r in rows for e in r.emails},
+            "phones": {p for r in rows for p in r.phones},
+            "ext": {r.external_id for r in rows if r.external_id},
+            # name + company: (name key, id) for every company of the row's company key; the
+            # name alone for rows without a company. A common name never pulls out every namesake.
+            "pairs": {
+                (name_key(r.name), cid)
+                for r in rows
+                if r.company
+                for cid in self.company_ids.get(company_key(r.company), ())
+            },
+            "names": {name_key(r.name) for r in rows if not r.company},
+        }
+        for key in wanted:
+            wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
+        for chunk in _chunks(wanted["emails"]):
+            for email, cid in conn.execute(
+                select(ContactEmail.email, ContactEmail.contact_id)
+                .where(ContactEmail.email.in_(chunk))
+                .order_by(ContactEmail.id)
+            ):
+                self.by_email.setdefault(email, cid)
+        for chunk in _chunks(wanted["phones"]):
+            for phone, cid in conn.execute(
+                select(ContactPhone.phone, ContactPhone.contact_id)
+                .where(ContactPhone.phone.in_(chunk))
+                .order_by(ContactPhone.id)
+            ):
+                self.by_phone.setdefault(phone, cid)
+        for chunk in _chunks(wanted["ext"]):
+            for ext, cid in conn.execute(
+                select(Contact.external_id, Contact.id).where(Contact.external_id.in_(chunk)).order_by(Contact.id)
+            ):
+                self.by_ext.setdefault(ext, cid)
+        found: list[Any] = []
+        for chunk in _chunks(wanted["pairs"], 400):
+            found.extend(
+                conn.execute(
+                    select(Contact.id, Contact.name_key, Contact.company_id).where(
+                        tuple_(Contact.name_key, Contact.company_id).in_(chunk)
+                    )
+                )
+            )
+        for chunk in _chunks(wanted["names"]):
+            found.extend(
+                conn.execute(
+                    select(Contact.id, Contact.name_key, Contact.company_id).where(
+                        Contact.name_key.in_(chunk), Contact.company_id.is_(None)
+                    )
+                )
+            )
+        for cid, key, company_id in sorted(found):  # the oldest contact wins, as before
+            company = self.company_names.get(company_id) if company_id else None
+            self.by_name.setdefault((key, company_key(company)), cid)
+
+    def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
+        return self.cleaner.clean(number, cells)
 
     # ------------------------------------------------------------ matching and merging
 
@@ -396,11 +456,10 @@ class ContactImport(Options):
                 for n in wanted.values()
             ]
             ids = self._insert_with_ids(Company.__table__, rows)
-            for key, new_id, row in zip(wanted, ids, rows, strict=True):
-                self.companies[key] = new_id
-                self.company_names[new_id] = row["name"]
-            self.session.execute(
-                insert(SearchDoc.__table__),
+            for new_id, row in zip(ids, rows, strict=True):
+                self._know_company(new_id, row["name"])
+            search.insert_many(
+                self.session,
                 [
                     {"kind": "company", "ref_id": i, "title": r["name"], "body": compose(r["name"])}
                     for i, r in zip(ids, rows, strict=True)
@@ -494,8 +553,8 @@ class ContactImport(Options):
         for model, rows in ((ContactEmail, emails), (ContactPhone, phones), (ContactTag, tags)):
             if rows:
                 self.session.execute(insert(model.__table__), rows)
-        self.session.execute(
-            insert(SearchDoc.__table__),
+        search.insert_many(
+            self.session,
             [
                 {
                     "kind": "contact",
