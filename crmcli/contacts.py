@@ -324,8 +324,14 @@ def reindex_many(session: Session, ids: list[int]) -> None:
 
 
 def document_parts(
-    name: str, title: str | None, company: str | None, emails: list[str], phones: list[str], tags: list[str],
-    notes: str | None, custom: dict[str, Any],
+    name: str,
+    title: str | None,
+    company: str | None,
+    emails: list[str],
+    phones: list[str],
+    tags: list[str],
+    notes: str | None,
+    custom: dict[str, Any],
 ) -> list[str | None]:
     """What a contact's search document is made of (the importer writes the same)."""
     return [name, title, company, " ".join(emails), " ".join(phones), " ".join(tags), notes,

@@ -281,3 +281,21 @@ def status(db: str | None = None) -> dict[str, Any]:
         "companies": counts.get("company"),
         "activities": counts.get("activity"),
     }
+
+
+def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """ROWS (dicts with the same keys) inserted with one executemany of the driver, each value
+    converted by its column's type as SQLAlchemy would. Core's executemany spends more time
+    building per-row parameters than SQLite spends inserting; the importer's batches use this."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    columns = list(rows[0])
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    if not any(processors):
+        conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
+        return
+    pairs = list(zip(columns, processors, strict=True))
+    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p else r[c] for c, p in pairs) for r in rows])

@@ -540,3 +540,19 @@ def test_interrupted_while_a_worker_cleans(db_url: str, tmp_path: Path) -> None:
     result = run_import(db_url, path, batch_size=10, workers=1)
     assert result["counts"] == {"read": 50, "created": 30, "updated": 0, "merged": 0, "skipped": 20, "rejected": 0}
     assert len(people(db_url)) == 50
+
+
+def test_matching_by_name_and_company_searches_an_index(tmp_path: Path) -> None:
+    """0007's index serves the importer's name + company lookup as searches, never a scan that
+    grows with the database (SQLite's plan for the very statement the importer sends)."""
+    from crmcli.importer.contacts import pairs_sql
+
+    engine, _ = storage.open_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + pairs_sql(conn.dialect, 3), ("a", 1) * 3)
+        )
+        automerge = conn.exec_driver_sql("SELECT v FROM search_fts_config WHERE k = 'automerge'").scalar()
+    assert plan.count("SEARCH contact USING COVERING INDEX ix_contact_name_key_company") == 3
+    assert "SCAN" not in plan
+    assert automerge == 16  # fewer full-text merges during bulk writes (0007)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from crmcli import storage
 from crmcli.errors import DatabaseError
@@ -79,6 +80,19 @@ def _at_revision(url: str, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _downgrade(url: str, revision: str) -> None:
+    """The test database (already at head) taken back to REVISION by the migrations' own downgrades."""
+    from alembic import command
+    from alembic.config import Config
+
+    storage.open_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(storage.__file__).parent / "migrations"))
+    with storage.get_engine(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def test_older_schema_is_backed_up_then_upgraded_on_open(tmp_path: Path) -> None:
@@ -212,8 +226,7 @@ def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path)
     if db_url.startswith("sqlite"):
         _at_revision(url, "0005")
     else:
-        with storage.get_engine(url).begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+        _downgrade(url, "0005")
     with storage.get_engine(url).begin() as conn:
         conn.execute(
             text(
@@ -224,3 +237,40 @@ def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path)
     storage.dispose_all()
     with storage.session_scope(url) as s:
         assert contacts.resolve_contact(s, "anna muller").name == "Anna Müller"
+
+
+def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
+    """storage.insert_rows (the importer's bulk path) stores what an ORM insert stores: aware
+    datetimes as UTC, JSON, NULLs, booleans; read back through the models on both backends."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from crmcli.models import Contact, ImportChange, ImportRun
+
+    at = datetime(2026, 3, 4, 14, 5, tzinfo=timezone(timedelta(hours=1)))
+    with storage.session_scope(db_url, write=True) as s:
+        run = ImportRun(file="x.csv", sha256="0", kind="contacts", status="done", options={}, counts={}, started_at=at)
+        s.add(run)
+        s.flush()
+        conn = s.connection()
+        storage.insert_rows(
+            conn,
+            Contact.__table__,
+            [
+                {"name": "Anna", "name_key": "anna", "custom": {"seats": "10"}, "created_at": at, "updated_at": at},
+                {"name": "Bo", "name_key": "bo", "custom": {}, "created_at": at, "updated_at": at},
+            ],
+        )
+        storage.insert_rows(
+            conn,
+            ImportChange.__table__,
+            [
+                {"import_id": run.id, "entity": "contact", "record_id": 1, "action": "updated", "row": 2,
+                 "before": {"emails": ["a@x.de"]}, "after_updated_at": at},
+            ],
+        )  # fmt: skip
+    with storage.session_scope(db_url) as s:
+        anna = s.exec(select(Contact).where(Contact.name == "Anna")).one()
+        assert anna.custom == {"seats": "10"} and anna.created_at == at and anna.created_at.tzinfo == UTC
+        assert anna.title is None and anna.company_id is None
+        change = s.exec(select(ImportChange)).one()
+        assert change.before == {"emails": ["a@x.de"]} and change.after_updated_at == at

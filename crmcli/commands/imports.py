@@ -112,6 +112,7 @@ def import_(
             dayfirst=dayfirst,
             by=settings.current_user(),
             progress=tick,
+            workers=None,  # a worker process cleans rows for big files on several cores
         )
     _report(result, chosen)
     if result["counts"]["rejected"] and chosen in ("table", "plain"):

@@ -13,11 +13,11 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, tuple_
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
 from crmcli import fields as fields_
-from crmcli import search
+from crmcli import search, storage
 from crmcli.contacts import document_parts
 from crmcli.errors import Invalid
 from crmcli.importer import values
@@ -46,6 +46,10 @@ class Row:
     external_id: str | None = None
     cadence_days: int | None = None
     custom: dict[str, Any] = field(default_factory=dict)
+    # computed where the row is cleaned (a worker process for big files), used where it is matched
+    key: str = ""  # name_key(name)
+    company_key: str = ""
+    doc: str = ""  # the search document of a contact made from this row alone
 
 
 @dataclass
@@ -64,6 +68,8 @@ class State:
     added_emails: list[str] = field(default_factory=list)
     added_phones: list[str] = field(default_factory=list)
     added_tags: list[str] = field(default_factory=list)
+    doc: str | None = None  # the row's search document, while no other row changed the record
+    key: str | None = None  # the row's name key, for records it creates
 
 
 def full_name(name: str, first: str, middle: str, last: str) -> str:
@@ -90,6 +96,15 @@ def parse_cadence(value: Any) -> int | None:
 def _chunks(values: list[Any], size: int = 900) -> list[list[Any]]:
     """IN lists small enough for any SQLite build's variable limit."""
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def pairs_sql(dialect: Any, count: int) -> str:
+    """The contacts with any of COUNT (name key, company id) pairs: an OR of pairs, each a search of
+    ix_contact_name_key_company. A row-value IN ((?, ?), …) reads the same, but SQLite 3.40 scans
+    the whole index for it, which made each batch of a big import slower than the one before."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    where = " OR ".join([f"(name_key = {mark} AND company_id = {mark})"] * count)
+    return f"SELECT id, name_key, company_id FROM contact WHERE {where}"
 
 
 class ContactCleaner:
@@ -145,7 +160,7 @@ class ContactCleaner:
                     name_ = key[7:]
                     custom[name_] = fields_.coerce(self.defs.get(name_), name_, raw)
         created = values.moment(cells["created_at"][0], dayfirst=self.dayfirst) if one("created_at") else None
-        return Row(
+        row = Row(
             number=number,
             name=normalize_name(name),
             emails=emails,
@@ -161,6 +176,13 @@ class ContactCleaner:
             cadence_days=parse_cadence(one("cadence")),
             custom=custom,
         )
+        row.key, row.company_key = name_key(row.name), company_key(row.company)
+        row.doc = compose(
+            *document_parts(
+                row.name, row.title, row.company, row.emails, row.phones, sorted(row.tags), row.notes, row.custom
+            )
+        )
+        return row
 
 
 class ContactImport(Options):
@@ -216,13 +238,8 @@ class ContactImport(Options):
             "ext": {r.external_id for r in rows if r.external_id},
             # name + company: (name key, id) for every company of the row's company key; the
             # name alone for rows without a company. A common name never pulls out every namesake.
-            "pairs": {
-                (name_key(r.name), cid)
-                for r in rows
-                if r.company
-                for cid in self.company_ids.get(company_key(r.company), ())
-            },
-            "names": {name_key(r.name) for r in rows if not r.company},
+            "pairs": {(r.key, cid) for r in rows if r.company for cid in self.company_ids.get(r.company_key, ())},
+            "names": {r.key for r in rows if not r.company},
         }
         for key in wanted:
             wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
@@ -247,13 +264,7 @@ class ContactImport(Options):
                 self.by_ext.setdefault(ext, cid)
         found: list[Any] = []
         for chunk in _chunks(wanted["pairs"], 400):
-            found.extend(
-                conn.execute(
-                    select(Contact.id, Contact.name_key, Contact.company_id).where(
-                        tuple_(Contact.name_key, Contact.company_id).in_(chunk)
-                    )
-                )
-            )
+            found.extend(conn.exec_driver_sql(pairs_sql(conn.dialect, len(chunk)), tuple(v for p in chunk for v in p)))
         for chunk in _chunks(wanted["names"]):
             found.extend(
                 conn.execute(
@@ -280,7 +291,7 @@ class ContactImport(Options):
         for phone in row.phones:
             if phone in self.by_phone:
                 return self.by_phone[phone]
-        return self.by_name.get((name_key(row.name), company_key(row.company)))
+        return self.by_name.get((row.key, row.company_key))
 
     def _index(self, state: State, row: Row) -> None:
         if row.external_id:
@@ -289,7 +300,7 @@ class ContactImport(Options):
             self.by_email.setdefault(email, state.id)
         for phone in state.phones:
             self.by_phone.setdefault(phone, state.id)
-        self.by_name.setdefault((name_key(row.name), company_key(row.company)), state.id)
+        self.by_name.setdefault((row.key, row.company_key), state.id)
 
     def process(self, rows: list[Row]) -> dict[str, int]:
         """Decide every row of a batch and write the batch. Returns the batch's counts."""
@@ -342,6 +353,8 @@ class ContactImport(Options):
             new=True,
             action="created",
             row=row.number,
+            doc=row.doc,
+            key=row.key,
         )
         self._next_temp -= 1
         return state
@@ -368,11 +381,13 @@ class ContactImport(Options):
                     continue
                 state.values[key] = value
                 changed = True
+                state.doc = None
         custom = dict(state.values["custom"])
         for key, value in row.custom.items():
             if custom.get(key) != value and (overwrite or key not in custom):
                 custom[key] = value
                 changed = True
+                state.doc = None
         state.values["custom"] = dict(sorted(custom.items()))
         for mine, theirs, added in (
             (state.emails, row.emails, state.added_emails),
@@ -384,6 +399,7 @@ class ContactImport(Options):
                     mine.append(value)
                     added.append(value)
                     changed = True
+                    state.doc = None
         return changed
 
     def _load(self, ids: list[int]) -> dict[int, State]:
@@ -485,7 +501,7 @@ class ContactImport(Options):
         else:
             start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
             ids = list(range(start, start + len(rows)))
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        storage.insert_rows(conn, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
         return ids
 
     def _write(self, states: list[State]) -> None:
@@ -498,7 +514,7 @@ class ContactImport(Options):
             rows = [
                 {
                     **{k: s.values[k] for k in SCALARS},
-                    "name_key": name_key(s.values["name"]),
+                    "name_key": s.key or name_key(s.values["name"]),
                     "company_id": s.values["company_id"],
                     "custom": s.values["custom"],
                     "created_at": s.values["created_at"],
@@ -551,8 +567,7 @@ class ContactImport(Options):
         ]
         tags = [{"contact_id": s.id, "tag": t} for s in states for t in s.added_tags]
         for model, rows in ((ContactEmail, emails), (ContactPhone, phones), (ContactTag, tags)):
-            if rows:
-                self.session.execute(insert(model.__table__), rows)
+            storage.insert_rows(self.session.connection(), model.__table__, rows)
         search.insert_many(
             self.session,
             [
@@ -560,7 +575,8 @@ class ContactImport(Options):
                     "kind": "contact",
                     "ref_id": s.id,
                     "title": s.values["name"],
-                    "body": compose(
+                    "body": s.doc
+                    or compose(
                         *document_parts(
                             s.values["name"],
                             s.values["title"],
@@ -581,8 +597,9 @@ class ContactImport(Options):
     def _changes(self, items: list[tuple[str, int, str, int | None, dict[str, Any] | None]]) -> None:
         if self.run_id is None or not items:
             return
-        self.session.execute(
-            insert(ImportChange.__table__),
+        storage.insert_rows(
+            self.session.connection(),
+            ImportChange.__table__,
             [
                 {
                     "import_id": self.run_id,

@@ -84,7 +84,9 @@ class Cleaning:
             return lambda: done
         return self.pool.submit(_clean, raw).result
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the worker: after the last batch it is idle and quits at once; after Ctrl-C or an
+        error what it still has queued is dropped."""
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=wait, cancel_futures=True)
             self.pool = None
