@@ -294,8 +294,17 @@ def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    if not any(processors):
-        conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
+    from operator import itemgetter
+
+    get = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not convert:
+        conn.exec_driver_sql(sql, [get(r) for r in rows])
         return
-    pairs = list(zip(columns, processors, strict=True))
-    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p else r[c] for c, p in pairs) for r in rows])
+    params = []
+    for r in rows:
+        values = list(get(r))
+        for i, p in convert:
+            values[i] = p(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
