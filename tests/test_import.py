@@ -556,3 +556,58 @@ def test_matching_by_name_and_company_searches_an_index(tmp_path: Path) -> None:
     assert plan.count("SEARCH contact USING COVERING INDEX ix_contact_name_key_company") == 3
     assert "SCAN" not in plan
     assert automerge == 16  # fewer full-text merges during bulk writes (0007)
+
+
+def test_a_file_broken_halfway_leaves_no_rejects_file(db_url: str, tmp_path: Path) -> None:
+    """Rejects are written as they come; when the file turns out broken later, the import is
+    undone and the rejects file written so far is removed with it."""
+    path = tmp_path / "late.csv"
+    rows = "".join(f"P {i},{'bad' if i % 3 == 0 else f'p{i}@x.de'}\n" for i in range(30))
+    path.write_text("Name,Email\n" + rows + "Huge," + "x" * 40_000 + "\n", encoding="utf-8")
+    with pytest.raises(Invalid, match="longer than"):
+        run_import(db_url, path, batch_size=5)
+    assert people(db_url) == {}
+    assert not (tmp_path / "late.rejects.csv").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker through /proc (Linux)")
+def test_a_killed_import_takes_its_worker_with_it(tmp_path: Path) -> None:
+    """kill -9 of `crm import` while a worker process cleans rows: the worker does not linger."""
+    import os
+    import signal
+    import sys
+    import time
+
+    path = tmp_path / "big.csv"
+    path.write_text("Name,Email\n" + "".join(f"P {i},p{i}@x.de\n" for i in range(30_000)), encoding="utf-8")
+    env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db"), "CRM_IMPORT_WORKERS": "1"}
+    crm = [sys.executable, "-c", "import sys; from crmcli.cli import main; sys.exit(main())"]
+    proc = subprocess.Popen([*crm, "import", str(path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children(pid: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                found += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return found
+
+    def is_worker(pid: int) -> bool:
+        try:
+            return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        workers = [c for c in children(proc.pid) if is_worker(c)]
+        time.sleep(0.05)
+    assert workers, "the import started no worker process"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(is_worker(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(is_worker(w) for w in workers)

@@ -152,9 +152,9 @@ def import_file(
     engine = _engine_for(chosen, session, options, run.id if run else None)
     _bulk_pragmas(session)
     counts = dict.fromkeys(COUNTS, 0)
-    rejected: list[tuple[list[Any], str]] = []
+    rejects_to = None if dry_run else Path(rejects) if rejects else default_rejects(path)
+    rejected = _Rejects(rejects_to, table.headers, preview)
     shown: list[dict[str, Any]] = []
-    width = len(table.headers)
     from crmcli.importer.parallel import Cleaning, workers_for
 
     # contacts, the bulk of every migration, clean in a worker; the other kinds look up records as they clean
@@ -169,7 +169,7 @@ def import_file(
         for cells, outcome in zip(cells_of, results(), strict=True):
             counts["read"] += 1
             if isinstance(outcome, str):
-                rejected.append((cells, outcome))
+                rejected.add(cells, outcome)
                 counts["rejected"] += 1
                 continue
             if len(shown) < preview:
@@ -221,6 +221,7 @@ def import_file(
             handle(*pending.popleft())
     except KeyboardInterrupt:
         cleaning.close(wait=False)
+        rejected.close()  # the rows rejected so far; the run that completes the import writes them all again
         session.rollback()
         if run is not None:
             run.status = "interrupted"
@@ -233,6 +234,7 @@ def import_file(
         ) from None
     except BaseException:
         cleaning.close(wait=False)
+        rejected.discard()
         # A file that turns out broken or hostile halfway changes nothing: what earlier batches
         # committed is undone before the error is reported.
         session.rollback()
@@ -248,10 +250,7 @@ def import_file(
     cleaning.close()
     if progress:
         progress(counts["read"], counts["read"])
-    rejects_path = None
-    if rejected and not dry_run:
-        rejects_path = Path(rejects) if rejects else default_rejects(path)
-        _write_rejects(rejects_path, table.headers, width, rejected)
+    rejects_path = rejected.close()
     if run is not None:
         run.status = "done"
         run.counts = dict(counts)
@@ -275,7 +274,7 @@ def import_file(
         "rejects_file": str(rejects_path) if rejects_path else None,
         "rejects": [
             {"row": dict(zip(table.headers, map(str, cells), strict=False)), "reason": why}
-            for cells, why in rejected[:preview]
+            for cells, why in rejected.first
         ],
         "preview": shown,
         "notes": table.notes,
@@ -283,12 +282,13 @@ def import_file(
 
 
 def _bulk_pragmas(session: Session) -> None:
-    """SQLite, for this connection: a 64 MiB page cache (the default 2 MiB makes every index insert
-    of a big import a read from the OS), and a checkpoint every 40 MiB of WAL rather than 4, so
-    index pages written by batch after batch are copied back once. Neither changes durability."""
+    """SQLite, for this connection: a 16 MiB page cache (the default 2 MiB makes many index inserts
+    of a big import reads from the OS; more would count against the import's memory budget), and
+    a checkpoint every 40 MiB of WAL rather than 4, so index pages written by batch after batch
+    are copied back once. Neither changes durability."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size = -65536")
+        conn.exec_driver_sql("PRAGMA cache_size = -16384")
         conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 10000")
 
 
@@ -301,14 +301,42 @@ def _plain(row: Any) -> dict[str, Any]:
     return data
 
 
-def _write_rejects(path: Path, headers: list[str], width: int, rejected: list[tuple[list[Any], str]]) -> None:
-    """The rejected rows with their original values and a reason column; opens in Excel (BOM)."""
-    from crmcli.export import neutralize
-    from crmcli.importer.values import text
+class _Rejects:
+    """The rejects file (original values + a reason column, UTF-8 with BOM so Excel opens it,
+    formula-neutralised), written as rows are rejected: memory stays flat however many there are.
+    PATH None (a dry run): only the first few are kept, for the summary."""
 
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*headers, "reason"])
-        for cells, reason in rejected:
-            padded = [*cells, *[""] * (width - len(cells))][:width]
-            writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])
+    def __init__(self, path: Path | None, headers: list[str], keep: int) -> None:
+        self.path, self.headers, self.keep = path, headers, keep
+        self.first: list[tuple[list[Any], str]] = []
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def add(self, cells: list[Any], reason: str) -> None:
+        if len(self.first) < self.keep:
+            self.first.append((cells, reason))
+        if self.path is None:
+            return
+        from crmcli.export import neutralize
+        from crmcli.importer.values import text
+
+        if self._writer is None:
+            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow([*self.headers, "reason"])
+        width = len(self.headers)
+        padded = [*cells, *[""] * (width - len(cells))][:width]
+        self._writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])
+
+    def close(self) -> Path | None:
+        """The file's path, if anything was rejected."""
+        if self._fh is None:
+            return None
+        self._fh.close()
+        self._fh = None
+        return self.path
+
+    def discard(self) -> None:
+        """A failed import leaves no rejects file behind."""
+        if self.close() is not None and self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -38,12 +38,24 @@ def clean_many(cleaner: Cleaner, raw: Raw) -> list[Any]:
 _worker_cleaner: Cleaner | None = None
 
 
-def _start(cleaner: Cleaner) -> None:
+def _start(cleaner: Cleaner, parent: int) -> None:
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _worker_cleaner
     _worker_cleaner = cleaner
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose crm was killed (kill -9, SIGTERM) would wait for work forever: it leaves
+    within a second of its parent."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _clean(raw: Raw) -> list[Any]:
@@ -75,7 +87,7 @@ class Cleaning:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(cleaner,),
+                initargs=(cleaner, os.getpid()),
             )
 
     def submit(self, raw: Raw) -> Callable[[], list[Any]]:
