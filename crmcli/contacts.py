@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
 from crmcli.activities import last_touch, timeline
+from crmcli.documents import document_parts
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import (
@@ -321,21 +322,6 @@ def reindex_many(session: Session, ids: list[int]) -> None:
             *document_parts(contact.name, contact.title, company_name, emails.get(contact.id, []),
                             phones.get(contact.id, []), tags.get(contact.id, []), contact.notes, contact.custom),
         )  # fmt: skip
-
-
-def document_parts(
-    name: str,
-    title: str | None,
-    company: str | None,
-    emails: list[str],
-    phones: list[str],
-    tags: list[str],
-    notes: str | None,
-    custom: dict[str, Any],
-) -> list[str | None]:
-    """What a contact's search document is made of (the importer writes the same)."""
-    return [name, title, company, " ".join(emails), " ".join(phones), " ".join(tags), notes,
-            *(str(v) for v in custom.values())]  # fmt: skip
 
 
 def _record(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlmodel import Session, select
 
 from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.fieldtypes import coerce  # noqa: F401  (fields.coerce: where callers find it)
 from crmcli.models import FieldDef
 from crmcli.normalize import clean_text, field_key
 
@@ -37,8 +35,6 @@ RESERVED = {
     "website",
     "custom",
 }
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
 
 
 def _entity(entity: str) -> str:
@@ -88,52 +84,6 @@ def remove_field(session: Session, *, entity: str, name: str) -> None:
 
 def field_defs(session: Session, entity: str) -> dict[str, FieldDef]:
     return {d.name: d for d in session.exec(select(FieldDef).where(FieldDef.entity == entity))}
-
-
-def coerce(definition: FieldDef | None, name: str, raw: str) -> Any:
-    """RAW as the field's type would store it; undeclared fields keep the cleaned text."""
-    value = clean_text(raw)
-    kind = definition.type if definition else "text"
-    if kind == "text":
-        return value
-    if kind == "number":
-        try:
-            number = Decimal(value.replace(",", "") if re.fullmatch(r"-?[\d,]+(\.\d+)?", value) else value)
-        except InvalidOperation:
-            raise Invalid(f"field {name}: '{raw}' is not a number") from None
-        if not number.is_finite():
-            raise Invalid(f"field {name}: '{raw}' is not a number")
-        return format(number.normalize(), "f") if number != number.to_integral() else str(int(number))
-    if kind == "date":
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise Invalid(f"field {name}: '{raw}' is not a date (use YYYY-MM-DD)") from None
-    if kind == "bool":
-        lowered = value.lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise Invalid(f"field {name}: '{raw}' is not yes/no")
-    if kind == "choice":
-        assert definition is not None
-        for choice in definition.choices:
-            if choice.casefold() == value.casefold():
-                return choice
-        raise Invalid(f"field {name}: '{raw}' is not one of {', '.join(definition.choices)}")
-    if kind == "email":
-        from crmcli.normalize import normalize_email
-
-        try:
-            return normalize_email(value)
-        except Invalid as exc:
-            raise Invalid(f"field {name}: {exc}") from None
-    if kind == "url":
-        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value):
-            raise Invalid(f"field {name}: '{raw}' is not a web address (https://…)")
-        return value
-    raise Invalid(f"field {name}: unknown type {kind}")
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, str]:

@@ -27,6 +27,7 @@ from crmcli import clock
 from crmcli.errors import Conflict, Invalid, NotFound, UsageError
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp
 from crmcli.normalize import optional_text
+from crmcli.when import parse_cadence  # noqa: F401  (followups.parse_cadence: where callers find it)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -121,23 +122,6 @@ def rrule(every: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- cadence
-
-
-def parse_cadence(spec: str | int | None) -> int | None:
-    """A keep-in-touch cadence in days: 30, 30d, 4w, 3mo (months count 30 days); off/none/0 clears it.
-    Also what an import's `cadence` column goes through."""
-    if spec is None:
-        return None
-    raw = str(spec).strip().lower()
-    if raw in ("", "off", "none", "never", "no", "0", "0d"):
-        return None
-    if raw.isdigit():
-        return int(raw)
-    m = _SPEC.match(raw)
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"cannot read the cadence '{spec}': use e.g. 30d, 2w, 3mo, 45, or off")
-    n, unit = int(m.group(1)), m.group(2)
-    return n * 30 if unit.startswith("mo") else n * 7 if unit.startswith("w") else n
 
 
 def cadence_due(last: datetime | None, created_at: datetime, days: int) -> datetime:

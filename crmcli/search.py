@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, text
 from sqlmodel import Session, select
 
+from crmcli.documents import compose  # noqa: F401  (search.compose: where callers find it)
 from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text, fold_accents
 
@@ -23,13 +24,6 @@ KINDS = ("contact", "company", "deal", "activity")
 ORDER = (
     " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
 )
-
-
-def compose(*parts: str | None) -> str:
-    """A document body: the parts, and an accent-folded copy where that differs."""
-    body = " ".join(clean_text(p) for p in parts if p and clean_text(p))
-    folded = fold_accents(body)
-    return body if folded == body else f"{body} {folded}"
 
 
 def upsert(session: Session, kind: str, ref_id: int, title: str, *body: str | None) -> None:

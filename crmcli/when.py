@@ -225,3 +225,23 @@ def parse_when(text: str, *, what: str = "time") -> datetime:
     if found is None:
         raise UsageError(f"cannot read the {what} '{text.strip()}': try {FUTURE_EXAMPLES}")
     return found
+
+
+_CADENCE = re.compile(r"^(\d+)\s*(d|days?|w|weeks?|mo|months?)$")
+
+
+def parse_cadence(spec: str | int | None) -> int | None:
+    """A keep-in-touch cadence in days: 30, 30d, 4w, 3mo (months count 30 days); off/none/0 clears it.
+    Also what an import's `cadence` column goes through."""
+    if spec is None:
+        return None
+    raw = str(spec).strip().lower()
+    if raw in ("", "off", "none", "never", "no", "0", "0d"):
+        return None
+    if raw.isdigit():
+        return int(raw)
+    m = _CADENCE.match(raw)
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"cannot read the cadence '{spec}': use e.g. 30d, 2w, 3mo, 45, or off")
+    n, unit = int(m.group(1)), m.group(2)
+    return n * 30 if unit.startswith("mo") else n * 7 if unit.startswith("w") else n

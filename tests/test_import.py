@@ -611,3 +611,20 @@ def test_a_killed_import_takes_its_worker_with_it(tmp_path: Path) -> None:
     while any(is_worker(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(is_worker(w) for w in workers)
+
+
+def test_the_cleaning_worker_does_not_import_sqlalchemy() -> None:
+    """The worker process imports only what cleaning needs: no SQLAlchemy, SQLModel or pydantic
+    (tens of MB in every process; the 1,000,000-row import has a memory budget)."""
+    import sys
+
+    code = (
+        "import sys, pickle\n"
+        "from crmcli.importer.cleaning import ContactCleaner\n"
+        "c = ContactCleaner(region='DE', dayfirst=False, defs={}, owner=None, source=None, extra_tags=[])\n"
+        "row = pickle.loads(pickle.dumps(c)).clean(2, {'name': ['Anna Müller'], 'emails': ['a@x.de']})\n"
+        "assert row.key == 'anna muller' and row.emails == ['a@x.de'], row\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'pydantic', 'typer'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

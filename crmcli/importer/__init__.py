@@ -14,15 +14,15 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
-from crmcli import clock, settings
+from crmcli import clock
 from crmcli.errors import CrmError, Invalid, UsageError
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
 from crmcli.importer.readers import MAX_CELL, open_table
-from crmcli.models import FieldDef, ImportRun
+
+if TYPE_CHECKING:  # the package stays light: the cleaning worker imports it without SQLAlchemy
+    from sqlmodel import Session
 
 ON_DUPLICATE = ("skip", "update", "merge", "create")
 COUNTS = ("read", "created", "updated", "merged", "skipped", "rejected")
@@ -50,6 +50,7 @@ def _sha256(path: Path) -> str:
 def _declare(session: Session, entity: str, mapping: Mapping) -> list[str]:
     """Custom-field columns nobody declared yet become text fields (declared on the fly)."""
     from crmcli.fields import field_defs
+    from crmcli.models import FieldDef
 
     known = field_defs(session, entity)
     made = []
@@ -114,6 +115,9 @@ def import_file(
     survive that.
 
     Returns {run_id, file, format, kind, mapping, unknown, counts, rejects_file, preview, notes}."""
+    from crmcli import settings
+    from crmcli.models import ImportRun
+
     path = Path(path)
     if on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate takes {', '.join(ON_DUPLICATE)}, not '{on_duplicate}'")
