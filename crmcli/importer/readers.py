@@ -179,7 +179,7 @@ def _xlsx(path: Path, sheet: str | None, header_row: int | None) -> Table:
     members = _check_zip(path)
     biggest = max((size for name, size in members.items() if name.startswith("xl/worksheets/")), default=0)
     if biggest > CALAMINE_LIMIT:
-        return _xlsx_openpyxl(path, sheet, header_row)
+        return _xlsx_openpyxl(path, sheet, header_row, biggest)
     from python_calamine import CalamineWorkbook
 
     try:
@@ -215,7 +215,7 @@ def _choose_sheet(names: list[str], sheet: str | None, file: str) -> str:
     raise Invalid(f"{file} has no sheet {sheet!r} (sheets: {', '.join(names)})")
 
 
-def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None) -> Table:
+def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None, size: int = 0) -> Table:
     import openpyxl  # parses with defusedxml when it is installed
 
     try:
@@ -226,7 +226,10 @@ def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None) -> Tab
         ) from None
     chosen = _choose_sheet(workbook.sheetnames, sheet, path.name)
     ws = workbook[chosen]
-    ws.reset_dimensions()  # the stored dimension lies (phantom 1,048,576 rows): read what is there
+    # The stored dimension may lie (phantom 1,048,576 rows): read what is there. For the progress
+    # bar and the choice of a cleaning worker, the rows are estimated from the sheet's XML size.
+    ws.reset_dimensions()
+    estimate = size // 600 if size else None  # a row of a dozen filled cells is ~500-800 bytes of XML
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -236,7 +239,9 @@ def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None) -> Tab
             workbook.close()
 
     headers, body = _split_header(rows(), header_row, path.name)
-    return Table(headers, body, "xlsx (streamed)", sheet=chosen, notes=[f"sheet {chosen!r}, streamed"])
+    return Table(
+        headers, body, "xlsx (streamed)", sheet=chosen, estimate=estimate, notes=[f"sheet {chosen!r}, streamed"]
+    )
 
 
 # ---------------------------------------------------------------- vCard
