@@ -132,7 +132,14 @@ def _xlsx(path: Path, rows: list[list]) -> None:
     wb.save(path)
 
 
-def test_excel_as_people_write_it(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["calamine", "openpyxl streaming"])
+def test_excel_as_people_write_it(db_url: str, tmp_path: Path, reader: str, monkeypatch) -> None:
+    """The same sheet through python-calamine and through openpyxl's streaming reader (what
+    sheets too big to hold in memory take)."""
+    from crmcli.importer import readers
+
+    if reader != "calamine":
+        monkeypatch.setattr(readers, "CALAMINE_LIMIT", 0)
     path = tmp_path / "messy.xlsx"
     _xlsx(
         path,
@@ -148,6 +155,7 @@ def test_excel_as_people_write_it(db_url: str, tmp_path: Path) -> None:
         ],
     )
     result = run_import(db_url, path)
+    assert result["format"] == ("xlsx" if reader == "calamine" else "xlsx (streamed)")
     assert result["counts"] == {"read": 3, "created": 2, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1}
     found = people(db_url)
     anna, bo = found["Anna Müller"], found["Bo Li"]

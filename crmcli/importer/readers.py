@@ -14,6 +14,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,10 @@ from crmcli.errors import Invalid
 
 MAX_UNPACKED = 2 * 1024**3  # no sheet may unpack to more than 2 GiB
 MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
-CALAMINE_LIMIT = 300 * 1024**2  # sheet XML above this (~400k rows) is streamed by openpyxl: calamine holds it all
+# python-calamine holds the whole sheet (about 1.7x its XML; 1.2 GB for a million rows of a dozen
+# columns, Excel's whole sheet), but reads 10-15x faster than openpyxl: it takes sheets up to this
+# much XML when free memory is at least twice that; bigger (wider) sheets are streamed by openpyxl.
+CALAMINE_LIMIT = 800 * 1024**2
 MAX_CELL = 32_767  # Excel's own limit for a cell; CSV fields are held to it too
 SNIFF_BYTES = 64 * 1024
 
@@ -137,17 +142,30 @@ def _sniff(sample: str, suffix: str) -> str:
 def _split_header(
     rows: Iterator[tuple[int, list[Any]]], header_row: int | None, name: str
 ) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """Headers from row HEADER_ROW (1-based), or the first row with two or more filled cells."""
+    """Headers from row HEADER_ROW (1-based), or the first row with two or more filled cells
+    (titles and blank lines above the table are skipped), or, for a one-column file, its first
+    filled row. Readers that trim empty cells (openpyxl's streaming mode) give a title row one
+    value, so a lone value is the header only when no row within the next 50 has two."""
+
+    def header(values: list[Any]) -> list[str]:
+        return [str(v).replace("\ufeff", "").strip() for v in values]
+
+    if header_row is not None:
+        for number, values in rows:
+            if number >= header_row:
+                return header(values), rows
+        raise Invalid(f"{name} has no header row at row {header_row}")
+    seen: list[tuple[int, list[Any]]] = []
     for number, values in rows:
-        filled = [v for v in values if str(v).strip()]
-        if header_row is not None:
-            if number < header_row:
-                continue
-        elif len(filled) < 2 and not (len(values) == 1 and filled):
-            continue  # titles and blank lines above the table
-        headers = [str(v).replace("\ufeff", "").strip() for v in values]
-        return headers, rows
-    raise Invalid(f"{name} has no header row" + (f" at row {header_row}" if header_row else ""))
+        seen.append((number, values))
+        if sum(1 for v in values if str(v).strip()) >= 2:
+            return header(values), rows
+        if len(seen) > 50:
+            break
+    for i, (_, values) in enumerate(seen):
+        if any(str(v).strip() for v in values):
+            return header(values), itertools.chain(seen[i + 1 :], rows)
+    raise Invalid(f"{name} has no header row")
 
 
 # ---------------------------------------------------------------- XLSX
@@ -178,7 +196,7 @@ def _check_zip(path: Path) -> dict[str, int]:
 def _xlsx(path: Path, sheet: str | None, header_row: int | None) -> Table:
     members = _check_zip(path)
     biggest = max((size for name, size in members.items() if name.startswith("xl/worksheets/")), default=0)
-    if biggest > CALAMINE_LIMIT:
+    if not _calamine_fits(biggest):
         return _xlsx_openpyxl(path, sheet, header_row, biggest)
     from python_calamine import CalamineWorkbook
 
@@ -202,6 +220,16 @@ def _xlsx(path: Path, sheet: str | None, header_row: int | None) -> Table:
 
     headers, body = _split_header(rows(), header_row, path.name)
     return Table(headers, body, "xlsx", sheet=chosen, estimate=height, notes=[f"sheet {chosen!r} ({height:,} rows)"])
+
+
+def _calamine_fits(xml_bytes: int) -> bool:
+    if xml_bytes > CALAMINE_LIMIT:
+        return False
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not every platform says
+        return True
+    return xml_bytes * 2 <= free or xml_bytes < 64 * 1024**2
 
 
 def _choose_sheet(names: list[str], sheet: str | None, file: str) -> str:
