@@ -28,3 +28,17 @@ def document_parts(
     """What a contact's search document is made of (the importer writes the same)."""
     return [name, title, company, " ".join(emails), " ".join(phones), " ".join(tags), notes,
             *(str(v) for v in custom.values())]  # fmt: skip
+
+
+def contact_document(
+    name: str,
+    title: str | None,
+    company: str | None,
+    emails: list[str],
+    phones: list[str],
+    tags: list[str],
+    notes: str | None,
+    custom: dict[str, Any],
+) -> str:
+    """A contact's document body, tags in order (the importer's rows and records)."""
+    return compose(*document_parts(name, title, company, emails, phones, sorted(tags), notes, custom))

@@ -283,6 +283,11 @@ def status(db: str | None = None) -> dict[str, Any]:
     }
 
 
+def placeholder(dialect: Any) -> str:
+    """The driver's parameter mark, for statements sent with exec_driver_sql."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     """ROWS (dicts with the same keys) inserted with one executemany of the driver, each value
     converted by its column's type as SQLAlchemy would. Core's executemany spends more time
@@ -292,7 +297,7 @@ def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     dialect = conn.dialect
     columns = list(rows[0])
     processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(dialect)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     from operator import itemgetter
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from crmcli import fieldtypes
-from crmcli.documents import compose, document_parts
+from crmcli.documents import contact_document
 from crmcli.errors import Invalid
 from crmcli.importer import values
 from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
@@ -133,9 +133,7 @@ class ContactCleaner:
             custom=custom,
         )
         row.key, row.company_key = name_key(row.name), company_key(row.company)
-        row.doc = compose(
-            *document_parts(
-                row.name, row.title, row.company, row.emails, row.phones, sorted(row.tags), row.notes, row.custom
-            )
+        row.doc = contact_document(
+            row.name, row.title, row.company, row.emails, row.phones, row.tags, row.notes, row.custom
         )
         return row

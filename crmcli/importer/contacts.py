@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
 from crmcli import search, storage
-from crmcli.documents import compose, document_parts
+from crmcli.documents import compose, contact_document
 from crmcli.importer.cleaning import ContactCleaner, Row
 from crmcli.importer.options import Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
@@ -52,7 +52,7 @@ def pairs_sql(dialect: Any, count: int) -> str:
     """The contacts with any of COUNT (name key, company id) pairs: an OR of pairs, each a search of
     ix_contact_name_key_company. A row-value IN ((?, ?), …) reads the same, but SQLite 3.40 scans
     the whole index for it, which made each batch of a big import slower than the one before."""
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = storage.placeholder(dialect)
     where = " OR ".join([f"(name_key = {mark} AND company_id = {mark})"] * count)
     return f"SELECT id, name_key, company_id FROM contact WHERE {where}"
 
@@ -79,17 +79,14 @@ class ContactImport(Options):
     def _load_indexes(self) -> None:
         """Companies are few: all of them, by normalised name. Contacts are looked up batch by batch
         (_lookup), so memory stays flat however big the database or the file."""
-        self.companies: dict[str, int] = {}
-        self.company_ids: dict[str, list[int]] = {}  # every company of a key ("Acme GmbH", "ACME Inc.")
+        self.company_ids: dict[str, list[int]] = {}  # every company of a key ("Acme GmbH", "ACME Inc."), oldest first
         self.company_names: dict[int, str] = {}
         for cid, name in self.session.connection().execute(select(Company.id, Company.name).order_by(Company.id)):
             self._know_company(cid, name)
         self._reset()
 
     def _know_company(self, cid: int, name: str) -> None:
-        key = company_key(name)
-        self.companies.setdefault(key, cid)
-        self.company_ids.setdefault(key, []).append(cid)
+        self.company_ids.setdefault(company_key(name), []).append(cid)
         self.company_names[cid] = name
 
     def _reset(self) -> None:
@@ -115,25 +112,14 @@ class ContactImport(Options):
         }
         for key in wanted:
             wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
-        for chunk in _chunks(wanted["emails"]):
-            for email, cid in conn.execute(
-                select(ContactEmail.email, ContactEmail.contact_id)
-                .where(ContactEmail.email.in_(chunk))
-                .order_by(ContactEmail.id)
-            ):
-                self.by_email.setdefault(email, cid)
-        for chunk in _chunks(wanted["phones"]):
-            for phone, cid in conn.execute(
-                select(ContactPhone.phone, ContactPhone.contact_id)
-                .where(ContactPhone.phone.in_(chunk))
-                .order_by(ContactPhone.id)
-            ):
-                self.by_phone.setdefault(phone, cid)
-        for chunk in _chunks(wanted["ext"]):
-            for ext, cid in conn.execute(
-                select(Contact.external_id, Contact.id).where(Contact.external_id.in_(chunk)).order_by(Contact.id)
-            ):
-                self.by_ext.setdefault(ext, cid)
+        for key, value, contact_id, order, index in (
+            ("emails", ContactEmail.email, ContactEmail.contact_id, ContactEmail.id, self.by_email),
+            ("phones", ContactPhone.phone, ContactPhone.contact_id, ContactPhone.id, self.by_phone),
+            ("ext", Contact.external_id, Contact.id, Contact.id, self.by_ext),
+        ):
+            for chunk in _chunks(wanted[key]):
+                for found_value, cid in conn.execute(select(value, contact_id).where(value.in_(chunk)).order_by(order)):
+                    index.setdefault(found_value, cid)
         found: list[Any] = []
         for chunk in _chunks(wanted["pairs"], 400):
             found.extend(conn.exec_driver_sql(pairs_sql(conn.dialect, len(chunk)), tuple(v for p in chunk for v in p)))
@@ -148,9 +134,6 @@ class ContactImport(Options):
         for cid, key, company_id in sorted(found):  # the oldest contact wins, as before
             company = self.company_names.get(company_id) if company_id else None
             self.by_name.setdefault((key, company_key(company)), cid)
-
-    def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
-        return self.cleaner.clean(number, cells)
 
     # ------------------------------------------------------------ matching and merging
 
@@ -253,13 +236,11 @@ class ContactImport(Options):
                     continue
                 state.values[key] = value
                 changed = True
-                state.doc = None
         custom = dict(state.values["custom"])
         for key, value in row.custom.items():
             if custom.get(key) != value and (overwrite or key not in custom):
                 custom[key] = value
                 changed = True
-                state.doc = None
         state.values["custom"] = dict(sorted(custom.items()))
         for mine, theirs, added in (
             (state.emails, row.emails, state.added_emails),
@@ -271,7 +252,8 @@ class ContactImport(Options):
                     mine.append(value)
                     added.append(value)
                     changed = True
-                    state.doc = None
+        if changed:
+            state.doc = None  # the row's own document no longer describes the record
         return changed
 
     def _load(self, ids: list[int]) -> dict[int, State]:
@@ -336,7 +318,7 @@ class ContactImport(Options):
         wanted: dict[str, str] = {}
         for state in states:
             name = state.values.get("company")
-            if name and company_key(name) not in self.companies:
+            if name and company_key(name) not in self.company_ids:
                 wanted.setdefault(company_key(name), normalize_name(name, "company name"))
         if wanted:
             rows = [
@@ -356,7 +338,7 @@ class ContactImport(Options):
             self._changes([("company", i, "created", None, None) for i in ids])
         for state in states:
             name = state.values.get("company")
-            state.values["company_id"] = self.companies[company_key(name)] if name else None
+            state.values["company_id"] = self.company_ids[company_key(name)][0] if name else None
 
     def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).
@@ -448,17 +430,15 @@ class ContactImport(Options):
                     "ref_id": s.id,
                     "title": s.values["name"],
                     "body": s.doc
-                    or compose(
-                        *document_parts(
-                            s.values["name"],
-                            s.values["title"],
-                            s.values.get("company"),
-                            s.emails,
-                            s.phones,
-                            sorted(s.tags),
-                            s.values["notes"],
-                            s.values["custom"],
-                        )
+                    or contact_document(
+                        s.values["name"],
+                        s.values["title"],
+                        s.values.get("company"),
+                        s.emails,
+                        s.phones,
+                        s.tags,
+                        s.values["notes"],
+                        s.values["custom"],
                     ),
                 }
                 for s in states
