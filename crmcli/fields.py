@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from crmcli.errors import Conflict, Invalid, NotFound
-from crmcli.fieldtypes import coerce  # noqa: F401  (fields.coerce: where callers find it)
+from crmcli.fieldtypes import coerce
 from crmcli.models import FieldDef
 from crmcli.normalize import clean_text, field_key
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, text
 from sqlmodel import Session, select
 
-from crmcli.documents import compose  # noqa: F401  (search.compose: where callers find it)
+from crmcli.documents import compose
 from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text, fold_accents
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from crmcli import fieldtypes
+from crmcli import fieldtypes, when
 from crmcli.documents import contact_document
-from crmcli.errors import Invalid
+from crmcli.errors import Invalid, UsageError
 from crmcli.importer import values
 from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
 
@@ -54,11 +54,8 @@ def full_name(name: str, first: str, middle: str, last: str) -> str:
 def parse_cadence(value: Any) -> int | None:
     """The `cadence` column, read as `crm contacts cadence` reads it (30, 30d, 2w, 3mo, off);
     what it cannot read rejects the row."""
-    from crmcli.errors import UsageError
-    from crmcli.when import parse_cadence as read
-
     try:
-        return read(values.text(value))
+        return when.parse_cadence(values.text(value))
     except UsageError as exc:
         raise Invalid(str(exc)) from None
 
