@@ -37,7 +37,10 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
-PYTHON = sys.executable
+sys.path.insert(0, str(BENCH))
+
+from run import PYTHON, fresh_db, ts  # noqa: E402
+
 REF = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # "now" for the benchmark (a Monday)
 TODAY_START = REF.replace(hour=0)  # TZ=UTC in every run
 OWNERS = [f"user{i:02d}" for i in range(20)]
@@ -46,27 +49,13 @@ START, END = "<!-- followups:start -->", "<!-- followups:end -->"
 FORBIDDEN = ("openpyxl", "questionary", "alembic", "dateparser", "icalendar", "pgserver", "phonenumbers")
 
 
-def ts(value: datetime) -> str:
-    """A time as crmcli stores it on SQLite: naive UTC text with microseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 # ---------------------------------------------------------------- data
 
 
 def generate(db: Path, *, contacts: int, followups: int, overdue: int, seed: int) -> None:
     """The benchmark database, created by crmcli's migrations and filled with sqlite3."""
-    from crmcli import storage
-
-    tmp = db.with_suffix(".tmp")
-    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        stale.unlink(missing_ok=True)
-    storage.open_engine(str(tmp))
-    storage.dispose_all()
+    tmp, con = fresh_db(db)
     rng = random.Random(seed)
-    con = sqlite3.connect(tmp)
-    con.execute("PRAGMA journal_mode = OFF")
-    con.execute("PRAGMA synchronous = OFF")
     started = time.perf_counter()
     with con:
         people = []

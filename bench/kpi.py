@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 sys.path.insert(0, str(BENCH))
 
-from run import PYTHON, crm_script, machine, measure, wait_idle  # noqa: E402
+from run import PYTHON, crm_script, fresh_db, machine, measure, ts, wait_idle  # noqa: E402
 from sections import update  # noqa: E402
 
 REF = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # "now" for the benchmark: day 54 of Q4 2026
@@ -47,26 +47,12 @@ REASONS = ["price", "timing", "competitor", "no budget", "no decision", "went si
 TYPES = ["call", "call", "email", "email", "meeting", "note"]
 
 
-def ts(value: datetime) -> str:
-    """A time as crmcli stores it on SQLite: naive UTC text with microseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 # ---------------------------------------------------------------- data
 
 
 def generate(db: Path, *, deals: int, history: int, activities: int, seed: int) -> None:
-    from crmcli import storage
-
-    tmp = db.with_suffix(".tmp")
-    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        stale.unlink(missing_ok=True)
-    storage.open_engine(str(tmp))
-    storage.dispose_all()
+    tmp, con = fresh_db(db)
     rng = random.Random(seed)
-    con = sqlite3.connect(tmp)
-    con.execute("PRAGMA journal_mode = OFF")
-    con.execute("PRAGMA synchronous = OFF")
     started = time.perf_counter()
     stage_rows = con.execute("SELECT id, name, kind FROM stage WHERE pipeline_id = 1 ORDER BY position").fetchall()
     con.execute("UPDATE stage SET rot_days = 21 WHERE id = ?", (stage_rows[1][0],))

@@ -100,6 +100,27 @@ def commands(crm: str, names: dict[str, str]) -> list[tuple[str, list[str], str]
     ]
 
 
+def ts(value: datetime) -> str:
+    """A time as crmcli stores it on SQLite: naive UTC text with microseconds."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def fresh_db(db: Path) -> tuple[Path, sqlite3.Connection]:
+    """A benchmark database to fill: crmcli's migrations create it at DB.tmp (renamed into place
+    once filled, so a failed run leaves only that behind), opened with sqlite3 for bulk inserts."""
+    from crmcli import storage
+
+    tmp = db.with_suffix(".tmp")
+    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        stale.unlink(missing_ok=True)
+    storage.open_engine(str(tmp))
+    storage.dispose_all()
+    con = sqlite3.connect(tmp)
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA synchronous = OFF")
+    return tmp, con
+
+
 def bench_env(db: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "PYTHON"))}
     env.update({"CRM_USER": "bench", "TZ": "UTC", "LC_ALL": "C.UTF-8", "NO_COLOR": "1"})
