@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from crmcli.commands._common import session
-from crmcli.commands.kpi import FromOpt, OwnerOpt, PipelineOpt, UntilOpt
+from crmcli.commands.kpi import PERIOD_HELP, FromOpt, OwnerOpt, PipelineOpt, UntilOpt
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,15 +16,7 @@ app = typer.Typer(
     "Each takes --period (default: the current quarter) or --since/--until, --owner, --pipeline and --format.",
 )
 
-PeriodOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--period",
-        "-p",
-        help="week, month, quarter or year: the current one, in local time; or a named one: 2026-10, 2026-Q3, "
-        "2026-W44, 2026. Default: quarter.",
-    ),
-]
+PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help=PERIOD_HELP + " Default: quarter.")]
 
 
 class ReportFmt(str, Enum):
