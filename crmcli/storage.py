@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -302,7 +302,7 @@ def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     from operator import itemgetter
 
     get = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
-    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    convert = [(i, _remembering(p)) for i, p in enumerate(processors) if p is not None]
     if not convert:
         conn.exec_driver_sql(sql, [get(r) for r in rows])
         return
@@ -313,3 +313,30 @@ def insert_rows(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
             values[i] = p(values[i])
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+_EMPTY = object()
+
+
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """PROCESS, with its result for each value remembered for one statement: a batch's rows share
+    their timestamps and mostly carry {} for JSON columns, and converting each again (astimezone,
+    json.dumps) cost more than SQLite's inserts. Values are told apart by type too (1, 1.0, True)."""
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (value.__class__, value)
+        try:
+            return cache[key]
+        except KeyError:
+            cache[key] = result = process(value)
+            return result
+        except TypeError:  # unhashable: JSON's dicts and lists; empty ones are the common case
+            if value:
+                return process(value)
+            key = (value.__class__, _EMPTY)
+            if key not in cache:
+                cache[key] = process(value)
+            return cache[key]
+
+    return convert

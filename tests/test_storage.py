@@ -258,8 +258,15 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
             [
                 {"name": "Anna", "name_key": "anna", "custom": {"seats": "10"}, "created_at": at, "updated_at": at},
                 {"name": "Bo", "name_key": "bo", "custom": {}, "created_at": at, "updated_at": at},
+                # converted values are remembered within a statement: equal values, other types and
+                # other instants must still come out as their own
+                {"name": "Cy", "name_key": "cy", "custom": {"n": {"deep": [1]}}, "created_at": at.astimezone(UTC),
+                 "updated_at": at + timedelta(days=1)},
+                {"name": "Di", "name_key": "di", "custom": {}, "created_at": at + timedelta(hours=2),
+                 "updated_at": at},
+                {"name": "Ed", "name_key": "ed", "custom": {"seats": "10"}, "created_at": at, "updated_at": at},
             ],
-        )
+        )  # fmt: skip
         storage.insert_rows(
             conn,
             ImportChange.__table__,
@@ -272,5 +279,10 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
         anna = s.exec(select(Contact).where(Contact.name == "Anna")).one()
         assert anna.custom == {"seats": "10"} and anna.created_at == at and anna.created_at.tzinfo == UTC
         assert anna.title is None and anna.company_id is None
+        rows = {c.name: c for c in s.exec(select(Contact))}
+        assert rows["Bo"].custom == {} and rows["Di"].custom == {} and rows["Ed"].custom == {"seats": "10"}
+        assert rows["Cy"].custom == {"n": {"deep": [1]}}
+        assert rows["Cy"].created_at == at and rows["Cy"].updated_at == at + timedelta(days=1)
+        assert rows["Di"].created_at == at + timedelta(hours=2) and rows["Di"].updated_at == at
         change = s.exec(select(ImportChange)).one()
         assert change.before == {"emails": ["a@x.de"]} and change.after_updated_at == at

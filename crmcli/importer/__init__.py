@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli import clock
 from crmcli.errors import CrmError, Invalid, UsageError
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
-from crmcli.importer.readers import MAX_CELL, open_table
+from crmcli.importer.readers import open_table
 
 if TYPE_CHECKING:  # the package stays light: the cleaning worker imports it without SQLAlchemy
     from sqlmodel import Session
@@ -159,18 +159,21 @@ def import_file(
     rejects_to = None if dry_run else Path(rejects) if rejects else default_rejects(path)
     rejected = _Rejects(rejects_to, table.headers, preview)
     shown: list[dict[str, Any]] = []
-    from crmcli.importer.parallel import Cleaning, workers_for
+    from crmcli.importer.parallel import Cleaning, Layout, workers_for
 
     # contacts, the bulk of every migration, clean in a worker; the other kinds look up records as they clean
     cleaner = getattr(engine, "cleaner", None)
-    cleaning = Cleaning(cleaner or engine, workers_for(table.estimate, workers) if cleaner else 0)
-    raw: list[tuple[int, list[Any], dict[str, list[Any]]]] = []
+    layout = Layout([(i, column) for i, column in enumerate(columns.columns) if column is not None], path.name)
+    cleaning = Cleaning(cleaner or engine, layout, workers_for(table.estimate, workers) if cleaner else 0)
+    raw: list[tuple[int, list[Any]]] = []
     pending: deque[tuple[list[list[Any]], Callable[[], list[Any]]]] = deque()
 
     def handle(cells_of: list[list[Any]], results: Callable[[], list[Any]]) -> None:
         """One cleaned batch: rejects noted, the rest matched and written, the run's counts committed."""
         batch = []
         for cells, outcome in zip(cells_of, results(), strict=True):
+            if outcome is None:
+                continue  # a blank row (Excel's trailing empty ones too)
             counts["read"] += 1
             if isinstance(outcome, str):
                 rejected.add(cells, outcome)
@@ -191,32 +194,14 @@ def import_file(
 
     def submit() -> None:
         """RAW goes to be cleaned; the batch before it is written meanwhile."""
-        pending.append(([cells for _, cells, _ in raw], cleaning.submit([(n, f) for n, _, f in raw])))
+        pending.append(([cells for _, cells in raw], cleaning.submit(raw[:])))
         raw.clear()
         if len(pending) > 1:
             handle(*pending.popleft())
 
     try:
-        mapped = [(i, column) for i, column in enumerate(columns.columns) if column is not None]
-        for number, cells in table.rows:
-            try:
-                joined = "".join(cells)  # CSV rows: all text, checked in one go
-            except TypeError:  # spreadsheet rows: numbers, dates, empty cells
-                joined = "".join(str(c) for c in cells if c is not None)
-            if not joined.strip():
-                continue  # blank rows (and Excel's trailing empty ones)
-            if len(joined) > MAX_CELL and any(isinstance(c, str) and len(c) > MAX_CELL for c in cells):
-                raise Invalid(
-                    f"{path.name} row {number}: a cell longer than {MAX_CELL:,} characters; not a table to import"
-                )
-            fields: dict[str, list[Any]] = {}
-            width_ = len(cells)
-            for i, column in mapped:
-                if i < width_:
-                    value = cells[i]
-                    if value is not None and value != "":
-                        fields.setdefault(column, []).append(value)
-            raw.append((number, cells, fields))
+        for row in table.rows:
+            raw.append(row)
             if len(raw) >= batch_size:
                 submit()
         if raw:

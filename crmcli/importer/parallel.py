@@ -12,39 +12,77 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from crmcli.errors import Invalid
+from crmcli.importer.readers import MAX_CELL
+
 # Below this many rows a worker's start-up (about half a second of imports) costs more than it saves.
 MIN_ROWS = 20_000
 
-Raw = list[tuple[int, dict[str, list[Any]]]]
+Raw = list[tuple[int, list[Any]]]  # (row number in the file, its cells as read)
 
 
 class Cleaner(Protocol):
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Any: ...
 
 
-def clean_many(cleaner: Cleaner, raw: Raw) -> list[Any]:
-    """Each row cleaned, or the reason (a str) it is rejected."""
-    from crmcli.errors import Invalid
+class Layout:
+    """Where each field's values are in a row's cells (the mapped columns), and the checks every
+    row gets before it is cleaned: blank rows are left out, a huge cell stops the import."""
 
-    out: list[Any] = []
-    for number, cells in raw:
+    def __init__(self, mapped: list[tuple[int, str]], file_name: str) -> None:
+        self.mapped, self.file_name = mapped, file_name
+
+    def fields(self, number: int, cells: list[Any]) -> dict[str, list[Any]] | None:
+        """A row's values by field; None for a blank row (Excel's trailing empty rows)."""
         try:
-            out.append(cleaner.clean(number, cells))
+            joined = "".join(cells)  # CSV rows: all text, checked in one go
+        except TypeError:  # spreadsheet rows: numbers, dates, empty cells
+            joined = "".join(str(c) for c in cells if c is not None)
+        if not joined or joined.isspace():
+            return None
+        if len(joined) > MAX_CELL and any(isinstance(c, str) and len(c) > MAX_CELL for c in cells):
+            raise Invalid(
+                f"{self.file_name} row {number}: a cell longer than {MAX_CELL:,} characters; not a table to import"
+            )
+        fields: dict[str, list[Any]] = {}
+        width = len(cells)
+        for i, column in self.mapped:
+            if i < width:
+                value = cells[i]
+                if value is not None and value != "":
+                    if column in fields:
+                        fields[column].append(value)
+                    else:
+                        fields[column] = [value]
+        return fields
+
+
+def clean_many(cleaner: Cleaner, layout: Layout, raw: Raw) -> list[Any]:
+    """Each row cleaned, or the reason (a str) it is rejected, or None for a blank row."""
+    out: list[Any] = []
+    append = out.append
+    for number, cells in raw:
+        fields = layout.fields(number, cells)  # a huge cell's Invalid ends the import
+        if fields is None:
+            append(None)
+            continue
+        try:
+            append(cleaner.clean(number, fields))
         except Invalid as exc:
-            out.append(str(exc))
+            append(str(exc))
     return out
 
 
-_worker_cleaner: Cleaner | None = None
+_worker: tuple[Cleaner, Layout] | None = None
 
 
-def _start(cleaner: Cleaner, parent: int) -> None:
+def _start(cleaner: Cleaner, layout: Layout, parent: int) -> None:
     import signal
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _worker_cleaner
-    _worker_cleaner = cleaner
+    global _worker
+    _worker = (cleaner, layout)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -59,8 +97,8 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _clean(raw: Raw) -> list[Any]:
-    assert _worker_cleaner is not None
-    return clean_many(_worker_cleaner, raw)
+    assert _worker is not None
+    return clean_many(*_worker, raw)
 
 
 def workers_for(rows: int | None, requested: int | None) -> int:
@@ -76,8 +114,8 @@ def workers_for(rows: int | None, requested: int | None) -> int:
 class Cleaning:
     """submit(raw) returns a function that gives the batch's results, in order."""
 
-    def __init__(self, cleaner: Cleaner, workers: int) -> None:
-        self.cleaner = cleaner
+    def __init__(self, cleaner: Cleaner, layout: Layout, workers: int) -> None:
+        self.cleaner, self.layout = cleaner, layout
         self.pool = None
         if workers > 0:
             import multiprocessing
@@ -87,12 +125,12 @@ class Cleaning:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(cleaner, os.getpid()),
+                initargs=(cleaner, layout, os.getpid()),
             )
 
     def submit(self, raw: Raw) -> Callable[[], list[Any]]:
         if self.pool is None:
-            done = clean_many(self.cleaner, raw)
+            done = clean_many(self.cleaner, self.layout, raw)
             return lambda: done
         return self.pool.submit(_clean, raw).result
 
