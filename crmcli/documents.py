@@ -10,7 +10,7 @@ from crmcli.normalize import clean_text, fold_accents
 
 def compose(*parts: str | None) -> str:
     """A document body: the parts, and an accent-folded copy where that differs."""
-    body = " ".join(clean_text(p) for p in parts if p and clean_text(p))
+    body = " ".join(c for c in (clean_text(p) for p in parts if p) if c)
     folded = fold_accents(body)
     return body if folded == body else f"{body} {folded}"
 

@@ -79,7 +79,7 @@ def neutralize(text: str) -> str:
 
 def unneutralize(text: str) -> str:
     """The inverse of neutralize, for importers: "'=1+2" → "=1+2"; "'tis" stays."""
-    if isinstance(text, str) and _NEUTRALISED.match(text):
+    if isinstance(text, str) and text[:1] == "'" and _NEUTRALISED.match(text):
         return text[1:]
     return text
 

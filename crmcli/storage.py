@@ -320,7 +320,7 @@ _EMPTY = object()
 
 def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """PROCESS, with its result for each value remembered for one statement: a batch's rows share
-    their timestamps and mostly carry {} for JSON columns, and converting each again (astimezone,
+    their timestamps and repeat a few JSON values ({} mostly), and converting each again (astimezone,
     json.dumps) cost more than SQLite's inserts. Values are told apart by type too (1, 1.0, True)."""
     cache: dict[Any, Any] = {}
 
@@ -331,12 +331,20 @@ def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
         except KeyError:
             cache[key] = result = process(value)
             return result
-        except TypeError:  # unhashable: JSON's dicts and lists; empty ones are the common case
-            if value:
+        except TypeError:  # unhashable: JSON's dicts ({} mostly, else a few distinct ones) and lists
+            if not value:
+                key = (value.__class__, _EMPTY)
+            elif isinstance(value, dict):
+                # in order (JSON keeps the keys' order), each value with its type (1, 1.0, True)
+                key = (dict, tuple((k, v.__class__, v) for k, v in value.items()))
+            else:
                 return process(value)
-            key = (value.__class__, _EMPTY)
-            if key not in cache:
-                cache[key] = process(value)
-            return cache[key]
+            try:
+                return cache[key]
+            except KeyError:
+                cache[key] = result = process(value)
+                return result
+            except TypeError:  # nested lists or dicts
+                return process(value)
 
     return convert

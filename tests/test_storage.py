@@ -265,6 +265,9 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
                 {"name": "Di", "name_key": "di", "custom": {}, "created_at": at + timedelta(hours=2),
                  "updated_at": at},
                 {"name": "Ed", "name_key": "ed", "custom": {"seats": "10"}, "created_at": at, "updated_at": at},
+                {"name": "Fy", "name_key": "fy", "custom": {"n": 1}, "created_at": at, "updated_at": at},
+                {"name": "Gu", "name_key": "gu", "custom": {"n": True}, "created_at": at, "updated_at": at},
+                {"name": "Ha", "name_key": "ha", "custom": {"n": 1.5}, "created_at": at, "updated_at": at},
             ],
         )  # fmt: skip
         storage.insert_rows(
@@ -282,6 +285,7 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
         rows = {c.name: c for c in s.exec(select(Contact))}
         assert rows["Bo"].custom == {} and rows["Di"].custom == {} and rows["Ed"].custom == {"seats": "10"}
         assert rows["Cy"].custom == {"n": {"deep": [1]}}
+        assert [type(rows[n].custom["n"]) for n in ("Fy", "Gu", "Ha")] == [int, bool, float]
         assert rows["Cy"].created_at == at and rows["Cy"].updated_at == at + timedelta(days=1)
         assert rows["Di"].created_at == at + timedelta(hours=2) and rows["Di"].updated_at == at
         change = s.exec(select(ImportChange)).one()

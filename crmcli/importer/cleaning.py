@@ -6,8 +6,9 @@ worker process (importer.parallel) runs this while the main process writes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,6 +41,13 @@ class Row:
     key: str = ""  # name_key(name)
     company_key: str = ""
     doc: str = ""  # the search document of a contact made from this row alone
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its values (from the worker): a third of the default's cost to load."""
+        return Row, _row_values(self)
+
+
+_row_values = attrgetter(*(f.name for f in fields(Row)))
 
 
 def full_name(name: str, first: str, middle: str, last: str) -> str:
@@ -85,10 +93,13 @@ class ContactCleaner:
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
         """One row as it would be stored, or Invalid naming what is wrong."""
 
-        texts = {key: " ".join(t for t in map(values.text, cells_) if t) for key, cells_ in cells.items()}
+        texts: dict[str, str] = {}
 
         def one(key: str) -> str:
-            return texts.get(key, "")
+            """The field's cells as one text (computed for the fields read as text only)."""
+            if key not in texts:
+                texts[key] = " ".join(t for t in map(values.text, cells.get(key, ())) if t)
+            return texts[key]
 
         name = full_name(one("name"), one("first_name"), one("middle_name"), one("last_name"))
         if not clean_text(name):

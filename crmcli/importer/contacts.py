@@ -112,13 +112,15 @@ class ContactImport(Options):
         }
         for key in wanted:
             wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
-        for key, value, contact_id, order, index in (
-            ("emails", ContactEmail.email, ContactEmail.contact_id, ContactEmail.id, self.by_email),
-            ("phones", ContactPhone.phone, ContactPhone.contact_id, ContactPhone.id, self.by_phone),
-            ("ext", Contact.external_id, Contact.id, Contact.id, self.by_ext),
+        mark = storage.placeholder(conn.dialect)
+        for key, sql, index in (
+            ("emails", "SELECT email, contact_id FROM contact_email WHERE email IN ({}) ORDER BY id", self.by_email),
+            ("phones", "SELECT phone, contact_id FROM contact_phone WHERE phone IN ({}) ORDER BY id", self.by_phone),
+            ("ext", "SELECT external_id, id FROM contact WHERE external_id IN ({}) ORDER BY id", self.by_ext),
         ):
+            # plain SQL: an expanding IN of SQLAlchemy is compiled anew for every execution
             for chunk in _chunks(wanted[key]):
-                for found_value, cid in conn.execute(select(value, contact_id).where(value.in_(chunk)).order_by(order)):
+                for found_value, cid in conn.exec_driver_sql(sql.format(", ".join([mark] * len(chunk))), tuple(chunk)):
                     index.setdefault(found_value, cid)
         found: list[Any] = []
         for chunk in _chunks(wanted["pairs"], 400):
@@ -355,7 +357,9 @@ class ContactImport(Options):
         else:
             start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
             ids = list(range(start, start + len(rows)))
-        storage.insert_rows(conn, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
+        for row, i in zip(rows, ids, strict=True):
+            row["id"] = i  # the rows are made for this insert
+        storage.insert_rows(conn, table, rows)
         return ids
 
     def _write(self, states: list[State]) -> None:

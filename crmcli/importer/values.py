@@ -25,6 +25,8 @@ EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's 
 
 def text(value: Any) -> str:
     """Any cell as clean text: integral floats lose their '.0', dates become ISO."""
+    if value.__class__ is str:  # most cells
+        return clean_text(unneutralize(value))  # crm's exports write "=1+2" as "'=1+2"
     if value is None:
         return ""
     if isinstance(value, bool):
