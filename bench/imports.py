@@ -148,14 +148,18 @@ def empty_db(target: Path) -> Path:
     return target
 
 
+def _status_kib(pid: int, field: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith(field + ":")), 0)
+
+
 def _tree_rss(pid: int) -> int:
     """Resident KiB of PID and its descendants (crm's worker process), from /proc."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            total += _status_kib(p, "VmRSS")
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError):
@@ -165,28 +169,34 @@ def _tree_rss(pid: int) -> int:
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one fresh process; the RSS counts its worker process too
-    (sampled every 0.1 s), and is never below the main process's own peak (ru_maxrss)."""
+    (sampled every 0.1 s), and is never below the main process's own high-water mark (VmHWM).
+    Not ru_maxrss from wait4: Linux records there the high-water mark of the memory the child
+    shared with this process before exec, so a big bench process inflated every figure."""
     import threading
 
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
             peak[0] = max(peak[0], _tree_rss(proc.pid))
+            try:
+                peak[1] = max(peak[1], _status_kib(proc.pid, "VmHWM"))
+            except (OSError, ValueError):
+                pass
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status = os.waitpid(proc.pid, 0)
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[:3]} failed: {err[-400:]}")
-    return wall, max(peak[0], usage.ru_maxrss) / 1024
+    return wall, max(peak) / 1024
 
 
 CALAMINE = """
@@ -307,19 +317,28 @@ WRITTEN = (
 )  # fmt: skip
 
 
-def dump_import(db: Path, target: Path) -> dict[str, int]:
-    """The tables a crm import wrote, for WRITE."""
-    import pickle
-    import sqlite3
+DUMP = """
+import json, pickle, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+tables = {}
+for name in sys.argv[3:]:
+    columns = [r[1] for r in con.execute(f"PRAGMA table_info({name})")]
+    tables[name] = (columns, con.execute(f"SELECT {', '.join(columns)} FROM {name} ORDER BY rowid").fetchall())
+open(sys.argv[2], "wb").write(pickle.dumps(tables))
+print(json.dumps({name: len(rows) for name, (_, rows) in tables.items()}))
+"""
 
-    con = sqlite3.connect(db)
-    tables = {}
-    for name in WRITTEN:
-        columns = [r[1] for r in con.execute(f"PRAGMA table_info({name})")]
-        tables[name] = (columns, con.execute(f"SELECT {', '.join(columns)} FROM {name} ORDER BY rowid").fetchall())
-    con.close()
-    target.write_bytes(pickle.dumps(tables))
-    return {name: len(rows) for name, (_, rows) in tables.items()}
+
+def dump_import(db: Path, target: Path) -> dict[str, int]:
+    """The tables a crm import wrote, for WRITE; in a child process, as the rows would otherwise stay
+    in this one's memory and count in the peak RSS of every process it starts later (ru_maxrss
+    includes what a child shares with its parent before exec)."""
+    import json
+
+    out = subprocess.run([PYTHON, "-c", DUMP, str(db), str(target), *WRITTEN], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"dumping {db} failed: {out.stderr[-400:]}")
+    return json.loads(out.stdout)
 
 
 def measure_inner(label: str, argv: list[str], env: dict[str, str], runs: int, db: Path) -> dict:

@@ -224,6 +224,22 @@ def test_hostile_files_fail_in_one_line_and_change_nothing(db_url: str, tmp_path
     assert people(db_url) == {}
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_blank_rows_and_a_huge_cell_where_the_rows_are_cleaned(db_url: str, tmp_path: Path, workers: int) -> None:
+    """Blank rows are skipped (not counted) and a huge cell stops the import, in a worker process
+    as in this one; a huge cell after committed batches undoes them."""
+    path = tmp_path / "people.csv"
+    lines = ["Name,Email"] + [f"Person {i},p{i}@x.de" if i % 4 else ",  " for i in range(1, 30)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_import(db_url, path, batch_size=5, workers=workers)
+    assert result["counts"]["read"] == 22 and result["counts"]["created"] == 22  # 7 of the 29 lines are blank
+    db2 = f"sqlite:///{tmp_path / 'huge.db'}"
+    path.write_text("\n".join([*lines, "Huge," + "x" * 40_000, "Last,last@x.de"]) + "\n", encoding="utf-8")
+    with pytest.raises(Invalid, match="people.csv row 31: a cell longer than 32,767 characters"):
+        run_import(db2, path, batch_size=5, workers=workers)
+    assert people(db2) == {}
+
+
 def test_hostile_files_through_the_cli(cli, tmp_path: Path) -> None:
     path = tmp_path / "bomb.xlsx"
     _bomb(path)
