@@ -344,12 +344,11 @@ def dump_import(db: Path, target: Path) -> dict[str, int]:
 def measure_inner(label: str, argv: list[str], env: dict[str, str], runs: int, db: Path) -> dict:
     """Like measure, but the time the script itself reports (its setup, such as loading the
     rows to write, is not timed)."""
-    times, rss = [], []
+    times = []
     for _ in range(runs):
         empty_db(db)
         out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
         times.append(float(out.stdout.split()[-1]))
-        rss.append(0.0)
     print(f"  {label}: {statistics.median(times):.2f} s", file=sys.stderr)
     return {"label": label, "median": statistics.median(times), "min": min(times), "max": max(times), "rss": None}
 
