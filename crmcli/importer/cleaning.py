@@ -93,13 +93,9 @@ class ContactCleaner:
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
         """One row as it would be stored, or Invalid naming what is wrong."""
 
-        texts: dict[str, str] = {}
-
         def one(key: str) -> str:
-            """The field's cells as one text (computed for the fields read as text only)."""
-            if key not in texts:
-                texts[key] = " ".join(t for t in map(values.text, cells.get(key, ())) if t)
-            return texts[key]
+            """The field's cells as one text (asked only of the fields read as text)."""
+            return " ".join(t for t in map(values.text, cells.get(key, ())) if t)
 
         name = full_name(one("name"), one("first_name"), one("middle_name"), one("last_name"))
         if not clean_text(name):
