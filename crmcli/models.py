@@ -64,7 +64,7 @@ class Company(SQLModel, table=True):
     name_key: str = Field(index=True)  # case-folded name, for exact lookups
     domain: str | None = Field(default=None, index=True)
     phone: str | None = None
-    website: str | None = None
+    website: str | None = None  # https://acme.de
     owner: str | None = Field(default=None, index=True)
     source: str | None = None
     notes: str | None = None
@@ -72,6 +72,12 @@ class Company(SQLModel, table=True):
     custom: dict[str, Any] = _json_column()
     created_at: datetime = _utc_column(index=True)
     updated_at: datetime = _utc_column()
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None  # state, province, county
+    postcode: str | None = None
+    country: str | None = None
+    industry: str | None = None
 
 
 class Contact(SQLModel, table=True):
@@ -91,6 +97,13 @@ class Contact(SQLModel, table=True):
     cadence_days: int | None = None  # keep in touch: hear from this person every N days
     created_at: datetime = _utc_column(index=True)
     updated_at: datetime = _utc_column()
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None  # state, province, county
+    postcode: str | None = None
+    country: str | None = None
+    birthday: str | None = None  # "1985-04-15", or "--04-15" when the year is unknown (vCard 4)
+    website: str | None = None  # https://…
 
 
 class ContactEmail(SQLModel, table=True):
@@ -304,6 +317,7 @@ class ImportRun(SQLModel, table=True):
     status: str = "running"  # running | done | interrupted | undone
     counts: dict[str, Any] = _json_column()  # read, created, updated, merged, skipped, rejected
     rejects_file: str | None = None
+    report_file: str | None = None  # the report of everything not taken as it was
     started_at: datetime = _utc_column(index=True)
     finished_at: datetime | None = _utc_column(nullable=True)
     undone_at: datetime | None = _utc_column(nullable=True)
@@ -313,7 +327,10 @@ class ImportChange(SQLModel, table=True):
     """A record an import created or changed, with what it was before, so the import can be undone."""
 
     __tablename__ = "import_change"
-    __table_args__ = (Index("ix_import_change_run_entity", "import_id", "entity"),)
+    __table_args__ = (
+        Index("ix_import_change_run_entity", "import_id", "entity"),
+        Index("ix_import_change_entity_source", "entity", "source_id"),  # a later file links to a source id
+    )
     id: int | None = Field(default=None, primary_key=True)
     import_id: int = _fk("import_run.id", ondelete="CASCADE", nullable=False, index=False)
     entity: str  # contact | company | deal | activity
@@ -322,6 +339,7 @@ class ImportChange(SQLModel, table=True):
     row: int | None = None  # the line or row of the file
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     after_updated_at: datetime | None = _utc_column(nullable=True)  # to tell later edits apart
+    source_id: str | None = None  # the id the row had in its source file
 
 
 class MergeRecord(SQLModel, table=True):
