@@ -9,6 +9,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
+from crmcli.addressbook import normalize_website
+from crmcli.documents import company_parts
 from crmcli.errors import Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import Activity, Company, CompanyTag, Contact
@@ -18,6 +20,8 @@ from crmcli.tags import having_tag, set_tags, tags_of
 
 SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
 BUILTIN_WHERE = {"name", "domain", "owner", "source", "phone", "website"}
+# Plain text columns, cleaned on write; --where compares them with the value cleaned the same way.
+TEXT_FIELDS = ("street", "city", "region", "postcode", "country", "industry")
 
 
 def normalize_domain(value: str | None) -> str | None:
@@ -73,19 +77,11 @@ def reindex(session: Session, company: Company) -> None:
     assert company.id is not None
     session.flush()
     tags = tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, [])
-    search.upsert(
-        session,
-        "company",
-        company.id,
-        company.name,
-        company.name,
-        company.domain,
-        company.website,
-        company.phone,
-        " ".join(tags),
-        company.notes,
-        *(str(v) for v in company.custom.values()),
-    )
+    search.upsert(session, "company", company.id, company.name, *company_parts(
+        company.name, domain=company.domain, website=company.website, phone=company.phone, tags=tags,
+        notes=company.notes, custom=company.custom, street=company.street, city=company.city,
+        region=company.region, postcode=company.postcode, country=company.country, industry=company.industry,
+    ))  # fmt: skip
 
 
 def add_company(
@@ -101,7 +97,15 @@ def add_company(
     notes: str | None = None,
     custom: dict[str, str] | None = None,
     region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
 ) -> Company:
+    """A new company, cleaned and checked. REGION is the country phones without +code are read
+    for; STATE is the address's region (state, province, county), stored as region."""
     clean_name = normalize_name(name, "company name")
     values = fields.apply({}, fields.validate(session, "companies", custom or {}))
     now = clock.now()
@@ -112,11 +116,17 @@ def add_company(
         phone=normalize_phone(phone, region or settings.get(session, "default_region"))
         if optional_text(phone)
         else None,
-        website=optional_text(website),
+        website=normalize_website(website),
         owner=optional_text(owner),
         source=optional_text(source),
         notes=optional_text(notes),
         custom=values,
+        street=optional_text(street),
+        city=optional_text(city),
+        region=optional_text(state),
+        postcode=optional_text(postcode),
+        country=optional_text(country),
+        industry=optional_text(industry),
         created_at=now,
         updated_at=now,
     )
@@ -143,8 +153,15 @@ def edit_company(
     remove_tags: list[str] | None = None,
     custom: dict[str, str] | None = None,
     region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
 ) -> Company:
-    """Change what is given; an empty string clears an optional value."""
+    """Change what is given; an empty string clears an optional value. STATE is the address's
+    region (REGION: the country phones without +code are read for)."""
     session.refresh(company, with_for_update=True)  # no lost updates: see contacts.edit_contact
     if name is not None:
         company.name = normalize_name(name, "company name")
@@ -155,7 +172,11 @@ def edit_company(
         company.phone = (
             normalize_phone(phone, region or settings.get(session, "default_region")) if optional_text(phone) else None
         )
-    for attr, value in (("website", website), ("owner", owner), ("source", source), ("notes", notes)):
+    if website is not None:
+        company.website = normalize_website(website)
+    texts = {"owner": owner, "source": source, "notes": notes, "street": street, "city": city, "region": state,
+             "postcode": postcode, "country": country, "industry": industry}  # fmt: skip
+    for attr, value in texts.items():
         if value is not None:
             setattr(company, attr, optional_text(value))
     if custom:
@@ -204,6 +225,13 @@ def company_record(company: Company, tags: list[str], people: int) -> dict[str, 
         "external_id": company.external_id,
         "created_at": company.created_at,
         "updated_at": company.updated_at,
+        # after the keys scripts already read, so CSV columns keep their places
+        "street": company.street,
+        "city": company.city,
+        "region": company.region,
+        "postcode": company.postcode,
+        "country": company.country,
+        "industry": company.industry,
     }
 
 
@@ -231,6 +259,10 @@ def list_companies(
             query = query.where(Company.name_key == name_key(value))
         elif key == "domain":
             query = query.where(Company.domain == normalize_domain(value))
+        elif key == "website":
+            query = query.where(Company.website == normalize_website(value))
+        elif key in TEXT_FIELDS or key == "state":
+            query = query.where(getattr(Company, "region" if key == "state" else key) == optional_text(value))
         elif key in BUILTIN_WHERE:
             query = query.where(getattr(Company, key) == value)
         else:

@@ -6,11 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
 from crmcli.activities import last_touch, timeline
+from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.documents import document_parts
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
@@ -39,6 +40,8 @@ SORTS = {
     "id": Contact.id,
     "company": Company.name_key,
 }
+# Plain text columns, cleaned on write; --where compares them with the value cleaned the same way.
+TEXT_FIELDS = ("title", "owner", "source", "street", "city", "region", "postcode", "country")
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -159,12 +162,22 @@ def add_contact(
     custom: dict[str, str] | None = None,
     allow_duplicate: bool = False,
     region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    birthday: str | None = None,
+    website: str | None = None,
 ) -> Contact:
     """A new contact, cleaned and checked; the first email and phone are the primary ones.
 
-    COMPANY is a company id or name; an unknown name creates the company.
+    COMPANY is a company id or name; an unknown name creates the company. REGION is the country
+    phones without +code are read for; STATE is the address's region (state, province, county),
+    stored as region. BIRTHDAY takes 1985-04-15, --04-15 (no year) or an unambiguous date.
     """
     clean_name = normalize_name(name)
+    born, web = normalize_birthday(birthday), normalize_website(website)
     clean_emails = _unique(normalize_email(e) for e in emails)
     region_code = _region(session, region)
     clean_phones = _unique(normalize_phone(p, region_code) for p in phones)
@@ -186,6 +199,13 @@ def add_contact(
         source=optional_text(source),
         notes=optional_text(notes),
         custom=values,
+        street=optional_text(street),
+        city=optional_text(city),
+        region=optional_text(state),
+        postcode=optional_text(postcode),
+        country=optional_text(country),
+        birthday=born,
+        website=web,
         created_at=now,
         updated_at=now,
     )
@@ -222,9 +242,17 @@ def edit_contact(
     custom: dict[str, str] | None = None,
     allow_duplicate: bool = False,
     region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    birthday: str | None = None,
+    website: str | None = None,
 ) -> Contact:
-    """Change what is given. An empty string clears title, company, owner, source or notes;
-    an empty custom value removes that field."""
+    """Change what is given. An empty string clears title, company, owner, source, notes, an
+    address part, the birthday or the website; an empty custom value removes that field. STATE
+    is the address's region (REGION: the country phones without +code are read for)."""
     assert contact.id is not None
     # Re-read the row under a lock, so that two people editing one contact at once on a
     # shared PostgreSQL queue up instead of one silently undoing the other (custom fields
@@ -238,9 +266,15 @@ def edit_contact(
     if name is not None:
         contact.name = normalize_name(name)
         contact.name_key = name_key(contact.name)
-    for attr, value in (("title", title), ("owner", owner), ("source", source), ("notes", notes)):
+    texts = {"title": title, "owner": owner, "source": source, "notes": notes, "street": street, "city": city,
+             "region": state, "postcode": postcode, "country": country}  # fmt: skip
+    for attr, value in texts.items():
         if value is not None:
             setattr(contact, attr, optional_text(value))
+    if birthday is not None:
+        contact.birthday = normalize_birthday(birthday)
+    if website is not None:
+        contact.website = normalize_website(website)
     if company is not None:
         if optional_text(company):
             from crmcli.companies import find_or_create
@@ -320,7 +354,9 @@ def reindex_many(session: Session, ids: list[int]) -> None:
         search.upsert(
             session, "contact", contact.id, contact.name,
             *document_parts(contact.name, contact.title, company_name, emails.get(contact.id, []),
-                            phones.get(contact.id, []), tags.get(contact.id, []), contact.notes, contact.custom),
+                            phones.get(contact.id, []), tags.get(contact.id, []), contact.notes, contact.custom,
+                            street=contact.street, city=contact.city, region=contact.region,
+                            postcode=contact.postcode, country=contact.country, website=contact.website),
         )  # fmt: skip
 
 
@@ -346,6 +382,14 @@ def _record(
         "external_id": contact.external_id,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
+        # after the keys scripts already read, so CSV columns keep their places
+        "street": contact.street,
+        "city": contact.city,
+        "region": contact.region,
+        "postcode": contact.postcode,
+        "country": contact.country,
+        "birthday": contact.birthday,
+        "website": contact.website,
     }
 
 
@@ -402,8 +446,15 @@ def _where(session: Session, key: str, value: str) -> Any:
         return exists().where(ContactPhone.contact_id == Contact.id, ContactPhone.phone == phone)
     if key == "company":
         return Company.name_key == name_key(value)
-    if key in ("title", "owner", "source"):
-        return getattr(Contact, key) == value
+    if key in TEXT_FIELDS or key == "state":
+        return getattr(Contact, "region" if key == "state" else key) == optional_text(value)
+    if key == "website":
+        return Contact.website == normalize_website(value)
+    if key == "birthday":
+        born = normalize_birthday(value)
+        if born and born.startswith("--"):  # a day without a year: that day in any year
+            return or_(Contact.birthday == born, Contact.birthday.like(f"____{born[1:]}"))
+        return Contact.birthday == born
     return where_custom(session, Contact, "contacts", key, value)
 
 

@@ -3,6 +3,7 @@ importer's worker process can compose documents without importing SQLAlchemy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from crmcli.normalize import clean_text, fold_accents
@@ -24,10 +25,18 @@ def document_parts(
     tags: list[str],
     notes: str | None,
     custom: dict[str, Any],
+    *,
+    street: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    website: str | None = None,
 ) -> list[str | None]:
-    """What a contact's search document is made of (the importer writes the same)."""
+    """What a contact's search document is made of (the importer writes the same). The address and
+    website come last: a record without them keeps the document it had."""
     return [name, title, company, " ".join(emails), " ".join(phones), " ".join(tags), notes,
-            *(str(v) for v in custom.values())]  # fmt: skip
+            *(str(v) for v in custom.values()), street, city, region, postcode, country, website]  # fmt: skip
 
 
 def contact_document(
@@ -39,6 +48,63 @@ def contact_document(
     tags: list[str],
     notes: str | None,
     custom: dict[str, Any],
+    *,
+    street: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    website: str | None = None,
 ) -> str:
     """A contact's document body, tags in order (the importer's rows and records)."""
-    return compose(*document_parts(name, title, company, emails, phones, sorted(tags), notes, custom))
+    parts = document_parts(
+        name, title, company, emails, phones, sorted(tags), notes, custom,
+        street=street, city=city, region=region, postcode=postcode, country=country, website=website,
+    )  # fmt: skip
+    return compose(*parts)
+
+
+def company_parts(
+    name: str,
+    *,
+    domain: str | None = None,
+    website: str | None = None,
+    phone: str | None = None,
+    tags: Sequence[str] = (),
+    notes: str | None = None,
+    custom: dict[str, Any] | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
+) -> list[str | None]:
+    """What a company's search document is made of; the address and industry come last, so a
+    company without them keeps the document it had."""
+    return [name, domain, website, phone, " ".join(tags), notes, *(str(v) for v in (custom or {}).values()),
+            street, city, region, postcode, country, industry]  # fmt: skip
+
+
+def company_document(
+    name: str,
+    *,
+    domain: str | None = None,
+    website: str | None = None,
+    phone: str | None = None,
+    tags: Sequence[str] = (),
+    notes: str | None = None,
+    custom: dict[str, Any] | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
+) -> str:
+    """A company's document body, tags in order (what companies.reindex writes, for the importer)."""
+    parts = company_parts(
+        name, domain=domain, website=website, phone=phone, tags=sorted(tags), notes=notes, custom=custom,
+        street=street, city=city, region=region, postcode=postcode, country=country, industry=industry,
+    )  # fmt: skip
+    return compose(*parts)

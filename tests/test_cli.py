@@ -109,6 +109,13 @@ def test_json_is_stable_snake_case_with_iso_times(cli) -> None:
             "external_id",
             "created_at",
             "updated_at",
+            "street",
+            "city",
+            "region",
+            "postcode",
+            "country",
+            "birthday",
+            "website",
         ]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"])
     anna = next(r for r in rows if r["name"] == "Anna Müller")

@@ -25,7 +25,16 @@ app = typer.Typer(no_args_is_help=True, help="Organisations: add, list, show, ed
 
 DomainOpt = Annotated[Optional[str], typer.Option("--domain", "-d", help="Web domain, e.g. acme.de.")]
 PhoneOpt = Annotated[Optional[str], typer.Option("--phone", "-p", help="Switchboard phone.")]
-WebsiteOpt = Annotated[Optional[str], typer.Option("--website", help="Web address.")]
+WebsiteOpt = Annotated[Optional[str], typer.Option("--website", help="Web address; acme.de means https://acme.de.")]
+IndustryOpt = Annotated[Optional[str], typer.Option("--industry", help="What the company does: SaaS, Retail …")]
+StreetOpt = Annotated[Optional[str], typer.Option("--street", help="Street and number of the postal address.")]
+CityOpt = Annotated[Optional[str], typer.Option("--city", help="City or town.")]
+StateOpt = Annotated[
+    Optional[str],
+    typer.Option("--state", help="State, province or county of the address (--region is the phones' country)."),
+]
+PostcodeOpt = Annotated[Optional[str], typer.Option("--postcode", help="Postcode or ZIP code.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Country of the address.")]
 
 
 @app.command("add")
@@ -41,6 +50,12 @@ def add(
     ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where it came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
+    industry: IndustryOpt = None,
+    street: StreetOpt = None,
+    city: CityOpt = None,
+    state: StateOpt = None,
+    postcode: PostcodeOpt = None,
+    country: CountryOpt = None,
     field: FieldOpt = None,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
@@ -48,7 +63,7 @@ def add(
 ) -> None:
     """Add a company.
 
-    Example: crm companies add "Acme GmbH" --domain acme.de -t customer -F industry=SaaS
+    Example: crm companies add "Acme GmbH" --domain acme.de -t customer --industry SaaS --city Berlin --country DE
     """
     from crmcli import companies, fields, settings
     from crmcli.normalize import split_multi
@@ -69,6 +84,12 @@ def add(
             notes=notes,
             custom=fields.parse_assignments(field),
             region=region,
+            street=street,
+            city=city,
+            state=state,
+            postcode=postcode,
+            country=country,
+            industry=industry,
         )
         record = companies.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Added company #{company.id}: {company.name}")
@@ -90,7 +111,7 @@ def list_(
 ) -> None:
     """List companies with how many people each has.
 
-    Example: crm companies list --tag customer --sort -created
+    Example: crm companies list --tag customer --where country=DE --sort -created
     """
     from crmcli import companies
     from crmcli.output import Col, emit_list
@@ -123,18 +144,24 @@ def show(
     Example: crm companies show acme.de
     """
     from crmcli import companies
+    from crmcli.addressbook import address_line
     from crmcli.commands.contacts import list_cols
     from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
         record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
+    shown = fmt_of(fmt, quiet)
+    if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
+        record = {**record, "address": address_line(record)}
     cols = [
         Col("id", "ID"),
         Col("name", "Name"),
         Col("domain", "Domain"),
         Col("phone", "Phone", kind="phone"),
         Col("website", "Website"),
+        Col("address", "Address"),
+        Col("industry", "Industry"),
         Col("tags", "Tags"),
         Col("owner", "Owner"),
         Col("source", "Source"),
@@ -157,7 +184,7 @@ def show(
     ]
     if record["merged"]:  # duplicates merged into this one (crm companies merge)
         sections.append(Section(f"Merged ({len(record['merged'])})", "merged", merged_cols()))
-    emit_record(record, cols, fmt_of(fmt, quiet), sections)
+    emit_record(record, cols, shown, sections)
 
 
 @app.command("edit")
@@ -171,6 +198,14 @@ def edit(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
+    industry: Annotated[Optional[str], typer.Option("--industry", help="What the company does ('' clears).")] = None,
+    street: Annotated[Optional[str], typer.Option("--street", help="Street and number ('' clears).")] = None,
+    city: Annotated[Optional[str], typer.Option("--city", help="City or town ('' clears).")] = None,
+    state: Annotated[
+        Optional[str], typer.Option("--state", help="State, province or county of the address ('' clears).")
+    ] = None,
+    postcode: Annotated[Optional[str], typer.Option("--postcode", help="Postcode or ZIP code ('' clears).")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Country of the address ('' clears).")] = None,
     tag: TagOpt = None,
     untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag.")] = None,
     field: Annotated[
@@ -182,7 +217,7 @@ def edit(
 ) -> None:
     """Change a company; options not given stay as they are ('' clears a value).
 
-    Example: crm companies edit "Acme GmbH" --domain acme.com -t partner
+    Example: crm companies edit "Acme GmbH" --domain acme.com -t partner --city Hamburg --postcode 20095
     """
     from crmcli import companies, fields
     from crmcli.normalize import split_multi
@@ -204,6 +239,12 @@ def edit(
             remove_tags=split_multi(untag),
             custom=fields.parse_assignments(field),
             region=region,
+            street=street,
+            city=city,
+            state=state,
+            postcode=postcode,
+            country=country,
+            industry=industry,
         )
         record = companies.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated company #{company.id}: {company.name}")

@@ -36,6 +36,19 @@ SortOpt = Annotated[
     str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")
 ]
 TimelineOpt = Annotated[int, typer.Option("--timeline", min=0, help="Show the N latest activities (0: all).")]
+StreetOpt = Annotated[Optional[str], typer.Option("--street", help="Street and number of the postal address.")]
+CityOpt = Annotated[Optional[str], typer.Option("--city", help="City or town.")]
+StateOpt = Annotated[
+    Optional[str],
+    typer.Option("--state", help="State, province or county of the address (--region is the phones' country)."),
+]
+PostcodeOpt = Annotated[Optional[str], typer.Option("--postcode", help="Postcode or ZIP code.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Country of the address.")]
+BirthdayOpt = Annotated[
+    Optional[str],
+    typer.Option("--birthday", help="1985-04-15, or --birthday=--04-15 when the year is unknown."),
+]
+WebsiteOpt = Annotated[Optional[str], typer.Option("--website", help="Web address; acme.de means https://acme.de.")]
 
 
 def list_cols() -> list:
@@ -67,9 +80,20 @@ def add(
     ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the contact came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
+    street: StreetOpt = None,
+    city: CityOpt = None,
+    state: StateOpt = None,
+    postcode: PostcodeOpt = None,
+    country: CountryOpt = None,
+    birthday: BirthdayOpt = None,
+    website: WebsiteOpt = None,
     field: FieldOpt = None,
     allow_duplicate: Annotated[
-        bool, typer.Option("--allow-duplicate", help="Add even if the email or phone belongs to another contact.")
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Add even if another contact seems the same person (email or phone and name, or name and company).",
+        ),
     ] = False,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
@@ -77,7 +101,7 @@ def add(
 ) -> None:
     """Add a contact.
 
-    Example: crm contacts add "Anna Müller" -e anna@acme.de -p "0151 1234567" -c "Acme GmbH" -t vip
+    Example: crm contacts add "Anna Müller" -e anna@acme.de -p "0151 1234567" -c "Acme GmbH" -t vip --city Berlin
     """
     from crmcli import contacts, fields, settings
     from crmcli.normalize import split_multi
@@ -100,9 +124,22 @@ def add(
             custom=fields.parse_assignments(field),
             allow_duplicate=allow_duplicate,
             region=region,
+            street=street,
+            city=city,
+            state=state,
+            postcode=postcode,
+            country=country,
+            birthday=birthday,
+            website=website,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
+        possible = [] if allow_duplicate else contacts.possible_duplicates(s, contact)
     emit_written(record, fmt.value if fmt else None, quiet, f"Added contact #{contact.id}: {contact.name}")
+    if possible:
+        from crmcli.output import message
+
+        others = ", ".join(f"#{p['id']} {p['name']} ({p['reason']})" for p in possible)
+        message(f"possible duplicate of {others}: crm contacts dedupe lists {'it' if len(possible) == 1 else 'them'}")
 
 
 @app.command("list")
@@ -120,7 +157,7 @@ def list_(
 ) -> None:
     """List contacts, filtered and sorted.
 
-    Example: crm contacts list --tag vip --where industry=SaaS --sort -created --limit 20
+    Example: crm contacts list --tag vip --where city=Berlin --where industry=SaaS --sort -created --limit 20
     """
     from crmcli import contacts
     from crmcli.output import emit_list
@@ -145,11 +182,15 @@ def show(
     Example: crm contacts show anna@acme.de
     """
     from crmcli import contacts
+    from crmcli.addressbook import address_line, show_birthday
     from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
         record = contacts.contact_view(s, contacts.resolve_contact(s, ref), timeline_limit=timeline or None)
+    shown = fmt_of(fmt, quiet)
+    if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
+        record = {**record, "address": address_line(record), "birthday": show_birthday(record["birthday"])}
     cols = [
         Col("id", "ID"),
         Col("name", "Name"),
@@ -157,6 +198,9 @@ def show(
         Col("company", "Company"),
         Col("emails", "Email"),
         Col("phones", "Phone", kind="phones"),
+        Col("website", "Website"),
+        Col("address", "Address"),
+        Col("birthday", "Birthday"),
         Col("tags", "Tags"),
         Col("owner", "Owner"),
         Col("source", "Source"),
@@ -187,7 +231,7 @@ def show(
     ]
     if record["merged"]:  # duplicates merged into this one (crm contacts merge)
         sections.append(Section(f"Merged ({len(record['merged'])})", "merged", merged_cols()))
-    emit_record(record, cols, fmt_of(fmt, quiet), sections)
+    emit_record(record, cols, shown, sections)
 
 
 @app.command("edit")
@@ -200,6 +244,18 @@ def edit(
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
+    street: Annotated[Optional[str], typer.Option("--street", help="Street and number ('' clears).")] = None,
+    city: Annotated[Optional[str], typer.Option("--city", help="City or town ('' clears).")] = None,
+    state: Annotated[
+        Optional[str], typer.Option("--state", help="State, province or county of the address ('' clears).")
+    ] = None,
+    postcode: Annotated[Optional[str], typer.Option("--postcode", help="Postcode or ZIP code ('' clears).")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Country of the address ('' clears).")] = None,
+    birthday: Annotated[
+        Optional[str],
+        typer.Option("--birthday", help="1985-04-15, or --birthday=--04-15 without the year ('' clears)."),
+    ] = None,
+    website: Annotated[Optional[str], typer.Option("--website", help="Web address ('' clears).")] = None,
     add_email: Annotated[Optional[list[str]], typer.Option("--add-email", "-e", help="Add an email.")] = None,
     rm_email: Annotated[Optional[list[str]], typer.Option("--rm-email", help="Remove an email.")] = None,
     primary_email: Annotated[Optional[str], typer.Option("--primary-email", help="Make this email primary.")] = None,
@@ -248,6 +304,13 @@ def edit(
             custom=fields.parse_assignments(field),
             allow_duplicate=allow_duplicate,
             region=region,
+            street=street,
+            city=city,
+            state=state,
+            postcode=postcode,
+            country=country,
+            birthday=birthday,
+            website=website,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")
