@@ -287,22 +287,30 @@ _ADDRESS_WHOLE = (
     "주소", "地址", "địa chỉ",
 )  # fmt: skip
 
+
+
+def _folded(pattern: str) -> re.Pattern[str]:
+    """PATTERN compiled to match header keys: Hangul and kana decomposed as header_key leaves them."""
+    folded = unicodedata.normalize("NFKD", pattern)
+    return re.compile("".join(c for c in folded if not unicodedata.combining(c)))
+
+
 # Pieces of the patterns below: an email or phone column in any of the languages above.
-_EMAIL = re.compile(
+_EMAIL = _folded(
     r"(e?mail|邮箱|电子邮件|电邮|correo|courriel|(?<!radio)messagerie|postaelettronica|correioele|epost|epasta|pasto|"
     r"メール|메일|thuđientu|thudientu)"
 )
-_PHONE = re.compile(
+_PHONE = _folded(
     r"(phone|mobil|handy|tel(?!ex)|cell|电话|手机|movil|portable|celular|telemovel|komork|電話|携帯|전화|휴대폰|"
     r"đienthoai|diđong|didong|sđt|radiofon|fon$)"
 )
 # A column that describes an email or phone instead of holding one: "E-mail 1 - Type", "E-Mail: Angezeigter Name".
-_LABEL = re.compile(
+_LABEL = _folded(
     r"(type|typ$|^typ|tipo|soort|rodzaj|種類|유형|类型|label|optout|optin|bounce|status|consent|subscription|marketing|"
     r"valid|verified|displayname|angezeigtername|anzeigename|nomcomplet|pantalla|visualizzato|exibicao|apresentar|"
     r"weergave|weergegeven|wyswietlana|表示名|표시이름|显示名)"
 )
-_NOT_PHONE = re.compile(r"(fax|telex|pager|callback|assistant|assistent|asystent|isdn|faks|팩스|传真|秘書|비서|助理)")
+_NOT_PHONE = _folded(r"(fax|telex|telecopie|pager|callback|assistant|assistent|asystent|isdn|faks|팩스|传真|秘書|비서|助理)")
 
 # Address groups: which of a file's several addresses a column belongs to.
 _GROUPS = {
@@ -1001,6 +1009,7 @@ def _contact_shapes(columns: list[str | None], keys: list[str], fixed: set[int])
     if len(parts) == 3:
         for i in parts.values():
             columns[i] = "birthday"  # Thunderbird: year, month, day cells in that order
+            fixed.add(i)
 
 
 def _keep_one_address(columns: list[str | None], groups: dict[int, tuple[str, str]], fixed: set[int]) -> None:

@@ -1,0 +1,432 @@
+"""Column mapping: real exports of other tools (tests/data/csv, tests/data/xlsx), Outlook's localised
+headers, the languages and shapes of hand-made sheets, references, and crm's own export."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcli.export import HEADERS
+from crmcli.importer.headers import (
+    FIELDS,
+    IGNORE,
+    KINDS,
+    _keyed,
+    _WORDS,
+    explain_unmapped,
+    field_for,
+    guess_kind,
+    header_key,
+    map_headers,
+)
+from crmcli.normalize import field_key
+
+DATA = Path(__file__).parent / "data"
+
+
+def mapped(headers: list[str], kind: str | None = None) -> dict[str, str | None]:
+    kind = kind or guess_kind(headers)
+    m = map_headers(headers, kind)
+    return dict(zip(m.headers, m.columns, strict=True))
+
+
+def read_headers(name: str) -> list[str]:
+    path = DATA / "csv" / name
+    text = path.read_text(encoding="utf-8-sig")
+    dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+    return next(csv.reader(text.splitlines(), dialect))
+
+
+def assert_valid(columns: list[str | None]) -> None:
+    """Every custom column has a key the custom-field code accepts, and no two columns share one."""
+    keys = [c[7:] for c in columns if c and c.startswith("custom.")]
+    for key in keys:
+        assert field_key(key) == key
+    assert len(keys) == len(set(keys))
+
+
+# ---------------------------------------------------------------- real files
+
+REAL = {
+    "roundcube-outlook.csv": (
+        "contacts",
+        {"E-mail Address": "emails", "E-mail 2 Address": "emails", "E-mail 3 Address": "emails"},
+    ),
+    "roundcube-thunderbird.csv": (
+        "contacts",
+        {
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Display Name": "name",
+            "Primary Email": "emails",
+            "Secondary Email": "emails",
+            "Work Phone": "phones",
+            "Home Phone": "phones",
+            "Mobile Number": "phones",
+            "Fax Number": "custom.fax_number",
+            "Work Address": "street",
+            "Work Address 2": "street",
+            "Work City": "city",
+            "Work State": "region",
+            "Work ZipCode": "postcode",
+            "Work Country": "country",
+            "Home Address": "custom.home_address",
+            "Home City": "custom.home_city",
+            "Job Title": "title",
+            "Organization": "company",
+            "Web Page 1": "website",
+            "Web Page 2": "custom.web_page_2",
+            "Birth Year": "birthday",
+            "Birth Month": "birthday",
+            "Birth Day": "birthday",
+            "Notes": "notes",
+            "": None,
+        },
+    ),
+    "roundcube-all.csv": (
+        "contacts",
+        {
+            "Display Name": "name",
+            "Title": "prefix",
+            "Job Title": "title",
+            "Email Home": "emails",
+            "Email Work": "emails",
+            "Home Mobile": "phones",
+            "Business Street": "street",
+            "Work City": "city",
+            "Work Zip": "postcode",
+            "Home Street": "custom.home_street",
+            "Other Country/Region": "custom.other_country_region",
+            "Birthday": "birthday",
+            "Categories": "tags",
+            "Website Home Page": "custom.website_home_page",
+        },
+    ),
+    "thunderbird-basic.csv": (
+        "contacts",
+        {"First Name": "first_name", "Display Name": "name", "Primary Email": "emails", "Screen Name": None},
+    ),
+    "thunderbird-semicolon.csv": (
+        "contacts",
+        {"Display Name": "name", "First Name": "first_name", "Last Name": "last_name", "Primary Email": "emails"},
+    ),
+    "thunderbird-name-email.csv": ("contacts", {"Name": "name", "Email": "emails"}),
+    "linkedin-outlook-format.csv": (
+        "contacts",
+        {
+            "Title": "prefix",
+            "First Name": "first_name",
+            "E-mail Address": "emails",
+            "Business Street": "street",
+            "Business Country": "country",
+            "Home Country": "custom.home_country",
+            "Company": "company",
+            "Job Title": "title",
+            "Mobile Phone": "phones",
+            "Web Page": "website",
+            "Personal Web Page": "custom.personal_web_page",
+            "Other Address PO Box": "custom.other_address_po_box",
+        },
+    ),
+    "hubspot-contacts.csv": (
+        "contacts",
+        {
+            "Record ID": "external_id",
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Email": "emails",
+            "Phone Number": "phones",
+            "Lead Status": "custom.lead_status",
+            "Create Date": "created_at",
+        },
+    ),
+    "salesforce-opportunities.csv": (
+        "deals",
+        {
+            "ID": "external_id",
+            "ACCOUNTID": "company_ref",
+            "NAME": "title",
+            "DESCRIPTION": "notes",
+            "STAGENAME": "stage",
+            "AMOUNT": "amount",
+            "PROBABILITY": "probability",
+            "CLOSEDATE": "close_date",
+            "LEADSOURCE": "source",
+            "ISCLOSED": "is_closed",
+            "ISWON": "is_won",
+            "OWNERID": "owner",
+            "CREATEDDATE": "created_at",
+            "ISDELETED": None,
+            "CREATEDBYID": None,
+            "SYSTEMMODSTAMP": None,
+            "TYPE": "custom.type",
+            "ORACLE_ID__C": "custom.oracle_id_c",
+        },
+    ),
+    "salesforce-accounts.csv": (
+        "companies",
+        {
+            "ID": "external_id",
+            "NAME": "name",
+            "BILLINGSTREET": "street",
+            "BILLINGCITY": "city",
+            "BILLINGSTATE": "region",
+            "BILLINGPOSTALCODE": "postcode",
+            "BILLINGCOUNTRY": "country",
+            "SHIPPINGSTREET": "custom.shippingstreet",
+            "SHIPPINGCOUNTRY": "custom.shippingcountry",
+            "PHONE": "phone",
+            "FAX": "custom.fax",
+            "WEBSITE": "website",
+            "INDUSTRY": "industry",
+            "DESCRIPTION": "notes",
+            "OWNERID": "owner",
+            "CREATEDDATE": "created_at",
+            "PARENTID": "custom.parentid",
+            "MASTERRECORDID": "custom.masterrecordid",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_exports_map_their_important_columns(name: str) -> None:
+    kind, expected = REAL[name]
+    headers = read_headers(name)
+    assert guess_kind(headers) == kind
+    m = map_headers(headers, kind)
+    got = dict(zip(m.headers, m.columns, strict=True))
+    for header, field in expected.items():
+        if field is None and header not in got:
+            continue
+        if field is None:
+            assert got[header] is None or got[header].startswith("custom."), header
+        else:
+            assert got[header] == field, header
+    assert_valid(m.columns)
+
+
+def test_every_sample_file_is_listed_with_its_source() -> None:
+    for folder in ("csv", "xlsx"):
+        sources = (DATA / folder / "SOURCES.md").read_text(encoding="utf-8")
+        for path in (DATA / folder).iterdir():
+            if path.name != "SOURCES.md":
+                assert f"| {path.name} |" in sources, path.name
+
+
+# ---------------------------------------------------------------- Outlook, every language
+
+OUTLOOK_EN = (
+    "Title,First Name,Middle Name,Last Name,Suffix,Company,Department,Job Title,Business Street,Business Street 2,"
+    "Business Street 3,Business City,Business State,Business Postal Code,Business Country/Region,Home Street,"
+    "Home Street 2,Home Street 3,Home City,Home State,Home Postal Code,Home Country/Region,Other Street,Other Street 2,"
+    "Other Street 3,Other City,Other State,Other Postal Code,Other Country/Region,Assistant's Phone,Business Fax,"
+    "Business Phone,Business Phone 2,Callback,Car Phone,Company Main Phone,Home Fax,Home Phone,Home Phone 2,ISDN,"
+    "Mobile Phone,Other Fax,Other Phone,Pager,Primary Phone,Radio Phone,TTY/TDD Phone,Telex,Account,Anniversary,"
+    "Assistant's Name,Billing Information,Birthday,Business Address PO Box,Categories,Children,Directory Server,"
+    "E-mail Address,E-mail Type,E-mail Display Name,E-mail 2 Address,E-mail 2 Type,E-mail 2 Display Name,"
+    "E-mail 3 Address,E-mail 3 Type,E-mail 3 Display Name,Gender,Government ID Number,Hobby,Home Address PO Box,"
+    "Initials,Internet Free Busy,Keywords,Language,Location,Manager's Name,Mileage,Notes,Office Location,"
+    "Organizational ID Number,Other Address PO Box,Priority,Private,Profession,Referred By,Sensitivity,Spouse,"
+    "User 1,User 2,User 3,User 4,Web Page"
+).split(",")
+# The header row of a real German Outlook export (with the two columns Excel added).
+OUTLOOK_DE = (
+    "Anrede,Vorname,Weitere Vornamen,Nachname,Suffix,Firma,Abteilung,Position,Straße geschäftlich,"
+    "Straße geschäftlich 2,Straße geschäftlich 3,Ort geschäftlich,Region geschäftlich,Postleitzahl geschäftlich,"
+    "Land/Region geschäftlich,Straße privat,Straße privat 2,Straße privat 3,Ort privat,Bundesland/Kanton privat,"
+    "Postleitzahl privat,Land/Region privat,Weitere Straße,Weitere Straße 2,Weitere Straße 3,Weiterer Ort,"
+    "Weiteres/r Bundesland/Kanton,Weitere Postleitzahl,Weiteres/e Land/Region,Telefon Assistent,Fax geschäftlich,"
+    "Telefon geschäftlich,Telefon geschäftlich 2,Rückmeldung,Autotelefon,Telefon Firma,Fax privat,Telefon (privat),"
+    "Telefon (privat 2),ISDN,Mobiltelefon,Weiteres Fax,Weiteres Telefon,Pager,Haupttelefon,Mobiltelefon 2,"
+    "Telefon für Hörbehinderte,Telex,Abrechnungsinformation,Assistent(in),Benutzer 1,Benutzer 2,Benutzer 3,"
+    "Benutzer 4,Beruf,Büro,E-Mail-Adresse,E-Mail-Typ,E-Mail: Angezeigter Name,E-Mail 2: Adresse,E-Mail 2: Typ,"
+    "E-Mail 2: Angezeigter Name,E-Mail 3: Adresse,E-Mail 3: Typ,E-Mail 3: Angezeigter Name,Empfohlen von,"
+    "Geburtstag,Geschlecht,Hobby,Initialen,Internet Frei/Gebucht,Jahrestag,Kategorien,Kinder,Konto,"
+    "Name des/r Vorgesetzten,Notizen,Organisationsnr.,Ort,Partner,Postfach geschäftlich,Postfach privat,Priorität,"
+    "Privat,Reisekilometer,Sozialversicherungsnr.,Sprache,Stichwörter,Vertraulichkeit,Verzeichnisserver,Webseite,"
+    "Weiteres Postfach,Spalte1,Spalte2"
+).split(",")
+
+# Outlook's localised contact export headers (as Exchange's CSV importer lists them per language):
+# the field each should give. Business address columns fill the address; home and other ones are custom.
+_C = "custom"
+OUTLOOK = {
+    "fr": {
+        "Prénom": "first_name", "Deuxième prénom": "middle_name", "Nom": "last_name", "Suffixe": "suffix",
+        "Société": "company", "Titre": "title", "Rue (bureau)": "street", "Rue (bureau) 2": "street",
+        "Ville (bureau)": "city", "Dép/Région (bureau)": "region", "Code postal (bureau)": "postcode",
+        "Pays/Région (bureau)": "country", "Rue (domicile)": _C, "Ville (domicile)": _C, "Rue (autre)": _C,
+        "Pays/Région (autre)": _C, "Téléphone (bureau)": "phones", "Téléphone (domicile)": "phones",
+        "Tél. mobile": "phones", "Télécopie (bureau)": _C, "Récepteur de radiomessagerie": _C,
+        "Adresse de messagerie": "emails", "Adresse de messagerie 2": "emails", "Type de messagerie": None,
+        "Nom complet de l'adresse de messagerie": None, "Anniversaire": "birthday", "Catégories": "tags",
+        "Notes": "notes", "Page Web": "website", "B.P. professionnelle": _C,
+    },
+    "es": {
+        "Nombre": "first_name", "Segundo nombre": "middle_name", "Apellidos": "last_name", "Organización": "company",
+        "Puesto": "title", "Calle del trabajo": "street", "Calle del trabajo 2": "street",
+        "Ciudad de trabajo": "city", "Provincia o estado de trabajo": "region", "Código postal del trabajo": "postcode",
+        "País o región del trabajo": "country", "Otra calle": _C, "Otra ciudad": _C, "Otro país o región": _C,
+        "País o región del domicilio": _C, "Teléfono del trabajo": "phones", "Particular": _C,
+        "Mobile Phone": "phones", "Radioteléfono": "phones", "Otro teléfono": "phones",
+        "E-mail Address": "emails", "Dirección de correo electrónico 2": "emails",
+        "Tipo de correo electrónico 2": None, "Nombre de pantalla de correo electrónico": None,
+        "Categorías": "tags", "Página web": "website", "Birthday": "birthday", "Notes": "notes",
+    },
+    "it": {
+        "Nome": "first_name", "Secondo nome": "middle_name", "Cognome": "last_name", "Titolo": "prefix",
+        "Titolo straniero": "suffix", "Società": "company", "Posizione": "title", "Via (uff.)": "street",
+        "Via (uff.) 2": "street", "Città (uff.)": "city", "Provincia (uff.)": "region", "CAP (uff.)": "postcode",
+        "Paese (uff.)": "country", "Via (ab.)": _C, "Città (ab.)": _C, "CAP (ab.)": _C, "Altra via": _C,
+        "Altro CAP": _C, "Altro paese": _C, "Cellulare": "phones", "Altro telefono": "phones",
+        "Telefono principale": "phones", "Telefono assistente": _C, "Fax (uff.)": _C,
+        "Indirizzo posta elettronica": "emails", "Indirizzo posta elettronica 2": "emails",
+        "Tipo posta elettronica": None, "Nome visualizzato posta elettronica": None, "Compleanno": "birthday",
+        "Categorie": "tags", "Pagina Web": "website", "Notes": "notes",
+    },
+    "pt-BR": {
+        "Primeiro nome": "first_name", "Segundo nome": "middle_name", "Sobrenome": "last_name",
+        "Tratamento": "prefix", "Sufixo": "suffix", "Empresa": "company", "Cargo": "title",
+        "Business Street": "street", "Rua do endereço comercial 2": "street", "Business City": "city",
+        "Business State": "region", "Business Postal Code": "postcode", "País/Região da Empresa": "country",
+        "Endereço residencial": _C, "Cidade do endereço residencial": _C, "CEP do endereço residencial": _C,
+        "País/Região de Residência": _C, "Outro endereço": _C, "Outro País/Região": _C, "Cidade": _C, "CEP": _C,
+        "Telefone comercial": "phones", "Telefone residencial": "phones", "Telefone celular": "phones",
+        "Radiofone": "phones", "Fax comercial": _C, "E-mail Address": "emails", "Endereço de email 2": "emails",
+        "Tipo de email": None, "Nome para exibição do email": None, "Birthday": "birthday",
+        "Categorias": "tags", "Página da Web": "website", "Anotações": "notes",
+    },
+    "pt-PT": {
+        "Primeiro nome": "first_name", "Outros nomes/apelidos": "middle_name", "Apelido": "last_name",
+        "Título": "prefix", "Empresa": "company", "Cargo": "title", "Rua da empresa": "street",
+        "Rua da empresa 2": "street", "Localidade da empresa": "city", "Distrito da empresa": "region",
+        "Código postal da empresa": "postcode", "País/Região da Empresa": "country", "Rua da residência": _C,
+        "Localidade da residência": _C, "País da Residência/Região": _C, "Rua do outro endereço": _C,
+        "Código postal do outro endereço": _C, "Outro País/Região": _C, "Telefone da empresa": "phones",
+        "Telemóvel": "phones", "Endereço de correio electrónico": "emails",
+        "Endereço do correio electrónico 2": "emails", "Tipo de correio electrónico": None,
+        "Nome a apresentar para o correio electrónico": None, "Data de nascimento": "birthday",
+        "Categorias": "tags", "Página na Web": "website", "Notas": "notes",
+    },
+    "nl": {
+        "Voornaam": "first_name", "Middelste naam": "middle_name", "Achternaam": "last_name", "Titel": "prefix",
+        "Achtervoegsel": "suffix", "Bedrijf": "company", "Functie": "title", "Werkadres, straat": "street",
+        "Werkadres 2, straat": "street", "Werkadres, plaats": "city", "Werkadres, provincie": "region",
+        "Werkadres, postcode": "postcode", "Land/regio (werk)": "country", "Huisadres, straat": _C,
+        "Huisadres, plaats": _C, "Land/regio (thuis)": _C, "Ander adres, straat": _C, "Land/regio (anders)": _C,
+        "Telefoon op werk": "phones", "Telefoon thuis": "phones", "Mobiele telefoon": "phones",
+        "Fax op werk": _C, "E-mailadres": "emails", "E-mailadres 2": "emails", "E-mailtype": None,
+        "Weergavenaam voor e-mail": None, "E-mail, weergegeven naam 2": None, "Verjaardag": "birthday",
+        "Categorieën": "tags", "Webpagina": "website", "Notities": "notes",
+    },
+    "pl": {
+        "Imię": "first_name", "Drugie imię": "middle_name", "Nazwisko": "last_name", "Tytuł": "prefix",
+        "Sufiks": "suffix", "Firma": "company", "Stanowisko": "title", "Adres służbowy - ulica": "street",
+        "Adres służbowy - ulica 2": "street", "Adres służbowy - miejscowość": "city",
+        "Adres służbowy - województwo": "region", "Adres służbowy - kod pocztowy": "postcode",
+        "Adres służbowy - kraj/region": "country", "Adres domowy - ulica": _C, "Adres domowy - miejscowość": _C,
+        "Inny adres - kraj/region": _C, "Telefon służbowy": "phones", "Telefon komórkowy": "phones",
+        "Telefon domowy": "phones", "Faks służbowy": _C, "Adres e-mail": "emails", "Adres e-mail 2": "emails",
+        "Typ poczty e-mail": None, "Rodzaj e-mail 2": None, "Wyświetlana nazwa e-mail": None,
+        "Urodziny": "birthday", "Kategorie": "tags", "Strona sieci Web": "website", "Notatki": "notes",
+    },
+    "ja": {
+        "名": "first_name", "ミドル ネーム": "middle_name", "姓": "last_name", "肩書き": "prefix", "敬称": "suffix",
+        "会社名": "company", "役職": "title", "番地 (会社)": "street", "住所 2 (会社)": "street",
+        "市町村 (会社)": "city", "都道府県 (会社)": "region", "郵便番号 (会社)": "postcode",
+        "国 (会社)/地域": "country", "番地 (自宅)": _C, "国 (自宅)/地域": _C, "番地 (その他)": _C,
+        "会社電話": "phones", "自宅電話": "phones", "携帯電話": "phones", "秘書の電話": _C, "会社 FAX": _C,
+        "電子メール アドレス": "emails", "電子メール 2 アドレス": "emails", "電子メールの種類": None,
+        "電子メール表示名": None, "誕生日": "birthday", "分類": "tags", "Web ページ": "website", "メモ": "notes",
+    },
+    "ko": {
+        "이름": "first_name", "중간 이름": "middle_name", "성": "last_name", "호칭(영문)": "prefix",
+        "호칭(한글)": "suffix", "회사": "company", "직함": "title", "근무지 주소 번지": "street",
+        "근무지 번지 2": "street", "근무지 구/군/시": "city", "근무지 시/도": "region",
+        "근무지 우편 번호": "postcode", "근무지 국가/지역": "country", "집 번지": _C, "집 주소 구/군/시": _C,
+        "기타 번지": _C, "근무처 전화": "phones", "집 전화 번호": "phones", "휴대폰": "phones",
+        "비서 전화 번호": _C, "전자 메일 주소": "emails", "전자 메일 2 주소": "emails", "전자 메일 유형": None,
+        "전자 메일 표시 이름": None, "생일": "birthday", "범주 항목": "tags", "웹 페이지": "website",
+        "메모": "notes",
+    },
+    "zh-CN": {
+        "名": "first_name", "中间名": "middle_name", "姓": "last_name", "英文称谓": "prefix", "中文称谓": "suffix",
+        "单位": "company", "职务": "title", "商务地址 街道": "street", "商务地址 街道 2": "street",
+        "商务地址 市/县": "city", "商务地址 省/市/自治区": "region", "商务地址 邮政编码": "postcode",
+        "商务地址 国家/地区": "country", "住宅地址 街道": _C, "其他地址 国家/地区": _C, "商务电话": "phones",
+        "移动电话": "phones", "电子邮件地址": "emails", "电子邮件 2 地址": "emails", "电子邮件类型": None,
+        "电子邮件显示名称": None, "生日": "birthday", "类别": "tags", "网页": "website", "附注": "notes",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(OUTLOOK))
+def test_outlook_localised_exports(language: str) -> None:
+    expected = OUTLOOK[language]
+    headers = list(expected)
+    assert guess_kind(headers) == "contacts"
+    got = mapped(headers, "contacts")
+    wrong = {}
+    for header, field in expected.items():
+        value = got[header]
+        if field == _C:
+            ok = value is not None and value.startswith("custom.")
+        else:
+            ok = value == field
+        if not ok:
+            wrong[header] = (value, field)
+    assert not wrong
+    assert_valid(list(got.values()))
+
+
+@pytest.mark.parametrize("headers", [OUTLOOK_EN, OUTLOOK_DE], ids=["en", "de"])
+def test_every_outlook_column_is_mapped_or_a_custom_field(headers: list[str]) -> None:
+    m = map_headers(headers, "contacts")
+    got = dict(zip(headers, m.columns, strict=True))
+    for header, column in got.items():
+        assert column is None or column in FIELDS["contacts"] or column.startswith("custom."), header
+    assert_valid(m.columns)
+    # one address fills the fields: Business; Home and Other are custom fields
+    address = {c for c in m.columns if c in ("street", "city", "region", "postcode", "country")}
+    assert address == {"street", "city", "region", "postcode", "country"}
+    assert m.columns.count("city") == 1
+    ignored = [h for h, c in got.items() if c is None]
+    assert all(re.search(r"(Type|Typ|Display Name|Angezeigter Name)$", h) for h in ignored), ignored
+
+
+def test_outlook_english_in_detail() -> None:
+    got = mapped(OUTLOOK_EN)
+    assert got["Title"] == "prefix" and got["Job Title"] == "title" and got["Suffix"] == "suffix"
+    assert got["Business Street 2"] == got["Business Street 3"] == "street"
+    assert got["Other Country/Region"] == "custom.other_country_region"
+    assert got["Home Street"] == "custom.home_street"
+    assert got["Business Address PO Box"] == "custom.business_address_po_box"
+    assert got["Assistant's Phone"] == "custom.assistant_s_phone"
+    assert got["Business Fax"] == "custom.business_fax" and got["Telex"] == "custom.telex"
+    assert [h for h, c in got.items() if c == "phones"] == [
+        "Business Phone", "Business Phone 2", "Car Phone", "Company Main Phone", "Home Phone", "Home Phone 2",
+        "Mobile Phone", "Other Phone", "Primary Phone", "Radio Phone", "TTY/TDD Phone",
+    ]  # fmt: skip
+    assert [h for h, c in got.items() if c == "emails"] == ["E-mail Address", "E-mail 2 Address", "E-mail 3 Address"]
+    assert got["Birthday"] == "birthday" and got["Web Page"] == "website" and got["Categories"] == "tags"
+    assert got["User 1"] == "custom.user_1"
+
+
+def test_outlook_german_in_detail() -> None:
+    got = mapped(OUTLOOK_DE)
+    assert got["Anrede"] == "prefix" and got["Position"] == "title" and got["Firma"] == "company"
+    assert got["Straße geschäftlich"] == "street" and got["Ort geschäftlich"] == "city"
+    assert got["Land/Region geschäftlich"] == "country" and got["Postleitzahl geschäftlich"] == "postcode"
+    assert got["Straße privat"] == "custom.straße_privat"
+    assert got["Weiteres/e Land/Region"] == "custom.weiteres_e_land_region"
+    assert got["Telefon (privat)"] == got["Mobiltelefon"] == got["Haupttelefon"] == "phones"
+    assert got["Telefon Assistent"] == "custom.telefon_assistent"
+    assert got["E-Mail 2: Adresse"] == "emails" and got["E-Mail: Angezeigter Name"] is None
+    assert got["Geburtstag"] == "birthday" and got["Webseite"] == "website" and got["Kategorien"] == "tags"
+    assert got["Ort"] == "custom.ort"  # Outlook's "Location" (Ort) is not the business city
