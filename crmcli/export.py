@@ -3,16 +3,22 @@
 The rows are those of the list functions (list_contacts, list_companies, list_deals,
 list_followups, and activity_rows here), so a file's headers are exactly the keys of the
 records `crm … list -f json` prints, custom fields flattened to custom.KEY: crm's importer
-recognises its own headers, and export then import gives the same records.
+recognises its own headers, and export then import gives the same records. A declared custom
+field that is not text says its type in the header, so an import into an empty database
+declares it again: custom.KEY:number, custom.KEY:date, custom.KEY:bool, custom.KEY:email,
+custom.KEY:url, custom.KEY:choice(A|B|C) (a backslash before a | or a backslash inside a choice).
 
 - CSV: UTF-8 with a BOM (Excel then reads UTF-8; `bom=False` leaves it out), RFC 4180 CRLF
   lines, lists joined with "; ", times ISO 8601 UTC with Z, amounts as exact decimals.
 - XLSX: typed cells (times and dates as Excel dates, in UTC; amounts, ids and numeric custom
   fields as numbers; yes/no as booleans), a bold, frozen header row and an autofilter.
 - JSON: what `-f json` of the list prints.
-- vCard 3.0 (contacts only): FN, N, EMAIL and TEL with TYPE (the primary one PREF), ORG,
-  TITLE, NOTE, CATEGORIES (tags), UID (external id), REV, and X-CRM-OWNER, X-CRM-SOURCE,
-  X-CRM-CREATED, X-CRM-FIELD (key=value, one per custom field).
+- vCard 3.0 (contacts only; a company never becomes a card): FN, N, EMAIL and TEL with TYPE
+  (the primary one PREF), ORG, TITLE, NOTE, CATEGORIES (tags), ADR;TYPE=WORK (street, city,
+  region, postcode, country), BDAY (1985-04-15, or --04-15 without the year), URL, UID
+  (external id), REV, and X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED, X-CRM-FIELD (one per custom
+  field: key=value, or key:type=value for a declared field that is not text). Text values have
+  their semicolons, commas, backslashes and line breaks escaped as RFC 6350 says.
 
 Formula injection: in CSV and XLSX a text cell that starts with = + - @, a tab or a carriage
 return gets a leading apostrophe, unless the whole cell is a plain number (a phone in E.164,
@@ -47,9 +53,11 @@ FIELD_ENTITY = {"contacts": "contacts", "companies": "companies", "deals": "deal
 # The keys of each kind's records, for the header of an export with no rows.
 HEADERS = {
     "contacts": ["id", "name", "title", "company", "company_id", "email", "emails", "phone", "phones", "tags",
-                 "owner", "source", "last_touch", "notes", "external_id", "created_at", "updated_at"],
+                 "owner", "source", "last_touch", "notes", "external_id", "created_at", "updated_at", "street", "city",
+                 "region", "postcode", "country", "birthday", "website"],
     "companies": ["id", "name", "domain", "phone", "website", "tags", "owner", "source", "people", "notes",
-                  "external_id", "created_at", "updated_at"],
+                  "external_id", "created_at", "updated_at", "street", "city", "region", "postcode", "country",
+                  "industry"],
     "deals": ["id", "title", "pipeline", "stage", "status", "probability", "amount", "currency", "weighted", "contact",
               "contact_id", "company", "company_id", "close_date", "owner", "source", "days_in_stage", "stalled",
               "closed_at", "lost_reason", "notes", "external_id", "created_at", "updated_at"],
@@ -197,6 +205,31 @@ def field_types(session: Any, kind: str) -> dict[str, str]:
     return {f"custom.{name}": d.type for name, d in field_defs(session, entity).items()}
 
 
+def field_labels(session: Any, kind: str) -> dict[str, str]:
+    """custom.KEY → custom.KEY:TYPE for each declared field that is not text (see the module
+    docstring): the headers of CSV and XLSX, and X-CRM-FIELD's key:type."""
+    entity = FIELD_ENTITY.get(kind)
+    if entity is None:
+        return {}
+    from crmcli.fields import field_defs
+
+    return {
+        f"custom.{name}": f"custom.{typed_key(name, d.type, d.choices)}"
+        for name, d in field_defs(session, entity).items()
+        if d.type != "text"
+    }
+
+
+def typed_key(name: str, type: str, choices: list[str] | None = None) -> str:
+    """'seats:number', 'tier:choice(Gold|Silver)'; a text field is its name alone."""
+    if type == "text":
+        return name
+    if type == "choice":
+        escaped = (c.replace("\\", "\\\\").replace("|", "\\|") for c in choices or [])
+        return f"{name}:choice({'|'.join(escaped)})"
+    return f"{name}:{type}"
+
+
 def flatten(row: dict[str, Any]) -> dict[str, Any]:
     """Nested dicts (custom fields) become prefix.key columns; lists of records are left out."""
     out: dict[str, Any] = {}
@@ -244,14 +277,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def csv_bytes(kind: str, records: list[dict[str, Any]], *, bom: bool = True) -> bytes:
+def csv_bytes(
+    kind: str, records: list[dict[str, Any]], *, bom: bool = True, labels: dict[str, str] | None = None
+) -> bytes:
+    """CSV; LABELS (field_labels) name the typed custom columns in the header."""
     import csv
 
     flat = [flatten(r) for r in records]
     columns = headers(kind, flat)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([(labels or {}).get(c, c) for c in columns])
     text, safe = _text, neutralize
     for row in flat:
         writer.writerow([safe(text(row.get(c))) for c in columns])
@@ -283,8 +319,15 @@ def _money_format(places: int) -> str:
     return "#,##0" + ("." + "0" * places if places else "")
 
 
-def xlsx_bytes(kind: str, records: list[dict[str, Any]], declared: dict[str, str] | None = None) -> bytes:
-    """A workbook with one sheet: typed cells, a bold frozen header with an autofilter."""
+def xlsx_bytes(
+    kind: str,
+    records: list[dict[str, Any]],
+    declared: dict[str, str] | None = None,
+    *,
+    labels: dict[str, str] | None = None,
+) -> bytes:
+    """A workbook with one sheet: typed cells (DECLARED: field_types), a bold frozen header with an
+    autofilter (LABELS: field_labels)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -299,14 +342,15 @@ def xlsx_bytes(kind: str, records: list[dict[str, Any]], declared: dict[str, str
     book = Workbook(write_only=True)
     sheet = book.create_sheet(kind)
     sample = flat[:200]
+    names = [(labels or {}).get(c, c) for c in columns]
     for n, column in enumerate(columns, start=1):
-        width = max([len(column)] + [len(_text(r.get(column))) for r in sample])
+        width = max([len(names[n - 1])] + [len(_text(r.get(column))) for r in sample])
         sheet.column_dimensions[get_column_letter(n)].width = min(max(width + 2, 8), 50)
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column)
+    for name in names:
+        cell = WriteOnlyCell(sheet, value=name)
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -359,8 +403,9 @@ def _split_name(name: str) -> tuple[str, str]:
     return (parts[1], parts[0]) if len(parts) == 2 else (name, "")
 
 
-def vcf_bytes(records: list[dict[str, Any]]) -> bytes:
-    """vCard 3.0, one card per contact (see the module docstring for the properties)."""
+def vcf_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = None) -> bytes:
+    """vCard 3.0, one card per contact (see the module docstring for the properties); LABELS
+    (field_labels) give X-CRM-FIELD the declared types. vobject escapes the text values."""
     import vobject
 
     from crmcli.clock import iso_utc
@@ -386,11 +431,23 @@ def vcf_bytes(records: list[dict[str, Any]]) -> bytes:
                 card.add(prop_name).value = str(row[key])
         if row.get("tags"):
             card.add("categories").value = list(row["tags"])
+        if any(row.get(k) for k in ("street", "city", "region", "postcode", "country")):
+            adr = card.add("adr")
+            adr.value = vobject.vcard.Address(
+                street=row.get("street") or "", city=row.get("city") or "", region=row.get("region") or "",
+                code=row.get("postcode") or "", country=row.get("country") or "",
+            )  # fmt: skip
+            adr.params["TYPE"] = ["WORK"]
+        if row.get("birthday"):
+            card.add("bday").value = row["birthday"]
+        if row.get("website"):
+            card.add("url").value = row["website"]
         for key, prop_name in (("owner", "x-crm-owner"), ("source", "x-crm-source")):
             if row.get(key):
                 card.add(prop_name).value = str(row[key])
         for key, value in sorted((row.get("custom") or {}).items()):
-            card.add("x-crm-field").value = f"{key}={_text(value)}"
+            label = (labels or {}).get(f"custom.{key}", f"custom.{key}")[7:]
+            card.add("x-crm-field").value = f"{label}={_text(value)}"
         if row.get("created_at"):
             card.add("x-crm-created").value = iso_utc(row["created_at"])
         if row.get("updated_at"):
@@ -421,11 +478,12 @@ def format_for(target: str, fmt: str | None) -> str:
 def render(session: Any, kind: str, records: list[dict[str, Any]], fmt: str, *, bom: bool = True) -> bytes:
     if fmt == "vcf" and kind != "contacts":
         raise UsageError(f"vCard holds contacts only; export {kind} as csv, xlsx or json")
+    labels = field_labels(session, kind)
     writers: dict[str, Callable[[], bytes]] = {
-        "csv": lambda: csv_bytes(kind, records, bom=bom),
+        "csv": lambda: csv_bytes(kind, records, bom=bom, labels=labels),
         "json": lambda: json_bytes(records),
-        "xlsx": lambda: xlsx_bytes(kind, records, field_types(session, kind)),
-        "vcf": lambda: vcf_bytes(records),
+        "xlsx": lambda: xlsx_bytes(kind, records, field_types(session, kind), labels=labels),
+        "vcf": lambda: vcf_bytes(records, labels),
     }
     return writers[fmt]()
 
