@@ -430,3 +430,151 @@ def test_outlook_german_in_detail() -> None:
     assert got["E-Mail 2: Adresse"] == "emails" and got["E-Mail: Angezeigter Name"] is None
     assert got["Geburtstag"] == "birthday" and got["Webseite"] == "website" and got["Kategorien"] == "tags"
     assert got["Ort"] == "custom.ort"  # Outlook's "Location" (Ort) is not the business city
+
+
+# ---------------------------------------------------------------- real sheets
+
+
+XLSX = {
+    "it-fornitori.xlsx": (
+        "companies",
+        {"Nome": "name", "Indirizzo": "address", "Telefono": "phone", "Sito Web": "website", "Città": "city",
+         "Nazione": "country", "Note": "notes", "Partita IVA": "custom.partita_iva", "Email": "custom.x_email"},
+    ),
+    "it-clienti.xlsx": (
+        "companies",
+        {"Codice cliente": "external_id", "Ragione sociale": "name", "Agente": "owner",
+         "Premio annuo": "custom.premio_annuo"},
+    ),
+    "pt-br-contatos.xlsx": (
+        "contacts",
+        {"Nome": "name", "Email": "emails", "Telefone": "phones", "CEP": "postcode", "Logradouro": "street",
+         "Bairro": "custom.bairro", "Cidade": "city", "Estado": "region"},
+    ),
+    "vi-khach-hang.xlsx": (
+        "contacts",
+        {"Mã khách hàng": "external_id", "Họ và tên": "name", "Số điện thoại": "phones", "Email": "emails",
+         "Sinh nhật": "birthday", "Nhóm": "tags", "Địa chỉ": "address", "Tỉnh/Thành": "region",
+         "Quốc gia": "country", "Nguồn giới thiệu": "source", "Ghi chú": "notes", "Ngày tạo": "created_at"},
+    ),
+    "vi-danh-ba.xlsx": (
+        "contacts",
+        {"Họ tên": "name", "Chức vụ": "title", "Đơn vị": "company", "Số điện thoại": "phones", "Địa chỉ": "address"},
+    ),
+    "fr-contacts.xlsx": (
+        "contacts",
+        {"Prénom": "first_name", "Nom": "last_name", "Courriel": "emails", "Téléphone": "phones",
+         "Société": "company"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(XLSX))
+def test_real_sheet_headers(name: str) -> None:
+    from openpyxl import load_workbook
+
+    kind, expected = XLSX[name]
+    sheet = load_workbook(DATA / "xlsx" / name, read_only=True).active
+    headers = [str(c) for c in next(sheet.iter_rows(max_row=1, values_only=True))]
+    assert guess_kind(headers) == kind
+    got = mapped(headers, kind)
+    assert {h: got[h] for h in expected} == expected
+    assert_valid(list(got.values()))
+
+
+# ---------------------------------------------------------------- languages of hand-made sheets
+
+# (language, header, field) for the usual contact fields, as people title their own sheets.
+LANGUAGE = {
+    "it": {"Nome completo": "name", "Nome": "name", "Cognome": "last_name", "Secondo nome": "middle_name",
+           "E-mail": "emails", "Indirizzo email": "emails", "Telefono": "phones", "Cellulare": "phones",
+           "Telefono ufficio": "phones", "Azienda": "company", "Ragione sociale": "company", "Ruolo": "title",
+           "Qualifica": "title", "Note": "notes", "Etichette": "tags", "Via": "street", "Città": "city",
+           "Provincia": "region", "CAP": "postcode", "Paese": "country", "Data di nascita": "birthday",
+           "Sito web": "website", "Responsabile": "owner", "Fonte": "source", "Data creazione": "created_at"},
+    "pt-BR": {"Nome completo": "name", "Primeiro nome": "first_name", "Sobrenome": "last_name", "E-mail": "emails",
+              "Telefone": "phones", "Celular": "phones", "Empresa": "company", "Cargo": "title",
+              "Observações": "notes", "Etiquetas": "tags", "Logradouro": "street", "Cidade": "city",
+              "Estado": "region", "UF": "region", "CEP": "postcode", "País": "country",
+              "Data de nascimento": "birthday", "Site": "website", "Responsável": "owner", "Origem": "source",
+              "Data de criação": "created_at"},
+    "pt-PT": {"Nome": "name", "Apelido": "last_name", "Telemóvel": "phones", "Empresa": "company",
+              "Código postal": "postcode", "Localidade": "city", "Distrito": "region", "Notas": "notes"},
+    "es": {"Nombre completo": "name", "Nombre": "name", "Apellidos": "last_name", "Primer apellido": "last_name",
+           "Correo electrónico": "emails", "Correo": "emails", "Teléfono": "phones", "Móvil": "phones",
+           "Celular": "phones", "Empresa": "company", "Cargo": "title", "Puesto": "title", "Notas": "notes",
+           "Etiquetas": "tags", "Dirección": "address", "Calle": "street", "Ciudad": "city", "Provincia": "region",
+           "Código postal": "postcode", "País": "country", "Fecha de nacimiento": "birthday",
+           "Sitio web": "website", "Propietario": "owner", "Origen": "source", "Fecha de creación": "created_at"},
+    "fr": {"Nom complet": "name", "Prénom": "first_name", "Nom de famille": "last_name", "Civilité": "prefix",
+           "Courriel": "emails", "Adresse e-mail": "emails", "Téléphone": "phones", "Portable": "phones",
+           "Mobile": "phones", "Société": "company", "Entreprise": "company", "Fonction": "title",
+           "Poste": "title", "Commentaires": "notes", "Étiquettes": "tags", "Adresse": "address", "Rue": "street",
+           "Ville": "city", "Région": "region", "Code postal": "postcode", "Pays": "country",
+           "Date de naissance": "birthday", "Site web": "website", "Propriétaire": "owner", "Origine": "source",
+           "Date de création": "created_at"},
+    "nl": {"Volledige naam": "name", "Voornaam": "first_name", "Achternaam": "last_name",
+           "Tussenvoegsel": "middle_name", "E-mailadres": "emails", "Telefoonnummer": "phones", "Mobiel": "phones",
+           "Bedrijfsnaam": "company", "Functie": "title", "Opmerkingen": "notes", "Labels": "tags",
+           "Adres": "address", "Straat": "street", "Woonplaats": "city", "Provincie": "region",
+           "Postcode": "postcode", "Land": "country", "Geboortedatum": "birthday", "Website": "website",
+           "Eigenaar": "owner", "Bron": "source", "Aanmaakdatum": "created_at"},
+    "pl": {"Imię i nazwisko": "name", "Imię": "first_name", "Nazwisko": "last_name", "Adres e-mail": "emails",
+           "Telefon": "phones", "Telefon komórkowy": "phones", "Nazwa firmy": "company", "Stanowisko": "title",
+           "Uwagi": "notes", "Tagi": "tags", "Adres": "address", "Ulica": "street", "Miasto": "city",
+           "Województwo": "region", "Kod pocztowy": "postcode", "Kraj": "country", "Data urodzenia": "birthday",
+           "Strona www": "website", "Właściciel": "owner", "Źródło": "source", "Data utworzenia": "created_at"},
+    "ja": {"氏名": "name", "名前": "name", "名": "first_name", "姓": "last_name", "メールアドレス": "emails",
+           "電話番号": "phones", "携帯電話": "phones", "会社名": "company", "役職": "title", "備考": "notes",
+           "タグ": "tags", "住所": "address", "市区町村": "city", "都道府県": "region", "郵便番号": "postcode",
+           "国": "country", "生年月日": "birthday", "ウェブサイト": "website", "担当者": "owner", "作成日": "created_at"},
+    "ko": {"성명": "name", "이름": "name", "성": "last_name", "이메일": "emails", "전화번호": "phones",
+           "휴대전화": "phones", "회사명": "company", "직책": "title", "비고": "notes", "태그": "tags", "주소": "address",
+           "도시": "city", "시/도": "region", "우편번호": "postcode", "국가": "country", "생년월일": "birthday",
+           "웹사이트": "website", "담당자": "owner", "출처": "source", "생성일": "created_at"},
+    "vi": {"Họ và tên": "name", "Tên": "name", "Họ": "last_name", "Tên đệm": "middle_name",
+           "Thư điện tử": "emails", "Số điện thoại": "phones", "Di động": "phones", "Công ty": "company",
+           "Chức vụ": "title", "Ghi chú": "notes", "Nhãn": "tags", "Địa chỉ": "address", "Thành phố": "city",
+           "Tỉnh": "region", "Mã bưu chính": "postcode", "Quốc gia": "country", "Ngày sinh": "birthday",
+           "Trang web": "website", "Ngành nghề": "custom", "Người phụ trách": "owner", "Nguồn": "source",
+           "Ngày tạo": "created_at"},
+    "de": {"Vollständiger Name": "name", "Vorname": "first_name", "Nachname": "last_name", "E-Mail": "emails",
+           "Telefon": "phones", "Handy": "phones", "Firma": "company", "Position": "title", "Notizen": "notes",
+           "Straße": "street", "Ort": "city", "Bundesland": "region", "PLZ": "postcode", "Land": "country",
+           "Geburtsdatum": "birthday", "Webseite": "website", "Besitzer": "owner", "Quelle": "source"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGE))
+def test_each_language_maps_the_usual_fields_header_by_header(language: str) -> None:
+    wrong = {}
+    for header, expected in LANGUAGE[language].items():
+        got = field_for("contacts", header)
+        if got != (None if expected == "custom" else expected):
+            wrong[header] = got
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [str.upper, str.lower, lambda h: f"  {h} ", lambda h: h.replace(" ", "_"), lambda h: h.replace(" ", "-")],
+    ids=["upper", "lower", "padded", "snake", "kebab"],
+)
+def test_case_spacing_and_punctuation_do_not_matter(variant) -> None:
+    for words in LANGUAGE.values():
+        for header, expected in words.items():
+            if expected != "custom":
+                assert field_for("contacts", variant(header)) == expected, variant(header)
+
+
+def test_accents_do_not_matter() -> None:
+    assert field_for("contacts", "Telefono cellulare") == "phones"
+    assert field_for("contacts", "Citta") == field_for("contacts", "Città") == "city"
+    assert field_for("contacts", "Codigo postal") == "postcode"
+    assert field_for("contacts", "Strasse") == field_for("contacts", "STRASSE") == "street"
+    assert field_for("contacts", "Prenom") == "first_name"
+
+
+def test_the_word_lists_do_not_contradict_themselves() -> None:
+    for words in _WORDS.values():
+        assert _keyed(words)[1] == []

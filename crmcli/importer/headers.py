@@ -206,22 +206,23 @@ _COMPANY = (
     "nombre de la empresa", "compañía", "organización", "société", "entreprise", "raison sociale", "azienda",
     "società", "ragione sociale", "nome azienda", "nome da empresa", "razão social", "organização", "bedrijf",
     "bedrijfsnaam", "organisatie", "nazwa firmy", "会社名", "会社", "회사", "회사명", "công ty", "tên công ty",
-    "associated company", "person - organization", "organisation name",
+    "associated company", "person - organization", "organisation name", "đơn vị",
 )  # fmt: skip
 _TAGS = (
     "tags", "tag", "labels", "label", "categories", "category", "group membership", "groups", "标签", "schlagworte",
     "kategorien", "etiquetas", "categorías", "étiquettes", "catégories", "etichette", "categorie", "categorias",
     "categorieën", "tagi", "etykiety", "kategorie", "タグ", "分類", "ラベル", "태그", "범주", "범주 항목", "라벨",
-    "thẻ", "nhãn", "类别",
+    "thẻ", "nhãn", "nhóm", "类别",
 )  # fmt: skip
 _OWNER = (
     "owner", "contact owner", "owner id", "owner name", "person owner", "负责人", "besitzer", "inhaber",
     "verantwortlich", "propietario", "responsable", "propriétaire", "proprietario", "responsabile", "proprietário",
-    "responsável", "eigenaar", "właściciel", "opiekun", "担当者", "所有者", "담당자", "소유자", "người phụ trách",
+    "responsável", "agente", "eigenaar", "właściciel", "opiekun", "担当者", "所有者", "담당자", "소유자",
+    "người phụ trách",
 )  # fmt: skip
 _SOURCE = (
     "source", "lead source", "original source", "来源", "quelle", "herkunft", "origen", "fuente", "origine",
-    "fonte", "origem", "bron", "źródło", "ソース", "リードソース", "출처", "소스", "nguồn",
+    "fonte", "origem", "bron", "źródło", "ソース", "リードソース", "출처", "소스", "nguồn", "nguồn giới thiệu",
 )  # fmt: skip
 _NOTES = (
     "notes", "note", "description", "comments", "comment", "remarks", "备注", "notizen", "notiz", "bemerkung",
@@ -239,7 +240,7 @@ _BIRTHDAY = (
     "birthday", "birthdate", "birth date", "date of birth", "dob", "geburtstag", "geburtsdatum", "anniversaire",
     "date de naissance", "cumpleaños", "fecha de nacimiento", "compleanno", "data di nascita", "data de nascimento",
     "aniversário", "verjaardag", "geboortedatum", "urodziny", "data urodzenia", "誕生日", "生年月日", "생일",
-    "생년월일", "ngày sinh", "生日",
+    "생년월일", "ngày sinh", "sinh nhật", "生日",
 )  # fmt: skip
 _WEBSITE = (
     "website", "website url", "web site", "url", "web", "web page", "webpage", "homepage", "home page",
@@ -255,7 +256,7 @@ _INDUSTRY = (
 )  # fmt: skip
 _STREET = (
     "street", "street address", "address line 1", "address line 2", "address line 3", "address 1", "address 2",
-    "straße", "strasse", "hausnummer", "rue", "adresse ligne 1", "calle", "dirección línea 1", "via", "indirizzo",
+    "straße", "strasse", "hausnummer", "rue", "adresse ligne 1", "calle", "dirección línea 1", "via",
     "rua", "logradouro", "straat", "ulica", "番地", "번지", "주소 번지", "도로명", "街道", "đường", "mailing street",
 )  # fmt: skip
 _CITY = (
@@ -283,10 +284,9 @@ _COUNTRY = (
 )  # fmt: skip
 _ADDRESS_WHOLE = (
     "address", "full address", "postal address", "mailing address", "formatted address", "adresse", "anschrift",
-    "dirección", "direccion postal", "indirizzo completo", "endereço", "endereço completo", "adres", "住所",
-    "주소", "地址", "địa chỉ",
+    "dirección", "direccion postal", "indirizzo", "indirizzo completo", "endereço", "endereço completo", "adres",
+    "住所", "주소", "地址", "địa chỉ",
 )  # fmt: skip
-
 
 
 def _folded(pattern: str) -> re.Pattern[str]:
@@ -301,7 +301,7 @@ _EMAIL = _folded(
     r"メール|메일|thuđientu|thudientu)"
 )
 _PHONE = _folded(
-    r"(phone|mobil|handy|tel(?!ex)|cell|电话|手机|movil|portable|celular|telemovel|komork|電話|携帯|전화|휴대폰|"
+    r"(phone|mobil|mobiel|gsm|handy|tel(?!ex)|cell|电话|手机|movil|portable|celular|telemovel|komork|電話|携帯|전화|휴대폰|"
     r"đienthoai|diđong|didong|sđt|radiofon|fon$)"
 )
 # A column that describes an email or phone instead of holding one: "E-mail 1 - Type", "E-Mail: Angezeigter Name".
@@ -310,7 +310,9 @@ _LABEL = _folded(
     r"valid|verified|displayname|angezeigtername|anzeigename|nomcomplet|pantalla|visualizzato|exibicao|apresentar|"
     r"weergave|weergegeven|wyswietlana|表示名|표시이름|显示名)"
 )
-_NOT_PHONE = _folded(r"(fax|telex|telecopie|pager|callback|assistant|assistent|asystent|isdn|faks|팩스|传真|秘書|비서|助理)")
+_NOT_PHONE = _folded(
+    r"(fax|telex|telecopie|pager|callback|assistant|assistent|asystent|isdn|faks|팩스|传真|秘書|비서|助理)"
+)
 
 # Address groups: which of a file's several addresses a column belongs to.
 _GROUPS = {
@@ -351,6 +353,14 @@ _PARTS = {
 }  # fmt: skip
 _CONNECTORS = ("de", "del", "do", "da", "du", "des", "di", "van", "der", "het")
 
+# A customer's number in the system the file comes from: the record's own id.
+_CUSTOMER_NUMBER = ("customer id", "customer number", "customer no", "client id", "kundennummer", "kunden-nr",
+                    "numéro client", "code client", "código cliente", "código do cliente", "número de cliente",
+                    "codice cliente", "klantnummer", "numer klienta", "顧客番号", "고객번호",
+                    "mã khách hàng")  # fmt: skip
+# Tax numbers only a business has: with no person's name column the file lists companies.
+_COMPANY_IDS = {"partitaiva", "piva", "vat", "vatnumber", "vatid", "ustidnr", "ustid", "cnpj", "siret", "siren",
+                "kvknummer", "kvk", "btwnummer", "regon", "masothue", "法人番号", "사업자등록번호"}  # fmt: skip
 _STAGE = ("stage", "deal stage", "stage name", "阶段", "phase", "etapa", "étape", "fase", "stadium", "etap", "ステージ",
           "フェーズ", "단계", "giai đoạn")  # fmt: skip
 _AMOUNT = ("amount", "value", "deal value", "deal amount", "金额", "betrag", "wert", "importe", "monto", "montant",
@@ -380,7 +390,7 @@ _WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "source": _SOURCE,
         "notes": _NOTES,
         "created_at": _CREATED,
-        "external_id": ("external id", "uid"),
+        "external_id": ("external id", "uid", *_CUSTOMER_NUMBER),
         "cadence": ("cadence", "cadence days", "keep in touch"),
         "custom_pairs": ("custom pairs",),  # key=value lines, as crm's own vCards carry custom fields
         "birthday": _BIRTHDAY,
@@ -468,7 +478,7 @@ _WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "source": _SOURCE,
         "notes": _NOTES,
         "created_at": _CREATED,
-        "external_id": ("external id",),
+        "external_id": ("external id", *_CUSTOMER_NUMBER),
         "industry": _INDUSTRY,
         "address": _ADDRESS_WHOLE,
     },
@@ -824,6 +834,9 @@ def guess_kind(headers: list[str]) -> str:
            "billingstreet", "billingcity", "accountnumber", "tickersymbol", "sic"}
         | {header_key(w) for w in _INDUSTRY}
     ):  # fmt: skip
+        return "companies"
+    names = {header_key(w) for w in _FIRST + _LAST + ("contact name", "full name", "họ và tên", "họ tên")}
+    if keys & _COMPANY_IDS and not keys & names:
         return "companies"
     return "contacts"
 
