@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from crmcli.export import HEADERS
 from crmcli.importer.headers import (
+    _WORDS,
     FIELDS,
     IGNORE,
     KINDS,
     _keyed,
-    _WORDS,
     explain_unmapped,
     field_for,
     guess_kind,
@@ -527,9 +527,11 @@ LANGUAGE = {
     "ja": {"氏名": "name", "名前": "name", "名": "first_name", "姓": "last_name", "メールアドレス": "emails",
            "電話番号": "phones", "携帯電話": "phones", "会社名": "company", "役職": "title", "備考": "notes",
            "タグ": "tags", "住所": "address", "市区町村": "city", "都道府県": "region", "郵便番号": "postcode",
-           "国": "country", "生年月日": "birthday", "ウェブサイト": "website", "担当者": "owner", "作成日": "created_at"},
+           "国": "country", "生年月日": "birthday", "ウェブサイト": "website", "担当者": "owner",
+           "作成日": "created_at"},
     "ko": {"성명": "name", "이름": "name", "성": "last_name", "이메일": "emails", "전화번호": "phones",
-           "휴대전화": "phones", "회사명": "company", "직책": "title", "비고": "notes", "태그": "tags", "주소": "address",
+           "휴대전화": "phones", "회사명": "company", "직책": "title", "비고": "notes", "태그": "tags",
+           "주소": "address",
            "도시": "city", "시/도": "region", "우편번호": "postcode", "국가": "country", "생년월일": "birthday",
            "웹사이트": "website", "담당자": "owner", "출처": "source", "생성일": "created_at"},
     "vi": {"Họ và tên": "name", "Tên": "name", "Họ": "last_name", "Tên đệm": "middle_name",
@@ -578,3 +580,320 @@ def test_accents_do_not_matter() -> None:
 def test_the_word_lists_do_not_contradict_themselves() -> None:
     for words in _WORDS.values():
         assert _keyed(words)[1] == []
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize(
+    ("headers", "first", "last"),
+    [
+        (["name", "last_name", "email"], "name", "last_name"),
+        (["Name", "Surname", "Phone"], "Name", "Surname"),
+        (["Nome", "Cognome", "Cellulare"], "Nome", "Cognome"),
+        (["Nombre", "Apellidos", "Correo"], "Nombre", "Apellidos"),
+        (["Nome", "Sobrenome", "E-mail"], "Nome", "Sobrenome"),
+        (["이름", "성", "이메일"], "이름", "성"),
+        (["Tên", "Họ", "Email"], "Tên", "Họ"),
+    ],
+)
+def test_name_beside_a_last_name_is_the_first_name(headers: list[str], first: str, last: str) -> None:
+    got = mapped(headers, "contacts")
+    assert got[first] == "first_name" and got[last] == "last_name"
+    assert "name" not in got.values()
+
+
+@pytest.mark.parametrize(("headers", "surname"), [(["Vorname", "Name"], "Name"), (["Prénom", "Nom"], "Nom"),
+                                                   (["Voornaam", "Naam"], "Naam")])  # fmt: skip
+def test_name_beside_a_first_name_is_the_last_name(headers: list[str], surname: str) -> None:
+    assert mapped(headers, "contacts")[surname] == "last_name"
+
+
+def test_a_full_name_column_stays_the_name_when_both_parts_are_there() -> None:
+    got = mapped(["Name", "Given Name", "Family Name"], "contacts")
+    assert got == {"Name": "name", "Given Name": "first_name", "Family Name": "last_name"}
+    assert mapped(["Nome", "Email"], "contacts")["Nome"] == "name"
+
+
+def test_numbered_and_labelled_variants() -> None:
+    got = mapped(
+        ["Given Name", "E-mail 1 - Type", "E-mail 1 - Value", "E-mail 2 - Value", "Email 2", "E-mail 3 Address",
+         "Phone 1 - Type", "Phone 1 - Value", "Phone 2 - Label", "Phone 2 - Value", "Business Phone 2",
+         "Home Street 2", "Organization 1 - Name", "Organization 1 - Title", "Website 1 - Value", "Web Page 2"],
+        "contacts",
+    )  # fmt: skip
+    assert [h for h, c in got.items() if c == "emails"] == [
+        "E-mail 1 - Value", "E-mail 2 - Value", "Email 2", "E-mail 3 Address"]  # fmt: skip
+    assert [h for h, c in got.items() if c == "phones"] == ["Phone 1 - Value", "Phone 2 - Value", "Business Phone 2"]
+    assert got["E-mail 1 - Type"] is None and got["Phone 2 - Label"] is None
+    assert got["Home Street 2"] == "street"  # the file's only address
+    assert got["Organization 1 - Name"] == "company" and got["Organization 1 - Title"] == "title"
+
+
+def test_google_contacts_addresses() -> None:
+    got = mapped(
+        ["First Name", "Last Name", "Address 1 - Label", "Address 1 - Formatted", "Address 1 - Street",
+         "Address 1 - City", "Address 1 - PO Box", "Address 1 - Region", "Address 1 - Postal Code",
+         "Address 1 - Country", "Address 1 - Extended Address", "Address 2 - Type", "Address 2 - Street",
+         "Address 2 - City"],
+        "contacts",
+    )  # fmt: skip
+    assert got["Address 1 - Street"] == got["Address 1 - Extended Address"] == "street"
+    assert got["Address 1 - Formatted"] == "address"
+    assert (got["Address 1 - City"], got["Address 1 - Region"]) == ("city", "region")
+    assert (got["Address 1 - Postal Code"], got["Address 1 - Country"]) == ("postcode", "country")
+    assert got["Address 1 - Label"] is None and got["Address 2 - Type"] is None
+    assert got["Address 1 - PO Box"] == "custom.address_1_po_box"
+    assert got["Address 2 - City"] == "custom.address_2_city"
+
+
+def test_home_address_when_there_is_no_business_one() -> None:
+    got = mapped(["First Name", "Home Street", "Home City", "Other City"], "contacts")
+    assert got == {"First Name": "first_name", "Home Street": "street", "Home City": "city",
+                   "Other City": "custom.other_city"}  # fmt: skip
+
+
+def test_a_second_column_for_a_one_value_field_becomes_a_custom_field() -> None:
+    got = mapped(["Full Name", "Display Name", "Email", "Website", "Web Page"], "contacts")
+    assert got["Full Name"] == "name" and got["Display Name"] == "custom.display_name"
+    assert got["Website"] == "website" and got["Web Page"] == "custom.web_page"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Other Country/Region", "Assistant's Phone", "Spalte1", "E-Mail: Typ (alt)", "Kosten (€)", "#", "???", "1",
+     "id", "name", "custom", "Straße privat", "Ünïcödé ✓ key", "a" * 300, "phone\nnumber", "Cấp bậc", "x.y.z"],
+)  # fmt: skip
+def test_a_header_nobody_knows_becomes_a_valid_custom_key(header: str) -> None:
+    m = map_headers(["Email", header], "contacts")
+    column = m.columns[1]
+    assert column is None or column in FIELDS["contacts"] or column.startswith("custom.")
+    assert_valid(m.columns)
+
+
+def test_unknown_ignore_keeps_no_custom_fields() -> None:
+    m = map_headers(["Email", "Business Country/Region", "Other Country/Region", "Hobby"], "contacts", unknown="ignore")
+    assert m.columns == ["emails", "country", None, None]
+    assert m.unknown == ["Other Country/Region", "Hobby"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=12), st.sampled_from(KINDS))
+def test_map_headers_never_raises_and_every_custom_key_is_valid(headers: list[str], kind: str) -> None:
+    m = map_headers(headers, kind)
+    assert len(m.columns) == len(headers)
+    for column in m.columns:
+        assert column is None or column in FIELDS[kind] or column.startswith("custom.")
+    assert_valid([c for c in m.columns if c and c.startswith("custom.") and not c[7:].startswith("custom")])
+    assert isinstance(guess_kind(headers), str)
+
+
+def test_map_overrides_win_and_are_checked() -> None:
+    m = map_headers(["Nome completo", "Cellulare"], "contacts", {"Nome completo": "name", "cellulare": "ignore"})
+    assert m.columns == ["name", None]
+    with pytest.raises(Exception, match="no field 'phone'"):
+        map_headers(["Cellulare"], "contacts", {"Cellulare": "phone"})
+    with pytest.raises(Exception, match="does not have"):
+        map_headers(["Cellulare"], "contacts", {"Telefono": "phones"})
+    # a --map target beats the shape rules
+    assert map_headers(["Name", "Surname"], "contacts", {"Name": "name"}).columns == ["name", "last_name"]
+
+
+# ---------------------------------------------------------------- references and ids
+
+
+def test_salesforce_opportunities_account_id_is_the_company_not_the_deal() -> None:
+    got = mapped(["ID", "ACCOUNTID", "CONTACTID", "NAME", "STAGENAME", "ISWON", "ISCLOSED", "CLOSEDATE", "AMOUNT",
+                  "OWNERID", "CREATEDDATE", "PROBABILITY", "LEADSOURCE"])  # fmt: skip
+    assert got == {
+        "ID": "external_id", "ACCOUNTID": "company_ref", "CONTACTID": "contact_ref", "NAME": "title",
+        "STAGENAME": "stage", "ISWON": "is_won", "ISCLOSED": "is_closed", "CLOSEDATE": "close_date",
+        "AMOUNT": "amount", "OWNERID": "owner", "CREATEDDATE": "created_at", "PROBABILITY": "probability",
+        "LEADSOURCE": "source",
+    }  # fmt: skip
+
+
+SALESFORCE = {
+    "companies": ["ID", "NAME", "TYPE", "PARENTID", "BILLINGSTREET", "BILLINGCITY", "PHONE", "WEBSITE", "INDUSTRY",
+                  "ANNUALREVENUE", "NUMBEROFEMPLOYEES", "OWNERID", "CREATEDDATE"],
+    "contacts": ["ID", "ACCOUNTID", "LASTNAME", "FIRSTNAME", "SALUTATION", "NAME", "MAILINGSTREET", "MAILINGCITY",
+                 "MAILINGSTATE", "MAILINGPOSTALCODE", "MAILINGCOUNTRY", "OTHERSTREET", "PHONE", "MOBILEPHONE",
+                 "HOMEPHONE", "ASSISTANTPHONE", "EMAIL", "TITLE", "DEPARTMENT", "LEADSOURCE", "BIRTHDATE",
+                 "REPORTSTOID", "OWNERID", "CREATEDDATE", "HASOPTEDOUTOFEMAIL"],
+    "leads": ["ID", "LASTNAME", "FIRSTNAME", "NAME", "TITLE", "COMPANY", "STREET", "CITY", "STATE", "POSTALCODE",
+              "COUNTRY", "PHONE", "MOBILEPHONE", "EMAIL", "WEBSITE", "LEADSOURCE", "STATUS", "INDUSTRY",
+              "ANNUALREVENUE", "NUMBEROFEMPLOYEES", "OWNERID", "ISCONVERTED", "CONVERTEDACCOUNTID",
+              "CONVERTEDCONTACTID", "CREATEDDATE"],
+    "tasks": ["ID", "WHOID", "WHATID", "ACCOUNTID", "SUBJECT", "ACTIVITYDATE", "STATUS", "PRIORITY", "OWNERID",
+              "DESCRIPTION", "TYPE", "TASKSUBTYPE", "CREATEDDATE"],
+}  # fmt: skip
+
+
+def test_salesforce_kinds_are_guessed() -> None:
+    assert guess_kind(SALESFORCE["companies"]) == "companies"
+    assert guess_kind(SALESFORCE["contacts"]) == "contacts"
+    assert guess_kind(SALESFORCE["leads"]) == "contacts"
+    assert guess_kind(SALESFORCE["tasks"]) == "activities"
+
+
+def test_salesforce_contacts_leads_accounts_and_tasks() -> None:
+    contact = mapped(SALESFORCE["contacts"], "contacts")
+    assert contact["ID"] == "external_id" and contact["ACCOUNTID"] == "company_ref"
+    assert contact["SALUTATION"] == "prefix" and contact["NAME"] == "name" and contact["BIRTHDATE"] == "birthday"
+    assert contact["MAILINGSTREET"] == "street" and contact["MAILINGPOSTALCODE"] == "postcode"
+    assert contact["OTHERSTREET"] == "custom.otherstreet" and contact["ASSISTANTPHONE"] == "custom.assistantphone"
+    assert contact["EMAIL"] == "emails" and contact["HASOPTEDOUTOFEMAIL"] is None
+    assert contact["REPORTSTOID"] == "custom.reportstoid"
+    lead = mapped(SALESFORCE["leads"], "contacts")
+    assert lead["ID"] == "external_id" and lead["COMPANY"] == "company" and lead["STREET"] == "street"
+    assert lead["CONVERTEDACCOUNTID"] == "company_ref"
+    assert lead["CONVERTEDCONTACTID"] == "custom.convertedcontactid"  # another contact, not this lead's id
+    account = mapped(SALESFORCE["companies"], "companies")
+    assert account["ID"] == "external_id" and account["INDUSTRY"] == "industry" and account["BILLINGCITY"] == "city"
+    assert account["PARENTID"] == "custom.parentid"
+    task = mapped(SALESFORCE["tasks"], "activities")
+    assert task["ID"] == "source_id" and task["WHOID"] == "contact_ref" and task["WHATID"] == "deal_ref"
+    assert task["ACCOUNTID"] == "company_ref" and task["SUBJECT"] == "text" and task["ACTIVITYDATE"] == "at"
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "field"),
+    [
+        ("contacts", "Associated Company ID", "company_ref"),
+        ("contacts", "Primary Associated Company ID", "company_ref"),
+        ("contacts", "Record ID", "external_id"),
+        ("contacts", "Contact ID", "external_id"),
+        ("contacts", "Person - ID", "external_id"),
+        ("contacts", "Person - Organization ID", "company_ref"),
+        ("contacts", "Organization ID", "company_ref"),
+        ("contacts", "Organization - Name", "company"),
+        ("contacts", "Account_Name.id", "company_ref"),
+        ("contacts", "company_id", "company_ref"),
+        ("contacts", "Deal ID", None),
+        ("deals", "Deal - ID", "external_id"),
+        ("deals", "Deal - Person ID", "contact_ref"),
+        ("deals", "Deal - Organization ID", "company_ref"),
+        ("deals", "Deal - Title", "title"),
+        ("deals", "Person - Name", "contact"),
+        ("deals", "Associated Company IDs", "company_ref"),
+        ("deals", "Contact_Name.id", "contact_ref"),
+        ("deals", "Record ID", "external_id"),
+        ("deals", "Opportunity ID", "external_id"),
+        ("companies", "Company ID", "external_id"),
+        ("companies", "Organization - ID", "external_id"),
+        ("companies", "Contact ID", None),
+        ("activities", "Deal ID", "deal_ref"),
+        ("activities", "Contact ID", "contact_ref"),
+        ("activities", "ID", "source_id"),
+        ("followups", "deal_id", "deal_ref"),
+        ("followups", "id", "source_id"),
+    ],
+)
+def test_own_ids_and_references(kind: str, header: str, field: str | None) -> None:
+    assert field_for(kind, header) == field
+
+
+def test_only_one_column_is_the_own_id() -> None:
+    got = mapped(["Id", "Contact ID", "Email"], "contacts")
+    assert got["Id"] == "external_id" and got["Contact ID"] == "custom.contact_id"
+
+
+# ---------------------------------------------------------------- guessing the kind
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        (HEADERS["followups"], "followups"),
+        (HEADERS["activities"], "activities"),
+        (HEADERS["deals"], "deals"),
+        (HEADERS["companies"], "companies"),
+        (HEADERS["contacts"], "contacts"),
+        (["Deal - Title", "Deal - Value", "Deal - Stage", "Deal - Person ID"], "deals"),
+        (["Record ID", "Deal Name", "Deal Stage", "Close Date", "Amount", "Associated Company IDs"], "deals"),
+        (["Ragione sociale", "Partita IVA", "Città", "Email"], "companies"),
+        (["Company name", "Company Domain Name", "Industry"], "companies"),
+        (["First Name", "Last Name", "Company name", "Industry"], "contacts"),
+        (["Nome", "Cognome", "Email", "Partita IVA"], "contacts"),
+        (["Mailing Street", "Mailing City", "Account Name", "Website"], "companies"),
+    ],
+)
+def test_guess_kind(headers: list[str], kind: str) -> None:
+    assert guess_kind(headers) == kind
+
+
+# ---------------------------------------------------------------- crm's own export
+
+OWN = {
+    "contacts": {"id": "source_id", "company_id": "company_ref", "email": "emails", "emails": "emails",
+                 "phone": "phones", "phones": "phones", "last_touch": None, "updated_at": None,
+                 "external_id": "external_id", "created_at": "created_at", "name": "name", "company": "company"},
+    "companies": {"id": "source_id", "people": None, "last_touch": None, "updated_at": None, "name": "name",
+                  "domain": "domain", "website": "website", "phone": "phone"},
+    "deals": {"id": "source_id", "contact_id": "contact_ref", "company_id": "company_ref", "weighted": None,
+              "days_in_stage": None, "stalled": None, "updated_at": None, "closed_at": "closed_at",
+              "probability": "probability", "status": "status", "close_date": "close_date", "contact": "contact",
+              "company": "company", "lost_reason": "lost_reason", "title": "title", "amount": "amount"},
+    "activities": {"id": "source_id", "contact_id": "contact_ref", "company_id": "company_ref",
+                   "deal_id": "deal_ref", "at": "at", "type": "type", "text": "text", "by": "by",
+                   "contact": "contact", "company": "company", "deal": "deal"},
+    "followups": {"id": "source_id", "kind": "kind", "due_at": "due_at", "relative": None, "status": None,
+                  "subject_kind": "subject_kind", "subject": "subject", "note": "note", "owner": "owner",
+                  "every": "every", "from_done": "from_done", "origin": "origin", "contact_id": "contact_ref",
+                  "company_id": "company_ref", "deal_id": "deal_ref", "uid": "uid", "done_at": "done_at",
+                  "created_at": "created_at", "updated_at": None},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_own_export_headers_map_back(kind: str) -> None:
+    headers = [*HEADERS[kind], "custom.industry"] if kind in ("contacts", "companies", "deals") else HEADERS[kind]
+    m = map_headers(headers, kind)
+    assert m.own_export
+    got = dict(zip(headers, m.columns, strict=True))
+    assert {h: got[h] for h in OWN[kind] if h in got} == {h: f for h, f in OWN[kind].items() if h in got}
+    for header, column in got.items():  # every column of crm's own export is a field, ignored or its custom field
+        assert column is None or column in FIELDS[kind] or column == f"custom.{header[7:]}", header
+    assert not m.unknown
+
+
+def test_own_export_typed_custom_fields() -> None:
+    m = map_headers(
+        ["id", "name", "external_id", "created_at", "updated_at", "custom.industry:choice(SaaS|Retail|Big Co)",
+         "custom.score:number", "custom.vip:bool", "custom.since:date", "custom.note"],
+        "contacts",
+    )  # fmt: skip
+    assert m.columns[5:] == ["custom.industry", "custom.score", "custom.vip", "custom.since", "custom.note"]
+    assert m.types == {"industry": ("choice", ["SaaS", "Retail", "Big Co"]), "score": ("number", []),
+                       "vip": ("bool", []), "since": ("date", [])}  # fmt: skip
+
+
+def test_a_custom_header_keeps_its_key_even_when_it_is_a_field_name() -> None:
+    m = map_headers(["Name", "custom.industry", "custom.city:text"], "companies")
+    assert m.columns == ["name", "custom.industry", "custom.city"]
+
+
+# ---------------------------------------------------------------- when nothing is recognised
+
+
+def test_explain_unmapped_names_the_columns_and_shows_a_map_example() -> None:
+    m = map_headers(["Nome e cognome del cliente", "Recapito", "Città"], "contacts")
+    text = explain_unmapped(m)
+    assert "Nome e cognome del cliente" in text and "Recapito" in text
+    assert "a name, an email or a phone" in text
+    assert 'crm import FILE --map "Nome e cognome del cliente=name" --map "Recapito=phones"' in text
+    assert "Città → city" in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_explain_unmapped_for_every_kind(kind: str) -> None:
+    text = explain_unmapped(map_headers(["Spalte A", 'Quote "x"'], kind), file="my file.csv")
+    assert "Spalte A" in text and '--map "Spalte A=' in text and 'crm import "my file.csv"' in text
+    assert '--map \'Quote "x"=' in text
+
+
+def test_field_for_is_pure_and_header_key_folds() -> None:
+    assert header_key("\ufeffE-Mail 2: Adresse") == "email2adresse"
+    assert field_for("contacts", "E-Mail 2: Adresse") == field_for("contacts", "E-Mail 2: Adresse") == "emails"
+    assert field_for("contacts", "custom.industry") is None
+    assert field_for("contacts", "E-mail Type") == IGNORE

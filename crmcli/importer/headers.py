@@ -257,7 +257,7 @@ _INDUSTRY = (
 _STREET = (
     "street", "street address", "address line 1", "address line 2", "address line 3", "address 1", "address 2",
     "straße", "strasse", "hausnummer", "rue", "adresse ligne 1", "calle", "dirección línea 1", "via",
-    "rua", "logradouro", "straat", "ulica", "番地", "번지", "주소 번지", "도로명", "街道", "đường", "mailing street",
+    "rua", "logradouro", "straat", "ulica", "番地", "번지", "주소 번지", "도로명", "街道", "đường",
 )  # fmt: skip
 _CITY = (
     "city", "town", "locality", "ort", "stadt", "wohnort", "ville", "ciudad", "localidad", "población",
@@ -306,7 +306,7 @@ _PHONE = _folded(
 )
 # A column that describes an email or phone instead of holding one: "E-mail 1 - Type", "E-Mail: Angezeigter Name".
 _LABEL = _folded(
-    r"(type|typ$|^typ|tipo|soort|rodzaj|種類|유형|类型|label|optout|optin|bounce|status|consent|subscription|marketing|"
+    r"(type|typ$|^typ|tipo|soort|rodzaj|種類|유형|类型|label|optout|optedout|optin|bounce|status|consent|subscription|marketing|"
     r"valid|verified|displayname|angezeigtername|anzeigename|nomcomplet|pantalla|visualizzato|exibicao|apresentar|"
     r"weergave|weergegeven|wyswietlana|表示名|표시이름|显示名)"
 )
@@ -737,8 +737,11 @@ def _id_field(kind: str, key: str) -> str | None:
         entity = _PREFIXES[prefix]  # "Person - ID", "Organization - ID"
     elif stem in ("", "record", "external") or stem in _OWN_STEMS[kind] and (not prefix or _PREFIXES[prefix] == own):
         entity = own
-    else:
+    else:  # "Deal - Person ID"; Zoho's "Account_Name.id", whose "account" is no Pipedrive prefix
         entity = next((e for e, stems in _ENTITY.items() if e != own and stem in stems), None)
+        if entity is None and prefix and key.endswith("id"):
+            whole = key[:-2]
+            entity = next((e for e, stems in _ENTITY.items() if e != own and whole in stems), None)
     if entity == own:
         return "external_id" if "external_id" in FIELDS[kind] else "source_id"
     ref = _REF.get(entity or "")
