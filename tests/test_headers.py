@@ -145,6 +145,21 @@ REAL = {
             "Create Date": "created_at",
         },
     ),
+    "twenty-spreadsheet-import.csv": (
+        "contacts",
+        {
+            "firstname": "first_name",
+            "lastname": "last_name",
+            "email": "emails",
+            "manager": "custom.manager",
+            "years": "custom.years",
+            "team": "custom.team",
+        },
+    ),  # fmt: skip
+    "salesforce-accounts-insert.csv": (
+        "companies",
+        {"Name": "name", "Industry": "industry", "NumEmp": "custom.numemp", "RichText": "custom.richtext"},
+    ),
     "salesforce-opportunities.csv": (
         "deals",
         {
