@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, QuietOpt, State, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Imports done so far: list them, undo one.")
 
@@ -35,7 +37,7 @@ class Unknown(str, Enum):
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help=".xlsx, .xlsm, .csv, .tsv, .txt or .vcf")],
+    file: Annotated[Path, typer.Argument(help=".xlsx, .xlsm, .csv, .tsv, .txt, .json, .jsonl or .vcf")],
     kind: Annotated[
         Optional[Kind], typer.Option("--kind", "-k", help="What the rows are (default: guessed from the columns).")
     ] = None,
@@ -54,9 +56,16 @@ def import_(
         OnDuplicate,
         typer.Option("--on-duplicate", help="skip, update (overwrite), merge (fill empty fields) or create."),
     ] = OnDuplicate.merge,
-    rejects: Annotated[
-        Optional[Path], typer.Option("--rejects", help="Where rejected rows go (default: FILE's name + .rejects.csv).")
+    report: Annotated[
+        Optional[Path],
+        typer.Option("--report", help="Where to report what was not taken as given (default: FILE.import-report.csv)."),
     ] = None,
+    rejects: Annotated[
+        Optional[Path], typer.Option("--rejects", help="Also write the rejected rows, in FILE's own columns, here.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Reject a row rather than leave out a value; exit 1 on any rejection.")
+    ] = False,
     tag: Annotated[
         Optional[list[str]], typer.Option("--tag", "-t", help="Tag every imported record; repeatable.")
     ] = None,
@@ -75,7 +84,7 @@ def import_(
     ] = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """Import contacts, companies, deals or activities from a spreadsheet, CSV or vCard file.
+    """Import contacts, companies, deals, activities or follow-ups from a spreadsheet, CSV, JSON or vCard file.
 
     Example: crm import hubspot-contacts.csv --dry-run    ·    crm import leads.xlsx --tag fair-2026 --owner ana
     """
@@ -93,7 +102,7 @@ def import_(
         overrides[header.strip()] = field.strip()
     chosen = fmt_of(fmt)
     show_progress = chosen == "table" and sys.stdout.isatty()
-    with session(ctx, write=True) as s, _progress(show_progress, file.name) as tick:
+    with _session(ctx, dry_run) as s, _progress(show_progress, file.name) as tick:
         result = importer.import_file(
             s,
             file,
@@ -103,6 +112,7 @@ def import_(
             mapping=overrides,
             dry_run=dry_run,
             on_duplicate=on_duplicate.value,
+            report=report,
             rejects=rejects,
             tags=split_multi(tag),
             owner=owner,
@@ -110,14 +120,47 @@ def import_(
             unknown=unknown.value,
             region=region,
             dayfirst=dayfirst,
+            strict=strict,
             by=settings.current_user(),
             progress=tick,
             workers=None,  # a worker process cleans rows for big files on several cores
         )
     _report(result, chosen)
-    if result["counts"]["rejected"] and chosen in ("table", "plain"):
-        where = result["rejects_file"] or "(not written: dry run)"
-        message(f"{result['counts']['rejected']} rejected rows, with a reason each: {where}")
+    counts = result["counts"]
+    if result["run_id"]:  # on stderr, in a pipe too: how to take it back
+        message(f"Import #{result['run_id']}; undo with: crm imports undo {result['run_id']}")
+    if counts["read"] and counts["rejected"] == counts["read"]:
+        from crmcli.errors import Invalid
+
+        raise Invalid(f"every row of {file.name} was rejected. {result['hint'] or ''}".strip())
+    if strict and counts["rejected"]:
+        from crmcli.errors import Invalid
+
+        raise Invalid(f"{counts['rejected']:,} rows rejected (--strict); the report says why: {result['report_file']}")
+
+
+@contextmanager
+def _session(ctx: typer.Context, dry_run: bool) -> Iterator[Any]:
+    """The import's session. A dry run writes nothing, not even a new database file: when the
+    SQLite file does not exist yet, it runs against a throw-away one."""
+    from crmcli import storage
+
+    state = ctx.find_root().obj
+    db = state.db if isinstance(state, State) else None
+    target = storage.sqlite_path(storage.resolve_url(db))
+    if dry_run and target is not None and not target.exists():
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="crm-dry-run-") as folder:
+            url = f"sqlite:///{Path(folder) / 'crm.db'}"
+            try:
+                with storage.session_scope(url, write=True) as s:
+                    yield s
+            finally:
+                storage.dispose_all()
+        return
+    with session(ctx, write=True) as s:
+        yield s
 
 
 class _progress:
@@ -166,7 +209,12 @@ class _progress:
             self.bar.stop()
 
 
+REPORT_COLS = ("row", "event", "record", "column", "value", "reason")
+
+
 def _report(result: dict, fmt: str) -> None:
+    """The summary: figures that add up, where the report is; a dry run shows the mapping, the
+    first rows as they would be stored and the report's lines for them."""
     from crmcli.output import Col, emit_json, emit_list, message
 
     counts = result["counts"]
@@ -177,16 +225,25 @@ def _report(result: dict, fmt: str) -> None:
     if fmt == "json":
         emit_json(result)
         return
+    report_cols = [Col(k, k.capitalize(), wrap=k in ("value", "reason")) for k in REPORT_COLS]
     if fmt in ("csv", "ids", "plain"):
+        flat = "csv" if fmt == "csv" else "plain"
+        if result["dry_run"]:  # the same as the table, as data: the mapping, then the report's lines
+            emit_list([{"id": i, **m} for i, m in enumerate(result["mapping"])], [Col("column", "column"),
+                      Col("field", "field")], flat)  # fmt: skip
+            sys.stdout.write("\n")
+            emit_list([{"id": i, **r} for i, r in enumerate(result["report"])], report_cols, flat)
+            return
         rows = [{"id": k, "count": v} for k, v in counts.items()]
-        emit_list(rows, [Col("id", "What"), Col("count", "Rows")], "csv" if fmt == "csv" else "plain")
+        emit_list(rows, [Col("id", "What"), Col("count", "Rows")], flat)
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(highlight=False)
     label = "Dry run: nothing written. " if result["dry_run"] else ""
     console.print(
-        f"{label}{result['file']} ({', '.join([result['format'], *result['notes'][:1]])}) as {result['kind']}"
+        escape(f"{label}{result['file']} ({', '.join([result['format'], *result['notes'][:1]])}) as {result['kind']}")
     )
     if result["dry_run"]:
         emit_list(
@@ -194,31 +251,45 @@ def _report(result: dict, fmt: str) -> None:
             [Col("column", "Column"), Col("field", "Field")],
             "table",
         )
-        if result["preview"]:
+        stored = [r for r in result["preview"] if "rejected" not in r]
+        if stored:
             rows = [
                 {
                     "id": i,
                     **{k: v for k, v in r.items() if k != "custom"},
                     **{f"custom.{k}": v for k, v in (r.get("custom") or {}).items()},
                 }
-                for i, r in enumerate(result["preview"])
+                for i, r in enumerate(stored)
             ]
-            keys = [
-                k
-                for k in rows[0]
-                if k not in ("id", "number", "row") and any(r.get(k) not in (None, "", []) for r in rows)
-            ]
+            keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k != "id"]
             cols = [
-                Col(k, k, kind="phones" if k == "phones" else "text", drop=0 if i < 2 else i)
+                Col(k, k, kind="phones" if k == "phones" else "text", drop=0 if i < 3 else i)
                 for i, k in enumerate(keys)
             ]
             emit_list(rows, cols, "table", title="First rows as they would be stored")
+        if result["report"]:
+            emit_list(
+                [{"id": i, **r} for i, r in enumerate(result["report"])],
+                report_cols,
+                "table",
+                title="What the report would say about them",
+            )
     if result["unknown"]:
         what = "custom fields" if any(m["field"].startswith("custom.") for m in result["mapping"]) else "ignored"
         message(f"Columns nobody recognised ({what}): {', '.join(result['unknown'])}")
     console.print(("would be: " if result["dry_run"] else "") + line)
-    if result["run_id"]:
-        message(f"Import #{result['run_id']}; undo with: crm imports undo {result['run_id']}")
+    extra = []
+    if counts.get("dropped"):
+        extra.append(f"{counts['dropped']:,} value{'s' if counts['dropped'] != 1 else ''} left out")
+    if counts.get("possible"):
+        extra.append(f"{counts['possible']:,} possible duplicate{'s' if counts['possible'] != 1 else ''}")
+    if result["report_file"]:
+        message(f"{', '.join(extra) + '; ' if extra else ''}what was not taken as given, a line each: "
+                f"{result['report_file']}")  # fmt: skip
+    elif extra:
+        message(", ".join(extra))
+    if result.get("rejects_file"):
+        message(f"Rejected rows, in the file's own columns: {result['rejects_file']}")
 
 
 @app.command("list")

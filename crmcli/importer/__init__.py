@@ -1,15 +1,16 @@
-"""Bulk import of spreadsheets, CSV and vCard files, with every row accounted for.
+"""Bulk import of spreadsheets, CSV, JSON and vCard files, with every row accounted for.
 
     read N = created + updated + merged + skipped + rejected
 
-Rows are committed in batches; a run is recorded (ImportRun, ImportChange) so that it can be
-listed and undone, and an interrupted run is completed by running the same import again
-(rows already in match and are skipped).
+A row becomes a record whenever something identifies one; a value that cannot be used is left
+out of its record, not the row. Everything not taken as it was written goes to one report
+beside the input, a line per event (importer.report). Rows are committed in batches; a run is
+recorded (ImportRun, ImportChange) so that it can be listed and undone, and an interrupted run
+is completed by running the same import again (rows already in match and are skipped).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +27,9 @@ if TYPE_CHECKING:  # the package stays light: the cleaning worker imports it wit
 
 ON_DUPLICATE = ("skip", "update", "merge", "create")
 COUNTS = ("read", "created", "updated", "merged", "skipped", "rejected")
+EXTRA_COUNTS = ("dropped", "possible")  # values left out of records; possible duplicates reported
+# what the dry run's preview of a row leaves out: matching keys and bookkeeping, not data
+_INTERNAL = {"key", "company_key", "doc", "dropped", "filled", "number", "is_org", "cadence"}
 
 
 class Interrupted(CrmError):
@@ -34,9 +38,10 @@ class Interrupted(CrmError):
     exit_code = 130
 
 
-def default_rejects(path: Path) -> Path:
-    """contacts.xlsx → contacts.rejects.csv, beside the input."""
-    return path.with_name(f"{path.stem}.rejects.csv")
+def default_report(path: Path) -> Path:
+    from crmcli.importer.report import default_path
+
+    return default_path(path)
 
 
 def _sha256(path: Path) -> str:
@@ -48,39 +53,81 @@ def _sha256(path: Path) -> str:
 
 
 def _declare(session: Session, entity: str, mapping: Mapping) -> list[str]:
-    """Custom-field columns nobody declared yet become text fields (declared on the fly)."""
-    from crmcli.fields import field_defs
+    """Custom-field columns nobody declared yet are declared on the fly: with the type their header
+    carries (crm's own exports write `custom.KEY:TYPE`), else as text."""
+    from crmcli.fields import TYPES, field_defs
     from crmcli.models import FieldDef
 
     known = field_defs(session, entity)
+    types: dict[str, tuple[str, list[str]]] = getattr(mapping, "types", None) or {}
     made = []
     for column in mapping.columns:
         if column and column.startswith("custom.") and column[7:] not in known and column[7:] not in made:
-            session.add(FieldDef(entity=entity, name=column[7:], type="text", choices=[]))
+            kind, choices = types.get(column[7:], ("text", []))
+            if kind not in TYPES or (kind == "choice" and not choices):
+                kind, choices = "text", []
+            session.add(FieldDef(entity=entity, name=column[7:], type=kind, choices=list(choices)))
             made.append(column[7:])
     session.flush()
     return made
 
 
 def _engine_for(kind: str, session: Session, options: dict[str, Any], run_id: int | None) -> Any:
-    now = clock.now()
-    common = {
-        "region": options["region"],
-        "on_duplicate": options["on_duplicate"],
-        "tags": options["tags"],
-        "owner": options["owner"],
-        "source": options["source"],
-        "dayfirst": options["dayfirst"],
-        "run_id": run_id,
-        "now": now,
-    }
+    common = {**options, "run_id": run_id, "now": clock.now()}
     if kind == "contacts":
         from crmcli.importer.contacts import ContactImport
 
         return ContactImport(session, **common)
-    from crmcli.importer.generic import ActivityImport, CompanyImport, DealImport
+    from crmcli.importer.generic import ActivityImport, CompanyImport, DealImport, FollowUpImport
 
-    return {"companies": CompanyImport, "deals": DealImport, "activities": ActivityImport}[kind](session, **common)
+    engines = {"companies": CompanyImport, "deals": DealImport, "activities": ActivityImport}
+    return {**engines, "followups": FollowUpImport}[kind](session, **common)
+
+
+class _Columns:
+    """Which header of the file a reported field came from."""
+
+    NAME_PARTS = ("name", "prefix", "first_name", "middle_name", "last_name", "suffix")
+
+    def __init__(self, headers: list[str], columns: list[str | None]) -> None:
+        self.headers = headers
+        self.by_field: dict[str, list[int]] = {}
+        for i, column in enumerate(columns):
+            if column:
+                self.by_field.setdefault(column, []).append(i)
+
+    def header(self, field: str, value: Any, cells: list[Any] | None) -> str:
+        if not field:
+            return ""
+        found = self.by_field.get(field, [])
+        if len(found) > 1 and cells is not None and value not in (None, ""):
+            from crmcli.importer.values import text
+
+            wanted = text(value)
+            for i in found:
+                if i < len(cells) and wanted and wanted in text(cells[i]):
+                    return self.headers[i]
+        if found:
+            return self.headers[found[0]]
+        if field == "name":
+            parts = [self.headers[i] for part in self.NAME_PARTS for i in self.by_field.get(part, [])]
+            if parts:
+                return " + ".join(parts)
+        return field
+
+
+def _as_written(headers: list[str], cells: Any) -> str:
+    """A rejected row's values as Header=value pairs, for the report."""
+    from crmcli.importer.values import text
+
+    if not isinstance(cells, list):  # readers.Unreadable: a record the reader could not make out
+        return str(getattr(cells, "raw", "") or "")
+    pairs = []
+    for header, cell in zip(headers, cells, strict=False):
+        shown = text(cell) if not isinstance(cell, str) else cell.strip()
+        if shown:
+            pairs.append(f"{header or '?'}={shown}")
+    return "; ".join(pairs)
 
 
 def import_file(
@@ -93,6 +140,7 @@ def import_file(
     mapping: dict[str, str] | None = None,
     dry_run: bool = False,
     on_duplicate: str = "merge",
+    report: Path | str | None = None,
     rejects: Path | str | None = None,
     tags: list[str] | None = None,
     owner: str | None = None,
@@ -100,6 +148,7 @@ def import_file(
     unknown: str = "field",
     region: str | None = None,
     dayfirst: bool = False,
+    strict: bool = False,
     by: str | None = None,
     batch_size: int = 2000,
     preview: int = 5,
@@ -108,14 +157,20 @@ def import_file(
 ) -> dict[str, Any]:
     """Import PATH; commits SESSION after every batch (a dry run rolls everything back).
 
+    REPORT: where the report goes (default: beside PATH, see importer.report); REJECTS: also
+    write the rejected rows in the file's own columns there. STRICT: a row that would lose a
+    value is rejected instead.
+
     WORKERS: processes that clean contact rows while this one writes. None: CRM_IMPORT_WORKERS,
     else one for files of 20,000 rows or more on a machine with several cores (what `crm import`
     does). The default, 0, cleans in this process: workers are started with "spawn", which runs
     the caller's main module again, and a script without `if __name__ == "__main__":` would not
     survive that.
 
-    Returns {run_id, file, format, kind, mapping, unknown, counts, rejects_file, preview, notes}."""
+    Returns {run_id, file, format, kind, mapping, unknown, counts, report_file, report,
+    preview, notes, …}; counts add up: read = created + updated + merged + skipped + rejected."""
     from crmcli import settings
+    from crmcli.importer.report import Rejects, Report
     from crmcli.models import ImportRun
 
     path = Path(path)
@@ -129,7 +184,9 @@ def import_file(
     chosen = kind or guess_kind(table.headers)
     columns = map_headers(table.headers, chosen, mapping, unknown)
     if not any(columns.columns):
-        raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field: use --map 'Header=field'")
+        from crmcli.importer.headers import explain_unmapped
+
+        raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field. {explain_unmapped(columns)}")
     options = {
         "region": (region or settings.get(session, "default_region") or "US").upper(),
         "on_duplicate": on_duplicate,
@@ -137,8 +194,11 @@ def import_file(
         "owner": owner,
         "source": source,
         "dayfirst": dayfirst,
+        "strict": strict,
+        "own_export": bool(columns.own_export),
     }
     declared = _declare(session, chosen, columns)
+    report_to = None if dry_run else Path(report) if report else default_report(path)
     run = None
     if not dry_run:
         run = ImportRun(
@@ -148,17 +208,28 @@ def import_file(
             by=by,
             status="running",
             options={**options, "mapping": mapping or {}, "sheet": table.sheet, "unknown": unknown},
-            counts=dict.fromkeys(COUNTS, 0),
+            counts=dict.fromkeys(COUNTS + EXTRA_COUNTS, 0),
             started_at=clock.now(),
+            report_file=str(report_to.resolve()) if report_to else None,
         )
         session.add(run)
         session.commit()
     engine = _engine_for(chosen, session, options, run.id if run else None)
     _bulk_pragmas(session)
-    counts = dict.fromkeys(COUNTS, 0)
-    rejects_to = None if dry_run else Path(rejects) if rejects else default_rejects(path)
-    rejected = _Rejects(rejects_to, table.headers, preview)
+    counts = dict.fromkeys(COUNTS + EXTRA_COUNTS, 0)
+    lines = Report(report_to, keep=200 if dry_run else 50)
+    rejected = Rejects(None if dry_run or not rejects else Path(rejects), table.headers)
+    where = _Columns(table.headers, columns.columns)
+    for header, column in zip(table.headers, columns.columns, strict=True):
+        if header and column is None:
+            why = "not recognised (--unknown ignore)" if header in columns.unknown else "not stored by crm"
+            lines.add({"row": "", "event": "column ignored", "record": "", "column": header, "value": "",
+                       "reason": why})  # fmt: skip
+    for name in getattr(table, "ignored", None) or []:
+        lines.add({"row": "", "event": "column ignored", "record": "", "column": name, "value": "",
+                   "reason": "not stored by crm"})  # fmt: skip
     shown: list[dict[str, Any]] = []
+    last_shown = [0]
     from crmcli.importer.parallel import Cleaning, Layout, workers_for
 
     # contacts, the bulk of every migration, clean in a worker; the other kinds look up records as they clean
@@ -166,25 +237,47 @@ def import_file(
     layout = Layout([(i, column) for i, column in enumerate(columns.columns) if column is not None], path.name)
     cleaning = Cleaning(cleaner or engine, layout, workers_for(table.estimate, workers) if cleaner else 0)
     raw: list[tuple[int, list[Any]]] = []
-    pending: deque[tuple[list[list[Any]], Callable[[], list[Any]]]] = deque()
+    pending: deque[tuple[list[tuple[int, Any]], Callable[[], list[Any]]]] = deque()
 
-    def handle(cells_of: list[list[Any]], results: Callable[[], list[Any]]) -> None:
+    def handle(read: list[tuple[int, Any]], results: Callable[[], list[Any]]) -> None:
         """One cleaned batch: rejects noted, the rest matched and written, the run's counts committed."""
         batch = []
-        for cells, outcome in zip(cells_of, results(), strict=True):
+        cells_by_row: dict[int, Any] = {}
+        events: list[dict[str, Any]] = []
+        for (number, cells), outcome in zip(read, results(), strict=True):
             if outcome is None:
                 continue  # a blank row (Excel's trailing empty ones too)
             counts["read"] += 1
+            cells_by_row[number] = cells
             if isinstance(outcome, str):
-                rejected.add(cells, outcome)
+                rejected.add(cells if isinstance(cells, list) else [], outcome)
                 counts["rejected"] += 1
+                events.append({"row": number, "event": "rejected", "record": "", "column": "",
+                               "value": _as_written(table.headers, cells), "reason": outcome})  # fmt: skip
+                if len(shown) < preview:
+                    shown.append({"row": number, "rejected": outcome})
+                    last_shown[0] = number
                 continue
             if len(shown) < preview:
-                shown.append(_plain(outcome))
+                shown.append(_plain(outcome, number))
+                last_shown[0] = number
             batch.append(outcome)
         if batch:
             for key, value in engine.process(batch).items():
                 counts[key] += value
+        for line in engine.drain():
+            cells = cells_by_row.get(line["row"]) if isinstance(line["row"], int) else None
+            line["column"] = where.header(line.pop("field"), line["value"], cells if isinstance(cells, list) else None)
+            events.append(line)
+        events.sort(key=lambda e: e["row"] if isinstance(e["row"], int) else 0)
+        for line in events:
+            if line["event"] == "value dropped":
+                counts["dropped"] += 1
+            elif line["event"] == "possible duplicate":
+                counts["possible"] += 1
+            if dry_run and isinstance(line["row"], int) and line["row"] > last_shown[0]:
+                continue  # a dry run shows the report's lines of the rows it shows
+            lines.add(line)
         if run is not None:
             run.counts = dict(counts)
             session.add(run)
@@ -194,7 +287,7 @@ def import_file(
 
     def submit() -> None:
         """RAW goes to be cleaned; the batch before it is written meanwhile."""
-        pending.append(([cells for _, cells in raw], cleaning.submit(raw[:])))
+        pending.append((raw[:], cleaning.submit(raw[:])))
         raw.clear()
         if len(pending) > 1:
             handle(*pending.popleft())
@@ -210,7 +303,8 @@ def import_file(
             handle(*pending.popleft())
     except KeyboardInterrupt:
         cleaning.close(wait=False)
-        rejected.close()  # the rows rejected so far; the run that completes the import writes them all again
+        lines.close()  # what was reported so far; the run that completes the import reports it all again
+        rejected.close()
         session.rollback()
         if run is not None:
             run.status = "interrupted"
@@ -223,6 +317,7 @@ def import_file(
         ) from None
     except BaseException:
         cleaning.close(wait=False)
+        lines.discard()
         rejected.discard()
         # A file that turns out broken or hostile halfway changes nothing: what earlier batches
         # committed is undone before the error is reported.
@@ -239,34 +334,44 @@ def import_file(
     cleaning.close()
     if progress:
         progress(counts["read"], counts["read"])
+    report_path = lines.close()
     rejects_path = rejected.close()
     if run is not None:
         run.status = "done"
         run.counts = dict(counts)
+        run.report_file = str(report_path.resolve()) if report_path else None
         run.rejects_file = str(rejects_path) if rejects_path else None
         run.finished_at = clock.now()
         session.add(run)
         session.commit()
     else:
         session.rollback()
+    stored = counts["created"] + counts["updated"] + counts["merged"] + counts["skipped"]
+    hint = None
+    if counts["read"] and not stored:
+        from crmcli.importer.headers import explain_unmapped
+
+        hint = explain_unmapped(columns)
     return {
         "run_id": run.id if run else None,
+        "undo": f"crm imports undo {run.id}" if run else None,
         "file": str(path),
         "format": table.format,
         "sheet": table.sheet,
         "kind": chosen,
         "dry_run": dry_run,
+        "strict": strict,
         "mapping": [{"column": h, "field": f} for h, f in columns.describe()],
         "unknown": columns.unknown,
         "declared_fields": declared,
         "counts": counts,
+        "report_file": str(report_path) if report_path else None,
+        "report_lines": lines.lines,
+        "report": lines.first,
         "rejects_file": str(rejects_path) if rejects_path else None,
-        "rejects": [
-            {"row": dict(zip(table.headers, map(str, cells), strict=False)), "reason": why}
-            for cells, why in rejected.first
-        ],
         "preview": shown,
         "notes": table.notes,
+        "hint": hint,
     }
 
 
@@ -281,51 +386,15 @@ def _bulk_pragmas(session: Session) -> None:
         conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 10000")
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    """A cleaned row for the dry-run preview: records it links to appear by name."""
+def _plain(row: Any, number: int) -> dict[str, Any]:
+    """A cleaned row for the dry-run preview, as it would be stored: records it links to by name,
+    no matching keys or bookkeeping."""
     data = dict(row) if isinstance(row, dict) else dict(vars(row))
+    out: dict[str, Any] = {"row": number}
     for key, value in data.items():
+        if key in _INTERNAL or key == "row" or value in (None, "", [], {}):
+            continue
         if hasattr(value, "__table__"):
-            data[key] = getattr(value, "name", None) or getattr(value, "title", None) or value.id
-    return data
-
-
-class _Rejects:
-    """The rejects file (original values + a reason column, UTF-8 with BOM so Excel opens it,
-    formula-neutralised), written as rows are rejected: memory stays flat however many there are.
-    PATH None (a dry run): only the first few are kept, for the summary."""
-
-    def __init__(self, path: Path | None, headers: list[str], keep: int) -> None:
-        self.path, self.headers, self.keep = path, headers, keep
-        self.first: list[tuple[list[Any], str]] = []
-        self._fh: Any = None
-        self._writer: Any = None
-
-    def add(self, cells: list[Any], reason: str) -> None:
-        if len(self.first) < self.keep:
-            self.first.append((cells, reason))
-        if self.path is None:
-            return
-        from crmcli.export import neutralize
-        from crmcli.importer.values import text
-
-        if self._writer is None:
-            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow([*self.headers, "reason"])
-        width = len(self.headers)
-        padded = [*cells, *[""] * (width - len(cells))][:width]
-        self._writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])
-
-    def close(self) -> Path | None:
-        """The file's path, if anything was rejected."""
-        if self._fh is None:
-            return None
-        self._fh.close()
-        self._fh = None
-        return self.path
-
-    def discard(self) -> None:
-        """A failed import leaves no rejects file behind."""
-        if self.close() is not None and self.path is not None:
-            self.path.unlink(missing_ok=True)
+            value = getattr(value, "name", None) or getattr(value, "title", None) or value.id
+        out[key] = value
+    return out

@@ -1,6 +1,12 @@
 """Contact rows cleaned as `crm contacts add` cleans them, with the keys and search document the
 importer matches and writes by. Nothing here touches the database or imports SQLAlchemy: a
 worker process (importer.parallel) runs this while the main process writes.
+
+A row is kept whenever something identifies a person (a name, an email or a phone): a value
+that cannot be used (an invalid or placeholder email or phone, an unreadable date, a custom
+field its declared type refuses) is left out of the record and noted in `Row.dropped`, which
+the import report lists. Only a row with nothing identifying is rejected; `strict` rejects a
+row for any value it would drop.
 """
 
 from __future__ import annotations
@@ -8,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import partial
 from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +26,9 @@ from crmcli.importer import values
 from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+# (field, value as written, why it was left out): a value not taken into the record
+Drop = tuple[str, str, str]
 
 
 @dataclass
@@ -37,6 +47,18 @@ class Row:
     external_id: str | None = None
     cadence_days: int | None = None
     custom: dict[str, Any] = field(default_factory=dict)
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    birthday: str | None = None
+    website: str | None = None
+    source_id: str | None = None  # the row's id in the file it came from (crm's own exports)
+    company_ref: str | None = None  # the source system's id of the row's company
+    is_org: bool = False  # a company's own card (vCard KIND:org): a company, not a person
+    dropped: list[Drop] = field(default_factory=list)
+    filled: list[Drop] = field(default_factory=list)  # values the row lacked, taken from elsewhere
     # computed where the row is cleaned (a worker process for big files), used where it is matched
     key: str = ""  # name_key(name)
     company_key: str = ""
@@ -48,24 +70,36 @@ class Row:
 
 
 _row_values = attrgetter(*(f.name for f in fields(Row)))
+ADDRESS = ("street", "city", "region", "postcode", "country")
 
 
-def full_name(name: str, first: str, middle: str, last: str) -> str:
+def full_name(name: str, first: str, middle: str, last: str, prefix: str = "", suffix: str = "") -> str:
     """The name column, else first (+ middle) + last; CJK family and given names join without a space."""
     if clean_text(name):
         return name
     if _CJK.search(first + last) and not middle:
-        return f"{last}{first}" if last and first else last or first
-    return " ".join(p for p in (first, middle, last) if clean_text(p))
+        core = f"{last}{first}" if last and first else last or first
+        return core
+    return " ".join(p for p in (prefix, first, middle, last, suffix) if clean_text(p))
 
 
 def parse_cadence(value: Any) -> int | None:
-    """The `cadence` column, read as `crm contacts cadence` reads it (30, 30d, 2w, 3mo, off);
-    what it cannot read rejects the row."""
+    """The `cadence` column, read as `crm contacts cadence` reads it (30, 30d, 2w, 3mo, off)."""
     try:
         return when.parse_cadence(values.text(value))
     except UsageError as exc:
         raise Invalid(str(exc)) from None
+
+
+def custom_pairs(cells: list[Any]) -> list[tuple[str, str | None, str]]:
+    """crm's own vCards carry custom fields as lines "key=value" or "key:type=value"."""
+    out = []
+    for pair in (line for cell in cells for line in str(cell).splitlines()):
+        key, sep, raw = pair.partition("=")
+        if sep and key.strip() and raw.strip():
+            name, _, kind = key.partition(":")
+            out.append((name.strip(), kind.strip() or None, raw))
+    return out
 
 
 class ContactCleaner:
@@ -81,6 +115,7 @@ class ContactCleaner:
         owner: str | None,
         source: str | None,
         extra_tags: list[str],
+        strict: bool = False,
     ) -> None:
         self.region = region
         self.dayfirst = dayfirst
@@ -89,37 +124,80 @@ class ContactCleaner:
         self.owner = owner
         self.source = source
         self.extra_tags = extra_tags
+        self.strict = strict
 
     def clean(self, number: int, cells: dict[str, list[Any]]) -> Row:
-        """One row as it would be stored, or Invalid naming what is wrong."""
+        """One row as it would be stored, or Invalid naming why nothing of it can be."""
+        dropped: list[Drop] = []
 
         def one(key: str) -> str:
             """The field's cells as one text (asked only of the fields read as text)."""
             return " ".join(t for t in map(values.text, cells.get(key, ())) if t)
 
-        name = full_name(one("name"), one("first_name"), one("middle_name"), one("last_name"))
-        if not clean_text(name):
-            raise Invalid("missing name")
+        def attempt(key: str, raw: Any, convert: Any) -> Any:
+            """CONVERT(RAW), or None with the value noted as dropped."""
+            try:
+                return convert(raw)
+            except Invalid as exc:
+                dropped.append((key, values.text(raw), str(exc)))
+                return None
+
+        name = clean_text(
+            full_name(
+                one("name"), one("first_name"), one("middle_name"), one("last_name"), one("prefix"), one("suffix")
+            )
+        )
         emails: list[str] = []
-        for cell in cells.get("emails", []):
-            emails.extend(e for e in values.emails(cell) if e not in emails)
+        for cell in cells.get("emails", ()):
+            for part in values.split(cell):
+                email = attempt("emails", part, values.email)
+                if email and email not in emails:
+                    emails.append(email)
         phones: list[str] = []
-        for cell in cells.get("phones", []):
-            phones.extend(p for p in values.phones(cell, self.region) if p not in phones)
-        tags = [normalize_tag(t) for cell in cells.get("tags", []) for t in values.split(cell)]
+        for cell in cells.get("phones", ()):
+            parts = [cell] if isinstance(cell, (int, float)) and not isinstance(cell, bool) else values.split(cell)
+            for part in parts:
+                phone = attempt("phones", part, lambda p: values.phone(p, self.region))
+                if phone and phone not in phones:
+                    phones.append(phone)
+        filled: list[Drop] = []
+        if not name:
+            if not emails and not phones:
+                why = "nothing identifies a person: no name, no usable email or phone"
+                raise Invalid("; ".join([why, *(reason for _, _, reason in dropped)]))
+            name = emails[0] if emails else phones[0]
+            filled.append(("name", name, f"no name in the row: named after its {'email' if emails else 'phone'}"))
+        tags = [normalize_tag(t) for cell in cells.get("tags", ()) for t in values.split(cell)]
         custom: dict[str, Any] = {}
-        for pair in (line for cell in cells.get("custom_pairs", []) for line in str(cell).splitlines()):
-            key, sep, raw = pair.partition("=")
-            if sep and key.strip() and raw.strip():
-                field = field_key(key)
-                custom[field] = fieldtypes.coerce(self.defs.get(field), field, raw)
+        for key, kind, raw in custom_pairs(cells.get("custom_pairs", [])):
+            try:
+                field_name = field_key(key)
+            except Invalid as exc:
+                dropped.append(("custom_pairs", f"{key}={raw}", str(exc)))
+                continue
+            definition = self.defs.get(field_name) or (SimpleNamespace(type=kind, choices=[]) if kind else None)
+            value = attempt(f"custom.{field_name}", raw, partial(fieldtypes.coerce, definition, field_name))
+            if value is not None:
+                custom[field_name] = value
         for key in cells:
             if key.startswith("custom."):
-                raw = one(key)
+                field_name = key[7:]
+                raw = self._custom_text(field_name, cells[key])
                 if raw:
-                    name_ = key[7:]
-                    custom[name_] = fieldtypes.coerce(self.defs.get(name_), name_, raw)
-        created = values.moment(cells["created_at"][0], dayfirst=self.dayfirst) if one("created_at") else None
+                    value = attempt(key, raw, partial(fieldtypes.coerce, self.defs.get(field_name), field_name))
+                    if value is not None:
+                        custom[field_name] = value
+        created = None
+        if one("created_at"):
+            created = attempt("created_at", cells["created_at"][0], lambda v: values.moment(v, dayfirst=self.dayfirst))
+        cadence = attempt("cadence", one("cadence"), parse_cadence) if one("cadence") else None
+        birthday = attempt("birthday", cells["birthday"][0], values.birthday) if one("birthday") else None
+        website = attempt("website", one("website"), values.website) if one("website") else None
+        address = {key: clean_text(one(key)) or None for key in ADDRESS}
+        if not address["street"] and one("address"):
+            address["street"] = values.multiline(" ".join(values.text(c) for c in cells["address"]))
+        if dropped and self.strict:
+            raise Invalid("; ".join(reason for _, _, reason in dropped))
         row = Row(
             number=number,
             name=normalize_name(name),
@@ -130,14 +208,34 @@ class ContactCleaner:
             tags=list(dict.fromkeys([*tags, *self.extra_tags])),
             owner=clean_text(one("owner")) or self.owner,
             source=clean_text(one("source")) or self.source,
-            notes=clean_text(one("notes")) or None,
+            notes=values.multiline(one_lines(cells.get("notes", ()))) or None,
             created_at=created,
             external_id=clean_text(one("external_id")) or None,
-            cadence_days=parse_cadence(one("cadence")),
+            cadence_days=cadence,
             custom=custom,
+            birthday=birthday,
+            website=website,
+            source_id=clean_text(one("source_id")) or None,
+            company_ref=clean_text(one("company_ref")) or None,
+            is_org=one("kind").casefold() in ("org", "organization", "organisation", "company", "group"),
+            dropped=dropped,
+            filled=filled,
+            **address,
         )
         row.key, row.company_key = name_key(row.name), company_key(row.company)
         row.doc = contact_document(
             row.name, row.title, row.company, row.emails, row.phones, row.tags, row.notes, row.custom
         )
         return row
+
+    def _custom_text(self, name: str, cells: list[Any]) -> str:
+        """A custom field's cells as text; a spreadsheet's date cell is a date for a date field."""
+        definition = self.defs.get(name)
+        if definition is not None and definition.type == "date" and len(cells) == 1:
+            return values.text(values.as_date(cells[0]))
+        return " ".join(t for t in map(values.text, cells) if t)
+
+
+def one_lines(cells: Any) -> str:
+    """Several cells of one field (notes) as one text, each on its own line."""
+    return "\n".join(t for t in (values.text_lines(c) for c in cells) if t)

@@ -1,8 +1,12 @@
 """The contact import: rows cleaned like `crm contacts add`, matched through in-memory indexes,
 written in batches through SQLAlchemy Core (no ORM object per row).
 
-Matching order: external id, then email, then phone, then normalised name + company; against
-the database and against earlier rows of the same file.
+Candidates are found by external id, email, phone and normalised name + company, against the
+database and against earlier rows of the same file; crmcli.matching decides which candidate,
+if any, is the same person. A candidate that only might be (an info@ address shared by two
+names) stays a separate contact and the row's report line names it as a possible duplicate.
+Rows of crm's own export carry the record's id there (source_id): two rows with different ids
+are two records, whatever else they share.
 """
 
 from __future__ import annotations
@@ -15,12 +19,23 @@ from sqlmodel import Session
 
 from crmcli import search, storage
 from crmcli.documents import compose, contact_document
-from crmcli.importer.cleaning import ContactCleaner, Row
+from crmcli.importer.cleaning import ADDRESS, ContactCleaner, Row
 from crmcli.importer.options import Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
 from crmcli.normalize import company_key, name_key, normalize_name
 
-SCALARS = ("name", "title", "owner", "source", "notes", "external_id", "cadence_days")
+SCALARS = (
+    "name",
+    "title",
+    "owner",
+    "source",
+    "notes",
+    "external_id",
+    "cadence_days",
+    *ADDRESS,
+    "birthday",
+    "website",
+)
 
 
 @dataclass
@@ -28,7 +43,7 @@ class State:
     """A contact as the batch sees it: loaded from the database or made by an earlier row."""
 
     id: int  # negative until inserted
-    values: dict[str, Any]  # SCALARS + company_id + custom
+    values: dict[str, Any]  # SCALARS + company, company_id + custom
     emails: list[str]
     phones: list[str]
     tags: list[str]
@@ -41,6 +56,8 @@ class State:
     added_tags: list[str] = field(default_factory=list)
     doc: str | None = None  # the row's search document, while no other row changed the record
     key: str | None = None  # the row's name key, for records it creates
+    source_ids: set[str] = field(default_factory=set)  # ids of this file's rows that are this record
+    source_id: str | None = None  # the id of the row that made or first changed it, for ImportChange
 
 
 def _chunks(values: list[Any], size: int = 900) -> list[list[Any]]:
@@ -57,6 +74,14 @@ def pairs_sql(dialect: Any, count: int) -> str:
     return f"SELECT id, name_key, company_id FROM contact WHERE {where}"
 
 
+def _add(index: dict[Any, list[int]], key: Any, cid: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = [cid]
+    elif cid not in found:
+        found.append(cid)
+
+
 class ContactImport(Options):
     entity = "contact"
     entity_fields = "contacts"
@@ -70,8 +95,10 @@ class ContactImport(Options):
             owner=self.owner,
             source=self.source,
             extra_tags=self.extra_tags,
+            strict=self.strict,
         )
         self._next_temp = -1
+        self._orgs: Any = None  # the company import that takes organisation cards, made when one comes
         self._load_indexes()
 
     # ------------------------------------------------------------ indexes
@@ -83,6 +110,7 @@ class ContactImport(Options):
         self.company_names: dict[int, str] = {}
         for cid, name in self.session.connection().execute(select(Company.id, Company.name).order_by(Company.id)):
             self._know_company(cid, name)
+        self.by_source: dict[str, int] = {}  # this file's row ids (crm's own exports) → the record they became
         self._reset()
 
     def _know_company(self, cid: int, name: str) -> None:
@@ -90,10 +118,11 @@ class ContactImport(Options):
         self.company_names[cid] = name
 
     def _reset(self) -> None:
-        self.by_email: dict[str, int] = {}
-        self.by_phone: dict[str, int] = {}
-        self.by_ext: dict[str, int] = {}
-        self.by_name: dict[tuple[str, str], int] = {}
+        self.by_email: dict[str, list[int]] = {}
+        self.by_phone: dict[str, list[int]] = {}
+        self.by_ext: dict[str, list[int]] = {}
+        self.by_name: dict[tuple[str, str], list[int]] = {}
+        self.company_refs: dict[str, int] = {}
 
     def _lookup(self, rows: list[Row]) -> None:
         """The contacts a batch could match, found through the indexes on email, phone, external
@@ -121,7 +150,7 @@ class ContactImport(Options):
             # plain SQL: an expanding IN of SQLAlchemy is compiled anew for every execution
             for chunk in _chunks(wanted[key]):
                 for found_value, cid in conn.exec_driver_sql(sql.format(", ".join([mark] * len(chunk))), tuple(chunk)):
-                    index.setdefault(found_value, cid)
+                    _add(index, found_value, cid)
         found: list[Any] = []
         for chunk in _chunks(wanted["pairs"], 400):
             found.extend(conn.exec_driver_sql(pairs_sql(conn.dialect, len(chunk)), tuple(v for p in chunk for v in p)))
@@ -133,73 +162,163 @@ class ContactImport(Options):
                     )
                 )
             )
-        for cid, key, company_id in sorted(found):  # the oldest contact wins, as before
+        for cid, key, company_id in sorted(found):  # the oldest contact first
             company = self.company_names.get(company_id) if company_id else None
-            self.by_name.setdefault((key, company_key(company)), cid)
+            _add(self.by_name, (key, company_key(company)), cid)
+        refs = sorted({r.company_ref for r in rows if r.company_ref})
+        if refs:
+            from crmcli.importer.generic import find_refs
+
+            self.company_refs = find_refs(self.session, "company", refs, own_export=self.own_export)
 
     # ------------------------------------------------------------ matching and merging
 
-    def match(self, row: Row) -> int | None:
-        if row.external_id and row.external_id in self.by_ext:
-            return self.by_ext[row.external_id]
-        for email in row.emails:
-            if email in self.by_email:
-                return self.by_email[email]
-        for phone in row.phones:
-            if phone in self.by_phone:
-                return self.by_phone[phone]
-        return self.by_name.get((row.key, row.company_key))
+    def candidates(self, row: Row) -> list[int]:
+        """Records the row could be, in the order of the evidence: external id, email, phone, name."""
+        out: list[int] = []
+        if row.source_id and row.source_id in self.by_source:
+            out.append(self.by_source[row.source_id])
+        for found in (
+            self.by_ext.get(row.external_id) if row.external_id else None,
+            *(self.by_email.get(e) for e in row.emails),
+            *(self.by_phone.get(p) for p in row.phones),
+            self.by_name.get((row.key, row.company_key)),
+        ):
+            if found:
+                out.extend(c for c in found if c not in out)
+        return out
+
+    def decide(self, row: Row, states: dict[int, State]) -> tuple[State | None, list[tuple[State, str]]]:
+        """The record ROW is (or None: a new one), and the records it only might be, with why."""
+        from crmcli.matching import Identity, verdict
+
+        mine = Identity(
+            name=row.name,
+            emails=row.emails,
+            phones=row.phones,
+            external_id=row.external_id,
+            source=row.source,
+            company_key=row.company_key,
+        )
+        possible: list[tuple[State, str]] = []
+        for cid in self.candidates(row):
+            state = states.get(cid)
+            if state is None:
+                continue
+            theirs = Identity(
+                name=state.values["name"],
+                emails=state.emails,
+                phones=state.phones,
+                external_id=state.values.get("external_id"),
+                source=state.values.get("source"),
+                company_key=company_key(state.values.get("company")),
+            )
+            found = verdict(mine, theirs)
+            if found.kind == "different":
+                continue
+            if row.source_id and state.source_ids and row.source_id not in state.source_ids:
+                # two rows of one crm export with different ids are two records
+                possible.append((state, f"{found.reason}; another record in the file ({', '.join(state.source_ids)})"))
+                continue
+            if found.kind == "same":
+                return state, possible
+            possible.append((state, found.reason))
+        return None, possible
 
     def _index(self, state: State, row: Row) -> None:
         if row.external_id:
-            self.by_ext.setdefault(row.external_id, state.id)
+            _add(self.by_ext, row.external_id, state.id)
         for email in state.emails:
-            self.by_email.setdefault(email, state.id)
+            _add(self.by_email, email, state.id)
         for phone in state.phones:
-            self.by_phone.setdefault(phone, state.id)
-        self.by_name.setdefault((row.key, row.company_key), state.id)
+            _add(self.by_phone, phone, state.id)
+        _add(self.by_name, (row.key, row.company_key), state.id)
+        if row.source_id:
+            state.source_ids.add(row.source_id)
+            self.by_source.setdefault(row.source_id, state.id)
 
     def process(self, rows: list[Row]) -> dict[str, int]:
-        """Decide every row of a batch and write the batch. Returns the batch's counts."""
+        """Decide every row of a batch and write the batch. Returns the batch's counts; what each
+        row became is in self.events until drained."""
         counts = {"created": 0, "updated": 0, "merged": 0, "skipped": 0}
+        orgs = [r for r in rows if r.is_org]
+        if orgs:
+            for key, value in self._organisations(orgs).items():
+                counts[key] += value
+            rows = [r for r in rows if not r.is_org]
         states: dict[int, State] = {}
         self._lookup(rows)
-        matched = {m for m in (self.match(r) for r in rows) if m is not None and m > 0}
-        states.update(self._load(sorted(matched)))
+        wanted = {c for r in rows for c in self.candidates(r) if c > 0}
+        states.update(self._load(sorted(wanted)))
         for row in rows:
-            found = self.match(row)
-            if found is None or self.on_duplicate == "create":
+            self._note_row(row)
+            self._link_company(row)
+            found, possible = self.decide(row, states)
+            if found is not None and self.on_duplicate == "create":
+                possible.insert(0, (found, "the same person by this file's evidence; created anyway"))
+                found = None
+            if found is None:
                 state = self._new(row)
                 states[state.id] = state
                 self._index(state, row)
                 counts["created"] += 1
+                for other, why in possible:
+                    self.event(row.number, "possible duplicate", state, "", "", f"of {{other}}: {why}", other)
                 continue
-            state = states[found]
             if self.on_duplicate == "skip":
                 counts["skipped"] += 1
+                self.event(row.number, "skipped", found, "", "", "matches it; left as it is (--on-duplicate skip)")
                 continue
-            if self._apply(state, row, overwrite=self.on_duplicate == "update"):
-                if state.action is None:
-                    state.action = "updated" if self.on_duplicate == "update" else "merged"
-                    state.row = row.number
-                counts["updated" if self.on_duplicate == "update" else "merged"] += 1
-                self._index(state, row)
+            overwrite = self.on_duplicate == "update"
+            changed, differing = self._apply(found, row, overwrite=overwrite)
+            self._index(found, row)
+            if changed:
+                if found.action is None:
+                    found.action = "updated" if overwrite else "merged"
+                    found.row = row.number
+                    found.source_id = row.source_id
+                outcome = "updated" if overwrite else "merged"
+            elif differing:
+                outcome = "merged"  # matched, nothing new to add; its other values are reported
             else:
-                counts["skipped"] += 1  # nothing new in this row
+                outcome = "skipped"
+            counts[outcome] += 1
+            label = {"updated": "updated", "merged": "merged into", "skipped": "skipped"}[outcome]
+            self.event(row.number, label, found, "", "", "identical to what is stored" if outcome == "skipped" else "")
+            for key, value, stored in differing:
+                self.event(row.number, "value not taken", found, key, value, f"the record keeps '{stored}'")
+            for other, why in possible:
+                if other is not found:
+                    self.event(row.number, "possible duplicate", found, "", "", f"of {{other}}: {why}", other)
         self._write([s for s in states.values() if s.new or s.action])
         return counts
+
+    def _note_row(self, row: Row) -> None:
+        """What cleaning left out of the row or filled in, for the report."""
+        for key, value, reason in row.dropped:
+            self.event(row.number, "value dropped", None, key, value, reason)
+        for key, value, reason in row.filled:
+            self.event(row.number, "value filled", None, key, value, reason)
+
+    def _link_company(self, row: Row) -> None:
+        """A row that names its company by the source system's id is linked to the company imported
+        with that id; its name, when the row has one too, is then the company's."""
+        if not row.company_ref:
+            return
+        cid = self.company_refs.get(row.company_ref)
+        if cid is not None and cid in self.company_names:
+            row.company = self.company_names[cid]
+            row.company_key = company_key(row.company)
+            return
+        reason = f"no company with id {row.company_ref} was imported"
+        self.event(row.number, "value dropped", None, "company_ref", row.company_ref,
+                   reason + ("; linked by the company's name" if row.company else ""))  # fmt: skip
 
     def _new(self, row: Row) -> State:
         state = State(
             id=self._next_temp,
             values={
-                "name": row.name,
-                "title": row.title,
-                "owner": row.owner,
-                "source": row.source,
-                "notes": row.notes,
-                "external_id": row.external_id,
-                "cadence_days": row.cadence_days,
+                **{k: getattr(row, k) for k in SCALARS},
                 "company": row.company,
                 "custom": dict(sorted(row.custom.items())),
                 "created_at": row.created_at or self.now,
@@ -212,37 +331,40 @@ class ContactImport(Options):
             row=row.number,
             doc=row.doc,
             key=row.key,
+            source_id=row.source_id,
         )
         self._next_temp -= 1
         return state
 
-    def _apply(self, state: State, row: Row, *, overwrite: bool) -> bool:
+    def _apply(self, state: State, row: Row, *, overwrite: bool) -> tuple[bool, list[tuple[str, Any, Any]]]:
         """Fold ROW into STATE: fill empty fields (merge) or replace them (update); add new emails,
-        phones and tags. True when anything changed."""
+        phones and tags. Returns (anything changed, the row's values the record keeps its own for)."""
         changed = False
-        incoming = {
-            "name": row.name,
-            "title": row.title,
-            "owner": row.owner,
-            "source": row.source,
-            "notes": row.notes,
-            "external_id": row.external_id,
-            "cadence_days": row.cadence_days,
-            "company": row.company,
-        }
+        differing: list[tuple[str, Any, Any]] = []
+        incoming = {k: getattr(row, k) for k in SCALARS}
+        incoming["company"] = row.company
         for key, value in incoming.items():
-            if value in (None, "") or state.values.get(key) == value:
+            stored = state.values.get(key)
+            if value in (None, "") or stored == value:
                 continue
-            if overwrite or state.values.get(key) in (None, ""):
-                if key == "company" and company_key(value) == company_key(state.values.get("company")):
-                    continue
+            if key == "company" and company_key(value) == company_key(stored):
+                continue
+            if key == "name" and name_key(value) == name_key(stored):
+                continue
+            if overwrite or stored in (None, ""):
                 state.values[key] = value
                 changed = True
+            else:
+                differing.append((key, value, stored))
         custom = dict(state.values["custom"])
         for key, value in row.custom.items():
-            if custom.get(key) != value and (overwrite or key not in custom):
+            if custom.get(key) == value:
+                continue
+            if overwrite or key not in custom:
                 custom[key] = value
                 changed = True
+            else:
+                differing.append((f"custom.{key}", value, custom[key]))
         state.values["custom"] = dict(sorted(custom.items()))
         for mine, theirs, added in (
             (state.emails, row.emails, state.added_emails),
@@ -256,7 +378,7 @@ class ContactImport(Options):
                     changed = True
         if changed:
             state.doc = None  # the row's own document no longer describes the record
-        return changed
+        return changed, differing
 
     def _load(self, ids: list[int]) -> dict[int, State]:
         """The current state of existing contacts, with the snapshot an undo restores."""
@@ -313,6 +435,47 @@ class ContactImport(Options):
                 )
         return out
 
+    # ------------------------------------------------------------ organisation cards
+
+    def _organisations(self, rows: list[Row]) -> dict[str, int]:
+        """vCards of companies (KIND:org, Apple's company cards) become companies, through the
+        company import, before the batch's people, who are then linked to them by name."""
+        from crmcli.importer.generic import CompanyImport
+
+        if self._orgs is None:
+            self._orgs = CompanyImport(self.session, **self.options)
+        counts = {"created": 0, "updated": 0, "merged": 0, "skipped": 0}
+        for row in rows:
+            self._note_row(row)
+            name = row.company or row.name
+            company = {
+                "row": row.number,
+                "name": name,
+                "domain": None,
+                "website": row.website,
+                "phone": row.phones[0] if row.phones else None,
+                "tags": row.tags,
+                "owner": row.owner,
+                "source": row.source,
+                "notes": row.notes,
+                "created_at": row.created_at,
+                "external_id": row.external_id,
+                "source_id": row.source_id,
+                "custom": row.custom,
+                "industry": None,
+                **{k: getattr(row, k) for k in ADDRESS},
+            }
+            for phone in row.phones[1:]:
+                self.event(row.number, "value not taken", None, "phones", phone, "a company keeps one phone")
+            for email in row.emails:
+                self.event(row.number, "value not taken", None, "emails", email, "companies have no email address")
+            counts[self._orgs.one_row(company)] += 1
+            self.events.extend(self._orgs.drain())
+            cid = self._orgs.last_id
+            if cid is not None and cid not in self.company_names:
+                self._know_company(cid, self.session.get(Company, cid).name)  # type: ignore[union-attr]
+        return counts
+
     # ------------------------------------------------------------ writing
 
     def _company_ids(self, states: list[State]) -> None:
@@ -337,10 +500,15 @@ class ContactImport(Options):
                     for i, r in zip(ids, rows, strict=True)
                 ],
             )
-            self._changes([("company", i, "created", None, None) for i in ids])
+            self._changes([("company", i, "created", None, None, None) for i in ids])
         for state in states:
             name = state.values.get("company")
-            state.values["company_id"] = self.company_ids[company_key(name)][0] if name else None
+            if not name:
+                state.values["company_id"] = None
+                continue
+            ids = self.company_ids[company_key(name)]
+            exact = [i for i in ids if self.company_names[i] == name]
+            state.values["company_id"] = (exact or ids)[0]
 
     def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).
@@ -388,8 +556,11 @@ class ContactImport(Options):
                 state.added_emails, state.added_phones, state.added_tags = state.emails, state.phones, state.tags
             for index in (self.by_email, self.by_phone, self.by_ext, self.by_name):
                 for key, value in index.items():
-                    if value < 0:
-                        index[key] = remap.get(value, value)  # type: ignore[index]
+                    if any(v < 0 for v in value):
+                        index[key] = [remap.get(v, v) for v in value]  # type: ignore[index]
+            for key, value in self.by_source.items():
+                if value < 0:
+                    self.by_source[key] = remap.get(value, value)
         changed = [s for s in states if not s.new]
         if changed:
             self.session.execute(
@@ -448,9 +619,9 @@ class ContactImport(Options):
                 for s in states
             ],
         )
-        self._changes([("contact", s.id, s.action or "updated", s.row, s.before) for s in states])
+        self._changes([("contact", s.id, s.action or "updated", s.row, s.before, s.source_id) for s in states])
 
-    def _changes(self, items: list[tuple[str, int, str, int | None, dict[str, Any] | None]]) -> None:
+    def _changes(self, items: list[tuple[str, int, str, int | None, dict[str, Any] | None, str | None]]) -> None:
         if self.run_id is None or not items:
             return
         storage.insert_rows(
@@ -465,7 +636,8 @@ class ContactImport(Options):
                     "row": row,
                     "before": before,
                     "after_updated_at": self.now,
+                    "source_id": source_id,
                 }
-                for entity, rid, action, row, before in items
+                for entity, rid, action, row, before, source_id in items
             ],
         )

@@ -1,4 +1,4 @@
-"""What every importer is given: the run's options and where it writes."""
+"""What every importer is given: the run's options and where it writes, and the events it reports."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from crmcli.normalize import normalize_tag
 
 
 class Options:
-    entity = ""  # contact | company | deal | activity
+    entity = ""  # contact | company | deal | activity | followup
     entity_fields = ""  # contacts | companies | deals: whose declared custom fields apply
     model: Any = None
 
@@ -28,8 +28,22 @@ class Options:
         dayfirst: bool,
         run_id: int | None,
         now: datetime,
+        strict: bool = False,
+        own_export: bool = False,
     ) -> None:
         self.session = session
+        self.options = {
+            "region": region,
+            "on_duplicate": on_duplicate,
+            "tags": tags,
+            "owner": owner,
+            "source": source,
+            "dayfirst": dayfirst,
+            "run_id": run_id,
+            "now": now,
+            "strict": strict,
+            "own_export": own_export,
+        }
         self.region = region
         self.on_duplicate = on_duplicate
         self.extra_tags = [normalize_tag(t) for t in tags]
@@ -38,4 +52,57 @@ class Options:
         self.dayfirst = dayfirst
         self.run_id = run_id
         self.now = now
+        self.strict = strict
+        self.own_export = own_export  # the file is crm's own export: its ids are crm ids
         self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
+        self.events: list[tuple[Any, ...]] = []
+
+    def event(
+        self,
+        row: int | None,
+        what: str,
+        record: Any,
+        field: str = "",
+        value: Any = "",
+        reason: str = "",
+        other: Any = None,
+    ) -> None:
+        """A line of the import report. RECORD and OTHER are records (or import states) whose ids
+        may be known only once the batch is written: they are read when the events are drained.
+        REASON may name OTHER as '{other}'."""
+        self.events.append((row, what, record, field, value, reason, other, self.entity))
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The events so far, with record ids as written, and forget them."""
+        out = []
+        for row, what, record, field, value, reason, other, entity in self.events:
+            if other is not None:
+                reason = reason.replace("{other}", label(other, entity))
+            out.append(
+                {
+                    "row": row,
+                    "event": what,
+                    "record": label(record, entity) if record is not None else "",
+                    "field": field,
+                    "value": value,
+                    "reason": reason,
+                }
+            )
+        self.events.clear()
+        return out
+
+
+def label(record: Any, entity: str) -> str:
+    """'#12 Anna Müller' for a record, an import state or an id."""
+    if isinstance(record, str):
+        return record
+    if isinstance(record, int):
+        return f"#{record}"
+    rid = getattr(record, "id", None)
+    values = getattr(record, "values", None)
+    name = (
+        values.get("name")
+        if isinstance(values, dict)
+        else getattr(record, "name", None) or getattr(record, "title", None)
+    )
+    return f"#{rid} {name}" if name else f"#{rid}"

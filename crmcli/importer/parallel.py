@@ -62,6 +62,9 @@ def clean_many(cleaner: Cleaner, layout: Layout, raw: Raw) -> list[Any]:
     out: list[Any] = []
     append = out.append
     for number, cells in raw:
+        if not isinstance(cells, list):  # readers.Unreadable: rejected with the reader's reason
+            append(str(getattr(cells, "reason", "unreadable")))
+            continue
         fields = layout.fields(number, cells)  # a huge cell's Invalid ends the import
         if fields is None:
             append(None)

@@ -76,7 +76,9 @@ def undo_import(session: Session, run_id: int) -> dict[str, Any]:
     )
     report: dict[str, Any] = {"removed": 0, "restored": 0, "kept": []}
     for change in changes:
-        model = {"contact": Contact, "company": Company, "deal": Deal, "activity": Activity}[change.entity]
+        model = {"contact": Contact, "company": Company, "deal": Deal, "activity": Activity, "followup": FollowUp}[
+            change.entity
+        ]
         record = session.get(model, change.record_id)
         if record is None:  # removed since; if merged into another record, say where it went
             merged = session.exec(
@@ -160,8 +162,11 @@ def _remove(session: Session, entity: str, record: Any) -> None:
         from crmcli.deals import remove_deal
 
         remove_deal(session, record)
-    else:
+    elif entity == "activity":
         search.remove(session, "activity", [record.id])
+        session.delete(record)
+        session.flush()
+    else:  # a follow-up: nothing indexes it
         session.delete(record)
         session.flush()
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmcli import clock
+from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.errors import Invalid
 from crmcli.export import unneutralize
 from crmcli.normalize import clean_text, normalize_email, normalize_phone
@@ -33,9 +34,29 @@ def text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):
+        # a spreadsheet's date cell arrives as a datetime at midnight: the date is what was written
+        return value.date().isoformat() if value.time() == time() and value.tzinfo is None else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return clean_text(unneutralize(str(value)))  # crm's exports write "=1+2" as "'=1+2"
+
+
+def text_lines(value: Any) -> str:
+    """A cell as text that keeps its line breaks (notes, addresses): each line cleaned."""
+    if isinstance(value, str):
+        return multiline(unneutralize(value))
+    return text(value)
+
+
+def multiline(raw: str) -> str:
+    """Each line cleaned, blank lines at either end dropped, CR LF read as one break."""
+    lines = [clean_text(line) for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def split(value: Any) -> list[str]:
@@ -45,7 +66,17 @@ def split(value: Any) -> list[str]:
 
 
 def emails(value: Any) -> list[str]:
-    return list(dict.fromkeys(normalize_email(part) for part in split(value)))
+    return list(dict.fromkeys(email(part) for part in split(value)))
+
+
+_MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
+
+
+def email(part: str) -> str:
+    """One address: 'mailto:' and angle brackets ('Anna <anna@x.de>') taken off, then checked."""
+    raw = _MAILTO.sub("", part.strip())
+    inner = re.search(r"<([^<>]+@[^<>]+)>", raw)
+    return normalize_email(inner.group(1) if inner else raw)
 
 
 def _digits_of(value: Any) -> str:
@@ -127,6 +158,35 @@ def moment(value: Any, *, dayfirst: bool = False) -> datetime | None:
         return clock.as_utc(parser.parse(raw, dayfirst=dayfirst))
     except (ValueError, OverflowError):
         raise Invalid(f"invalid date '{raw}': use YYYY-MM-DD (or a date Excel understands)") from None
+
+
+def as_date(value: Any) -> Any:
+    """A spreadsheet's date or datetime cell as a date; anything else as it is."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def birthday(value: Any) -> str:
+    """A birthday cell as crm stores it (addressbook.normalize_birthday): a spreadsheet's date cell
+    is its day; Apple writes an unknown year as 1604."""
+    if isinstance(value, datetime):
+        value = value.date()
+    raw = value.isoformat() if isinstance(value, date) else text(value)
+    if raw.startswith("1604-"):
+        raw = "--" + raw[5:]
+    found = normalize_birthday(raw)
+    if found is None:
+        raise Invalid("empty birthday")
+    return found
+
+
+def website(value: Any) -> str:
+    """A web address (addressbook.normalize_website): 'acme.de' → 'https://acme.de'."""
+    found = normalize_website(text(value))
+    if found is None:
+        raise Invalid("empty website")
+    return found
 
 
 def _serial(number: float) -> datetime:

@@ -1,0 +1,116 @@
+"""The import report: one line per thing not taken as it was written.
+
+Beside the input by default (`contacts.xlsx` → `contacts.import-report.csv`), UTF-8 with a BOM so
+Excel opens it, formula-neutralised like crm's exports, readable by the user alone (0600: it holds
+personal data). Columns: row (the line or row of the file), event, record (#id name), column (the
+file's header), value (as written) and reason. Events:
+
+- rejected: nothing of the row could be stored (its values are in `value`, Header=value; …)
+- value dropped: a value that cannot be used, left out of the record the row made or changed
+- value filled: a value the row lacked, taken from elsewhere (a contact named after its email)
+- value not taken: the record matched keeps a different value of its own (merge fills empty fields)
+- merged into / updated / skipped: the row matched an existing record (skipped: identical to it)
+- possible duplicate: the row's record shares an address or name with another that is not the same
+- column ignored: a column (or vCard property) whose values are not stored
+
+Lines are written as they come, so memory stays flat however many there are; a dry run keeps only
+the first ones, to show.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+COLUMNS = ("row", "event", "record", "column", "value", "reason")
+
+
+def default_path(path: Path) -> Path:
+    """contacts.xlsx → contacts.import-report.csv, beside the input."""
+    return path.with_name(f"{path.stem}.import-report.csv")
+
+
+class Report:
+    """Lines to PATH (None: a dry run, nothing written) with the first KEEP kept for the summary."""
+
+    def __init__(self, path: Path | None, keep: int = 50) -> None:
+        self.path, self.keep = path, keep
+        self.first: list[dict[str, Any]] = []
+        self.lines = 0
+        self.counts: dict[str, int] = {}
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def add(self, line: dict[str, Any]) -> None:
+        self.lines += 1
+        self.counts[line["event"]] = self.counts.get(line["event"], 0) + 1
+        if len(self.first) < self.keep:
+            self.first.append(line)
+        if self.path is None:
+            return
+        from crmcli.export import neutralize
+
+        if self._writer is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an older report of the same name may have had other rights
+            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(COLUMNS)
+        self._writer.writerow([neutralize(_text(line.get(c))) for c in COLUMNS])
+
+    def close(self) -> Path | None:
+        """The file's path, if anything was reported."""
+        if self._fh is None:
+            return None
+        self._fh.close()
+        self._fh = None
+        return self.path
+
+    def discard(self) -> None:
+        """A failed import leaves no report behind."""
+        if self.close() is not None and self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+class Rejects:
+    """--rejects FILE: the rejected rows in the file's own columns plus a reason, to be fixed and
+    imported again (UTF-8 with BOM, formula-neutralised, 0600), written as rows are rejected."""
+
+    def __init__(self, path: Path | None, headers: list[str]) -> None:
+        self.path, self.headers = path, headers
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def add(self, cells: list[Any], reason: str) -> None:
+        if self.path is None:
+            return
+        from crmcli.export import neutralize
+        from crmcli.importer.values import text
+
+        if self._writer is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow([*self.headers, "reason"])
+        width = len(self.headers)
+        padded = [*cells, *[""] * (width - len(cells))][:width]
+        self._writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])
+
+    def close(self) -> Path | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        self._fh = None
+        return self.path
+
+    def discard(self) -> None:
+        if self.close() is not None and self.path is not None:
+            self.path.unlink(missing_ok=True)
