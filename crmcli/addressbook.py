@@ -129,6 +129,8 @@ def address_line(record: Mapping[str, Any]) -> str | None:
     """RECORD's postal address on one line, the parts it has: 'Hauptstraße 5, 10115 Berlin, Germany',
     '1 Main St, Springfield, IL 62701, USA'."""
     street, city, region, postcode, country = (clean_text(record.get(k)) for k in ADDRESS)
+    if region.casefold() == city.casefold():  # Berlin, Berlin; 上海, 上海
+        region = ""
     if (country or "").casefold() in _POSTCODE_LAST:
         parts = [street, city, " ".join(p for p in (region, postcode) if p), country]
     else:

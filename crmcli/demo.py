@@ -221,6 +221,41 @@ NOTES = {
 }
 
 
+# country: (its name, [(city, region, postcode, street)]); # is a digit
+PLACES = {
+    "DE": ("Germany", [("Berlin", "Berlin", "101##", "Friedrichstraße #"),
+                       ("München", "Bayern", "803##", "Leopoldstraße ##"),
+                       ("Hamburg", "Hamburg", "200##", "Am Sandtorkai ##"),
+                       ("Köln", "Nordrhein-Westfalen", "506##", "Hohenzollernring ##")]),
+    "US": ("United States", [("New York", "NY", "100##", "### Park Avenue"),
+                             ("San Francisco", "CA", "941##", "### Market Street"),
+                             ("Chicago", "IL", "606##", "### N Michigan Avenue"),
+                             ("Austin", "TX", "787##", "### Congress Avenue")]),
+    "CN": ("China", [("上海", "上海", "2000##", "南京西路###号"), ("北京", "北京", "1000##", "建国路##号"),
+                     ("深圳", "广东", "5180##", "深南大道####号"), ("杭州", "浙江", "3100##", "文三路###号"),
+                     ("广州", "广东", "5106##", "天河路###号")]),
+    "FR": ("France", [("Paris", "Île-de-France", "750##", "## rue de Rivoli"),
+                      ("Lyon", "Auvergne-Rhône-Alpes", "6900#", "# place Bellecour")]),
+    "ES": ("Spain", [("Madrid", "Madrid", "280##", "Calle de Alcalá ##"),
+                     ("Barcelona", "Cataluña", "080##", "Passeig de Gràcia ##")]),
+    "JP": ("Japan", [("Tokyo", "Tokyo", "100-00##", "Marunouchi #-#-#"), ("Osaka", "Osaka", "530-00##", "Umeda #-#-#"),
+                     ("Kyoto", "Kyoto", "600-8###", "Karasuma-dōri ###")]),
+}  # fmt: skip
+
+
+def _digits(rng: random.Random, pattern: str) -> str:
+    return "".join(str(rng.randint(1, 9)) if ch == "#" else ch for ch in pattern)
+
+
+def _place(rng: random.Random, country: str, company_name: str) -> dict[str, str]:
+    """An address in COUNTRY: in the city the company's name names (Lyon Data, 深圳云图), else any."""
+    name, cities = PLACES[country]
+    named = [c for c in cities if c[0] in company_name]
+    city, region, postcode, street = named[0] if named else rng.choice(cities)
+    return {"street": _digits(rng, street), "city": city, "state": region, "postcode": _digits(rng, postcode),
+            "country": name}  # fmt: skip
+
+
 def _ascii(text: str) -> str:
     if text in ROMAN:
         return ROMAN[text]
@@ -261,6 +296,9 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
             "(try: crm --db demo.db init --demo)"
         )
     rng = random.Random(seed)
+    # addresses, birthdays and websites draw from their own generator: the rest of the demo (and
+    # what the README shows of it) stays what it was before contacts had them
+    places = random.Random(seed * 31 + 17)
     now = clock.now()
     fields.add_field(session, entity="contacts", name="industry", type="choice", choices=INDUSTRIES)
     fields.add_field(session, entity="contacts", name="newsletter", type="bool")
@@ -278,6 +316,8 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
             source=rng.choice(SOURCES),
             custom={"employees": str(rng.choice([8, 25, 60, 140, 400, 1200]))},
             region=country,
+            industry=industry,
+            **_place(places, country, name),
         )
         company.created_at = now - timedelta(days=rng.randint(200, 720))
         made.append((company, country, industry))
@@ -293,6 +333,15 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
         tags = rng.sample(
             ["vip", "newsletter", "decision-maker", "champion", "event-2026", "trial"], k=rng.randint(0, 2)
         )
+        extra: dict[str, str | None] = {}
+        if places.random() < 0.3:  # a desk at the company's address
+            extra.update(street=company.street, city=company.city, state=company.region, postcode=company.postcode,
+                         country=company.country)  # fmt: skip
+        if places.random() < 0.4:  # told their birthday, some without the year
+            born = now.date() - timedelta(days=places.randint(24 * 365, 62 * 365))
+            extra["birthday"] = born.isoformat() if places.random() < 0.6 else born.strftime("--%m-%d")
+        if places.random() < 0.15:
+            extra["website"] = f"linkedin.com/in/{email.split('@')[0].replace('.', '-')}"
         contact = contacts.add_contact(
             session,
             name=name,
@@ -306,6 +355,7 @@ def load(session: Session, *, seed: int = 7, people: int = 300) -> dict[str, int
             custom={"industry": industry, "newsletter": rng.choice(["yes", "no"])},
             allow_duplicate=True,
             region=country,
+            **extra,  # type: ignore[arg-type]
         )
         created = now - timedelta(days=rng.randint(5, 540), hours=rng.randint(0, 23))
         contact.created_at = contact.updated_at = created

@@ -551,3 +551,23 @@ def test_migration_0008_goes_down_and_up_again(db_url: str) -> None:
     with storage.session_scope(db_url) as s:
         (row,) = contacts.list_contacts(s)
         assert row["city"] is None and row["email"] == "anna@acme.de"
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def test_the_demo_has_addresses_birthdays_websites_and_industries(tmp_path: Path, monkeypatch) -> None:
+    from crmcli import demo
+
+    monkeypatch.setenv("CRM_NOW", "2026-11-23T09:00:00Z")
+    with storage.session_scope(str(tmp_path / "demo.db"), write=True) as s:
+        demo.load(s)
+        people = contacts.list_contacts(s)
+        firms = companies.list_companies(s)
+    assert all(f["city"] and f["country"] and f["industry"] and f["street"] for f in firms)
+    assert next(f for f in firms if f["name"] == "Lyon Data Services SAS")["city"] == "Lyon"
+    with_city = [p for p in people if p["city"]]
+    birthdays = [p["birthday"] for p in people if p["birthday"]]
+    assert 30 < len(with_city) < 150 and 10 < sum(1 for p in people if p["website"]) < 100
+    assert any(b.startswith("--") for b in birthdays) and any(not b.startswith("--") for b in birthdays)
+    assert all(normalize_birthday(b) == b for b in birthdays)
