@@ -808,6 +808,18 @@ def test_own_ids_and_references(kind: str, header: str, field: str | None) -> No
     assert field_for(kind, header) == field
 
 
+def test_pipedrive_deals() -> None:
+    got = mapped(["Deal - ID", "Deal - Title", "Deal - Value", "Deal - Stage", "Deal - Person", "Deal - Person ID",
+                  "Deal - Organization", "Deal - Organization ID", "Deal - Won time", "Deal - Lost time",
+                  "Deal - Update time"])  # fmt: skip
+    assert got == {
+        "Deal - ID": "external_id", "Deal - Title": "title", "Deal - Value": "amount", "Deal - Stage": "stage",
+        "Deal - Person": "contact", "Deal - Person ID": "contact_ref", "Deal - Organization": "company",
+        "Deal - Organization ID": "company_ref", "Deal - Won time": "closed_at", "Deal - Lost time": "closed_at",
+        "Deal - Update time": None,
+    }  # fmt: skip
+
+
 def test_only_one_column_is_the_own_id() -> None:
     got = mapped(["Id", "Contact ID", "Email"], "contacts")
     assert got["Id"] == "external_id" and got["Contact ID"] == "custom.contact_id"

@@ -779,6 +779,8 @@ def field_for(kind: str, header: str) -> str | None:
     if found:
         return found
     prefix, rest = _split_prefix(key)
+    if prefix and rest in _SYSTEM:
+        return IGNORE
     entity = _PREFIXES[prefix] if prefix else None
     if entity == _OWN_ENTITY[kind] and rest in exact:
         return exact[rest]  # Pipedrive "Person - Name" in a people file
@@ -913,7 +915,7 @@ _OWN = {
 # Fields one column fills: a second column claiming one becomes a custom field instead of being glued on.
 _SINGLE = {
     "external_id", "source_id", "company_ref", "contact_ref", "deal_ref", "created_at", "birthday", "amount",
-    "currency", "stage", "pipeline", "status", "close_date", "closed_at", "is_won", "is_closed", "probability",
+    "currency", "stage", "pipeline", "status", "close_date", "is_won", "is_closed", "probability",
     "due_at", "done_at", "at", "kind", "uid", "domain", "website", "phone", "subject_kind", "every", "from_done",
     "owner", "by", "type", "city", "region", "postcode", "country", "name", "first_name", "title", "company",
 }  # fmt: skip
