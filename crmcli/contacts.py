@@ -108,6 +108,90 @@ def _check_duplicates(session: Session, emails: list[str], phones: list[str], ex
             )
 
 
+def _company_key_of(session: Session, company: str | None) -> str:
+    """normalize.company_key of the company COMPANY (an id or a name) names, before it is created."""
+    from crmcli.normalize import company_key
+
+    ref = optional_text(company)
+    ref_id = as_id(ref) if ref else None
+    if ref_id is not None:
+        found = session.get(Company, ref_id)
+        return company_key(found.name) if found else ""
+    return company_key(ref)
+
+
+def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tuple[Any, int, Any, str | None]]:
+    """The contacts sharing an email or a phone with MINE (a matching.Identity) or its name, each
+    with matching's verdict, the different ones left out, oldest first: (verdict, id, identity, company name)."""
+    from crmcli.matching import Identity, verdict
+    from crmcli.normalize import company_key
+
+    ids: set[int] = set()
+    if mine.emails:
+        ids.update(session.exec(select(ContactEmail.contact_id).where(ContactEmail.email.in_(mine.emails))))
+    if mine.phones:
+        ids.update(session.exec(select(ContactPhone.contact_id).where(ContactPhone.phone.in_(mine.phones))))
+    ids.update(session.exec(select(Contact.id).where(Contact.name_key == name_key(mine.name))))
+    ids.discard(exclude)  # type: ignore[arg-type]
+    if not ids:
+        return []
+    emails, phones, _tags = _details(session, sorted(ids))
+    rows = session.exec(
+        select(Contact.id, Contact.name, Contact.external_id, Contact.source, Company.name)
+        .outerjoin(Company, Company.id == Contact.company_id)
+        .where(Contact.id.in_(ids))
+        .order_by(Contact.id)
+    )
+    out = []
+    for cid, name, external_id, source, company_name in rows:
+        theirs = Identity(
+            name, emails.get(cid, []), phones.get(cid, []), external_id, source, company_key(company_name)
+        )
+        found = verdict(mine, theirs)
+        if found != "different":
+            out.append((found, cid, theirs, company_name))
+    return out
+
+
+def _refuse_same(session: Session, mine: Any) -> None:
+    """Conflict naming the first contact that matching calls the same person as MINE."""
+    for found, cid, theirs, company_name in _matches(session, mine):
+        if found != "same":
+            continue
+        if found.on in ("email", "phone"):
+            values = theirs.emails if found.on == "email" else theirs.phones
+            value = next(v for v in (mine.emails if found.on == "email" else mine.phones) if v in values)
+            problem = f"{found.on} {value} already belongs to #{cid} {theirs.name}"
+        else:
+            at = f" at {company_name}" if company_name else ""
+            problem = f"{mine.name} already exists as #{cid} {theirs.name}{at}"
+        raise Conflict(f"{problem} (--allow-duplicate adds it anyway)")
+
+
+def possible_duplicates(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """The contacts matching calls possible duplicates of CONTACT (a shared info@ address with
+    another name, the same name and company with other emails …), oldest first: [{id, name, reason}]."""
+    from crmcli.matching import Identity
+    from crmcli.normalize import company_key
+
+    assert contact.id is not None
+    emails, phones, _tags = _details(session, [contact.id])
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    mine = Identity(
+        contact.name,
+        emails.get(contact.id, []),
+        phones.get(contact.id, []),
+        contact.external_id,
+        contact.source,
+        company_key(company.name) if company else "",
+    )
+    return [
+        {"id": cid, "name": theirs.name, "reason": found.reason}
+        for found, cid, theirs, _company in _matches(session, mine, exclude=contact.id)
+        if found == "possible"
+    ]
+
+
 def _as_stored(normalize: Any, value: str) -> str:
     """VALUE as it would be stored; a value that no longer passes the checks (crm doctor finds
     those) is taken as it is written, so that it can still be removed."""
@@ -182,8 +266,12 @@ def add_contact(
     region_code = _region(session, region)
     clean_phones = _unique(normalize_phone(p, region_code) for p in phones)
     values = fields.apply({}, fields.validate(session, "contacts", custom or {}))
-    if not allow_duplicate:
-        _check_duplicates(session, clean_emails, clean_phones)
+    if not allow_duplicate:  # the same person (matching.verdict) is refused; a possible duplicate is added
+        from crmcli.matching import Identity
+
+        mine = Identity(clean_name, clean_emails, clean_phones, None, optional_text(source))
+        mine.company_key = _company_key_of(session, company)
+        _refuse_same(session, mine)
     company_obj = None
     if optional_text(company):
         from crmcli.companies import find_or_create

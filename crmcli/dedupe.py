@@ -1,23 +1,28 @@
 """Duplicates already in the database: find them, merge them, and keep a record of each merge.
 
-Finding reads the few columns it needs once (ids, names, companies, emails, phones, domains)
-and matches in memory: exact values through dictionaries, similar names with rapidfuzz only
-inside blocks (people of the same company, companies with the same first letter), so 100k
-contacts cost a handful of queries, never one per contact.
+Finding reads the few columns it needs once (ids, names, companies, external ids, sources,
+emails, phones, domains) and matches in memory: records sharing an exact value are found
+through dictionaries, similar names with rapidfuzz only inside blocks (people of the same
+company, companies with the same first letter), people without a company by their exact name,
+so 100k contacts cost a handful of queries, never one per contact.
 
-Each pair of records that look alike is an edge with a score (0-100) and a reason:
+Each pair found is judged by crmcli.matching, the one definition of "the same record" that the
+importer and `crm contacts add` use too, and becomes an edge with a score (0-100) and a reason:
 
-- the same email or phone (for companies: domain or phone) and names that agree: 100;
-  the same email or domain but names that do not agree: 80; the same phone but different
-  names: 75 (a shared switchboard or an info@ address is not one person, so by default these
-  are not listed: --threshold 75 shows them);
-- names alike (rapidfuzz token_sort_ratio on case- and accent-folded names) among the people
-  of one company, companies counted the same when their names differ only by legal form
-  (normalize.company_key): the ratio itself (100 when equal).
+- same (a shared email or phone, for companies domain or phone, with compatible names; the same
+  name at the same company with no conflicting identifier; the same external id): 100, exact:
+  --auto may merge it;
+- possible: a shared email (domain) with other names 80, a shared phone with other names 75
+  (an info@ address or a switchboard shared by two people); similar names at one company:
+  rapidfuzz's token_sort_ratio on case- and accent-folded names, 10 less when both have emails
+  (or phones) and share none;
+- different (different external ids from one source, or nothing in common): no edge at all.
 
-Edges at or above the threshold join records into clusters (union-find, strongest edges
-first); a cluster's score is its weakest joining edge. `--auto` merges only clusters joined
-entirely by exact email or phone (domain or phone) matches whose names agree.
+Edges at or above the threshold (default 75: possible duplicates from a shared address are
+listed) join records into clusters (union-find, strongest edges first), never two records that
+external ids call different; a cluster's score is its weakest joining edge. A cluster is exact,
+and scores 100, only when no two of its records are a possible duplicate or different (see
+_clusters); `--auto` merges only those.
 
 Merging keeps KEEP's values, fills its empty fields from the others (oldest first), unions
 emails, phones and tags (KEEP's primary stays primary), re-points activities, deals and
@@ -27,9 +32,9 @@ removes the others. The caller's session is the one transaction.
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,6 +44,17 @@ from sqlmodel import Session
 
 from crmcli import clock, search
 from crmcli.errors import Invalid, NotFound
+from crmcli.matching import (
+    CompanyIdentity,
+    Identity,
+    Verdict,
+    company_names_compatible,
+    company_verdict,
+    different_records,
+    names_compatible,
+    sorted_name,
+    verdict,
+)
 from crmcli.models import (
     Activity,
     Company,
@@ -51,61 +67,19 @@ from crmcli.models import (
     FollowUp,
     MergeRecord,
 )
-from crmcli.normalize import company_key, fold_accents, person_key
+from crmcli.normalize import company_key
 
-DEFAULT_THRESHOLD = 85
+companies_agree, names_agree = company_names_compatible, names_compatible  # the names callers knew
+DEFAULT_THRESHOLD = 75  # commands/dedupe.py repeats it (start-up does not import this module)
 BLOCK = 400  # a block bigger than this is split by the first letter of its names before fuzzy scoring
+GROUP = 200  # records sharing one value are compared pairwise up to this many
+WINDOW = 50  # in a bigger group, each with this many neighbours in the order of their names
 EXACT = 100
 EMAIL_OTHER_NAME = 80
 PHONE_OTHER_NAME = 75
+CONFLICT = 10  # similar names, but both have emails (phones, domains) and share none
+CHECK = 40_000  # pairs checked before two clusters are called one exact cluster
 ENTITIES = ("contact", "company")
-
-
-# ---------------------------------------------------------------- names
-
-
-def name_words(name: str | None) -> list[str]:
-    """'Müller, Anna' → ['muller', 'anna']: accents and case folded, punctuation dropped."""
-    return re.findall(r"\w+", fold_accents(name or "").casefold())
-
-
-def _sorted_name(name: str | None) -> str:
-    return " ".join(sorted(name_words(name)))
-
-
-def _word_agrees(short: str, words: list[str]) -> bool:
-    from rapidfuzz import fuzz
-
-    for word in words:
-        if short == word or (len(short) == 1 and word.startswith(short)) or (len(word) == 1 and short.startswith(word)):
-            return True
-        if min(len(short), len(word)) >= 4 and fuzz.ratio(short, word) >= 80:
-            return True
-    return False
-
-
-def names_agree(a: str | None, b: str | None) -> bool:
-    """Could A and B name the same person? 'Anna Müller' ~ 'A. Mueller' ~ 'Anna' ~ 'Müller, Anna';
-    'Anna Müller' is not 'Hans Müller'."""
-    from rapidfuzz import fuzz
-
-    wa, wb = name_words(a), name_words(b)
-    if not wa or not wb:
-        return True
-    if person_key(a) == person_key(b) or fuzz.token_sort_ratio(" ".join(wa), " ".join(wb)) >= 90:
-        return True
-    shorter, longer = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
-    return all(_word_agrees(w, longer) for w in shorter)
-
-
-def companies_agree(a: str | None, b: str | None) -> bool:
-    """Could A and B name the same company? 'Acme GmbH' ~ 'ACME Robotics'; 'Anna's Bakery' is not 'Bob's Plumbing'."""
-    from rapidfuzz import fuzz
-
-    ka, kb = company_key(a), company_key(b)
-    if not ka or not kb:
-        return True
-    return ka == kb or ka in kb or kb in ka or fuzz.ratio(ka, kb) >= 85
 
 
 # ---------------------------------------------------------------- finding
@@ -117,20 +91,34 @@ class Edge:
     b: int
     score: int
     reason: str
-    exact: bool  # an exact email/phone/domain match whose names agree: --auto may merge it
+    exact: bool  # matching says "same": --auto may merge it
 
 
 @dataclass
 class _Forest:
-    """Union-find over record ids, remembering the edges that joined each cluster (links) and
-    every edge seen within it (reasons)."""
+    """Union-find over record ids, remembering per cluster its members, the edges that joined it
+    (links), every edge seen within it (reasons), and whether every two of its members are the
+    same record (exact: see _clusters). Two clusters are never joined when external ids say that
+    a member of one is another record than a member of the other; in EXACT_ONLY mode (what --auto
+    merges) only when every member of one fits every member of the other."""
 
+    identity: dict[int, Any]
+    fits: Callable[[int, int], bool]
+    exact_only: bool
     parent: dict[int, int] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)
+    with_ids: dict[int, list[Any]] = field(default_factory=dict)  # members' identities with an external id
+    exact: dict[int, bool] = field(default_factory=dict)
     links: dict[int, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     seen: dict[int, list[Edge]] = field(default_factory=lambda: defaultdict(list))
 
     def find(self, x: int) -> int:
-        self.parent.setdefault(x, x)
+        if x not in self.parent:
+            self.parent[x] = x
+            self.members[x] = [x]
+            me = self.identity[x]
+            self.with_ids[x] = [me] if me.external_id else []
+            self.exact[x] = True
         root = x
         while self.parent[root] != root:
             root = self.parent[root]
@@ -138,40 +126,53 @@ class _Forest:
             self.parent[x], x = root, self.parent[x]
         return root
 
+    def _all_fit(self, ra: int, rb: int) -> bool:
+        a, b = self.members[ra], self.members[rb]
+        if len(a) * len(b) > CHECK:  # a cluster this big is for people to look at, not for --auto
+            return False
+        return all(self.fits(x, y) for x in a for y in b)
+
     def union(self, edge: Edge) -> None:
         ra, rb = self.find(edge.a), self.find(edge.b)
         if ra != rb:
+            if any(different_records(x, y) for x in self.with_ids[ra] for y in self.with_ids[rb]):
+                return
+            exact = edge.exact and self.exact[ra] and self.exact[rb] and self._all_fit(ra, rb)
+            if self.exact_only and not exact:
+                return
             if rb < ra:
                 ra, rb = rb, ra
             self.parent[rb] = ra
+            self.members[ra] += self.members.pop(rb)
+            self.with_ids[ra] += self.with_ids.pop(rb)
+            self.exact[ra] = exact
             self.links[ra].extend(self.links.pop(rb, []))
             self.seen[ra].extend(self.seen.pop(rb, []))
             self.links[ra].append(edge)
         self.seen[ra].append(edge)
 
     def clusters(self) -> dict[int, list[int]]:
-        members: dict[int, list[int]] = defaultdict(list)
-        for x in self.parent:
-            members[self.find(x)].append(x)
-        return {root: sorted(ids) for root, ids in members.items() if len(ids) > 1}
+        return {root: sorted(ids) for root, ids in self.members.items() if len(ids) > 1}
 
 
-def _exact_edges(
-    groups: dict[str, list[int]], names: dict[int, str], agree: Any, what: str, strong: int, weak: int
-) -> Iterable[Edge]:
-    """Edges between the records sharing one value (an email, a phone, a domain)."""
-    for value, ids in groups.items():
-        ids = sorted(set(ids))
-        if len(ids) < 2:
-            continue
-        first = ids[0]
-        for other in ids[1:]:
-            same = agree(names[first], names[other])
-            yield Edge(first, other, strong if same else weak, f"same {what} {value}", same)
+def _pairs(ids: Iterable[int], order: Callable[[int], str]) -> Iterable[tuple[int, int]]:
+    """Every pair of IDS (lower id first). In a group bigger than GROUP (a role address on hundreds
+    of records) each record is paired with its WINDOW neighbours in ORDER (their folded names), so
+    the cost stays linear; records with similar names sit next to each other there."""
+    ids = sorted(set(ids))
+    if len(ids) <= GROUP:
+        yield from itertools.combinations(ids, 2)
+        return
+    ranked = sorted(ids, key=lambda i: (order(i), i))
+    for pos, i in enumerate(ranked):
+        for j in ranked[pos + 1 : pos + 1 + WINDOW]:
+            yield (i, j) if i < j else (j, i)
 
 
-def _name_edges(blocks: dict[Any, list[int]], texts: dict[int, str], threshold: int, where: Any) -> Iterable[Edge]:
-    """Edges between records whose names score THRESHOLD or more, compared only within a block."""
+def _similar_names(
+    blocks: dict[Any, list[int]], texts: dict[int, str], cutoff: int
+) -> Iterable[tuple[int, int, int, Any]]:
+    """(i, j, score, block key) for records whose names score CUTOFF or more, compared only within a block."""
     from rapidfuzz import fuzz, process
 
     for block_key, ids in blocks.items():
@@ -188,33 +189,97 @@ def _name_edges(blocks: dict[Any, list[int]], texts: dict[int, str], threshold: 
                 if not texts[i]:
                     continue
                 for _text, score, offset in process.extract(
-                    texts[i], choices[pos + 1 :], scorer=fuzz.token_sort_ratio, score_cutoff=threshold, limit=None
+                    texts[i], choices[pos + 1 :], scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None
                 ):
                     j = members[pos + 1 + offset]
-                    score = round(score)
-                    label = "same name" if score == 100 else f"similar name ({score})"
-                    yield Edge(min(i, j), max(i, j), score, f"{label}{where(block_key)}", False)
+                    yield min(i, j), max(i, j), round(score), block_key
 
 
-def _clusters(edges: Iterable[Edge], threshold: int, exact_only: bool) -> list[dict[str, Any]]:
-    """{ids, links, reasons, score} per cluster. Strongest edges join first (exact ones before
-    names of the same score), so the score, the weakest link that joined it, is as high as it can be."""
-    forest = _Forest()
+def _edge(i: int, j: int, found: Verdict, ratio: int | None, where: str) -> Edge | None:
+    """The edge matching's verdict FOUND makes of records I and J (None for different). RATIO: how
+    alike their names are, when they were found by name; WHERE: ' at Acme GmbH' for those."""
+    if found == "different":
+        return None
+    same = found == "same"
+    if found.on != "name":
+        score = EXACT if same else PHONE_OTHER_NAME if found.on == "phone" else EMAIL_OTHER_NAME
+        return Edge(i, j, score, found.reason, same)
+    ratio = EXACT if ratio is None else ratio
+    label = "same name" if ratio == EXACT else f"similar name ({ratio})"
+    reason = label + where + (f", {found.conflict}" if found.conflict else "")
+    if same:
+        return Edge(i, j, EXACT, reason, True)
+    return Edge(i, j, ratio - CONFLICT if found.conflict else min(ratio, EXACT - 1), reason, False)
+
+
+def _clusters(
+    edges: Iterable[Edge], identity: dict[int, Any], fits: Callable[[Any, Any], bool], threshold: int, exact_only: bool
+) -> list[dict[str, Any]]:
+    """{ids, links, reasons, score, exact} per cluster. Strongest edges join first (exact ones before
+    others of the same score), so the score, the weakest link that joined it, is as high as it can be.
+    A cluster is exact (what --auto merges) when its links are exact and every two of its records
+    FIT (_people_fit): the same, or nothing against it. Exact links whose ends do not all fit (Lena
+    with one email, Lena with another, a Lena with none that is the same as each) make a cluster
+    that is listed at 99 at most and left to people."""
+    judged: dict[tuple[int, int], bool] = {}
+
+    def fit(x: int, y: int) -> bool:
+        pair = (x, y) if x < y else (y, x)
+        found = judged.get(pair)
+        if found is None:
+            found = judged[pair] = fits(identity[pair[0]], identity[pair[1]])
+        return found
+
+    forest = _Forest(identity, fit, exact_only)
     kept = [e for e in edges if e.score >= threshold and (e.exact or not exact_only)]
-    for edge in sorted(kept, key=lambda e: (-e.score, not e.exact)):
+    for edge in sorted(kept, key=lambda e: (-e.score, not e.exact, e.a, e.b)):
         forest.union(edge)
     out = []
     for root, ids in forest.clusters().items():
         links = forest.links[root]
+        score = min(e.score for e in links)
+        exact = forest.exact[root]
         out.append(
-            {"ids": ids, "links": links, "reasons": _reasons(forest.seen[root]), "score": min(e.score for e in links)}
+            {
+                "ids": ids,
+                "links": links,
+                "reasons": _reasons(forest.seen[root]),
+                "score": score if exact else min(score, EXACT - 1),
+                "exact": exact,
+            }
         )
     out.sort(key=lambda c: (-c["score"], c["ids"][0]))
     return out
 
 
+def _people_fit(a: Identity, b: Identity) -> bool:
+    """May A and B end up in one record, through a third that is the same as both? When they are
+    the same, or nothing is against it: no external id, shared email or phone with another name,
+    or emails (phones) on both sides that differ; and names that could be one person's."""
+    found = verdict(a, b)
+    if found == "same":
+        return True
+    if found.on in ("external_id", "email", "phone") or found.conflict:
+        return False
+    return not (a.emails and b.emails) and not (a.phones and b.phones) and names_compatible(a.name, b.name)
+
+
+def _companies_fit(a: CompanyIdentity, b: CompanyIdentity) -> bool:
+    found = company_verdict(a, b)
+    if found == "same":
+        return True
+    if found.on in ("external_id", "domain", "phone") or found.conflict:
+        return False
+    return not (a.domain and b.domain) and company_names_compatible(a.name, b.name)
+
+
 def _reasons(edges: list[Edge]) -> list[str]:
     return list(dict.fromkeys(e.reason for e in sorted(edges, key=lambda e: -e.score)))
+
+
+def _check(threshold: int) -> None:
+    if not 0 <= threshold <= 100:
+        raise Invalid(f"the threshold is a score from 0 to 100, not {threshold}")
 
 
 def contact_clusters(
@@ -222,63 +287,70 @@ def contact_clusters(
 ) -> list[dict[str, Any]]:
     """Likely duplicate contacts, best first: {id (KEEP: the oldest), ids, score, exact, reasons,
     members: [{id, name, company, email, phone}], command}. EXACT_ONLY: only what --auto merges."""
-    if not 0 <= threshold <= 100:
-        raise Invalid(f"the threshold is a score from 0 to 100, not {threshold}")
-    names: dict[int, str] = {}
-    company_of: dict[int, int | None] = {}
-    for cid, name, company_id in session.execute(select(Contact.id, Contact.name, Contact.company_id)):
-        names[cid] = name
-        company_of[cid] = company_id
+    _check(threshold)
     company_names = dict(session.execute(select(Company.id, Company.name)).all())
+    keys = {company_id: company_key(name) for company_id, name in company_names.items()}
+    people: dict[int, Identity] = {}
+    company_of: dict[int, int | None] = {}
+    for cid, name, company_id, external_id, source in session.execute(
+        select(Contact.id, Contact.name, Contact.company_id, Contact.external_id, Contact.source)
+    ):
+        people[cid] = Identity(name, [], [], external_id, source, keys.get(company_id, "") if company_id else "")
+        company_of[cid] = company_id
     emails: dict[str, list[int]] = defaultdict(list)
-    first_email: dict[int, str] = {}
     for cid, email in session.execute(
         select(ContactEmail.contact_id, ContactEmail.email).order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
     ):
         emails[email].append(cid)
-        first_email.setdefault(cid, email)
+        people[cid].emails.append(email)
     phones: dict[str, list[int]] = defaultdict(list)
-    first_phone: dict[int, str] = {}
     for cid, phone in session.execute(
         select(ContactPhone.contact_id, ContactPhone.phone).order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
     ):
         phones[phone].append(cid)
-        first_phone.setdefault(cid, phone)
+        people[cid].phones.append(phone)
 
-    edges: list[Edge] = []
-    edges += _exact_edges(emails, names, names_agree, "email", EXACT, EMAIL_OTHER_NAME)
-    edges += _exact_edges(phones, names, names_agree, "phone", EXACT, PHONE_OTHER_NAME)
-    if not exact_only:
-        # people are compared by name only within a company; companies that differ only by legal form count as one
-        keys = {company_id: company_key(name) for company_id, name in company_names.items()}
-        shown = {}
-        blocks: dict[str, list[int]] = defaultdict(list)
-        for cid, company_id in company_of.items():
-            if company_id is not None and keys.get(company_id):
-                blocks[keys[company_id]].append(cid)
-                shown.setdefault(keys[company_id], company_names[company_id])
-        folded: dict[str, str] = {}  # names repeat: fold each once
-        texts = {}
-        for ids in blocks.values():
-            for cid in ids:
-                name = names[cid]
-                texts[cid] = folded.get(name) or folded.setdefault(name, _sorted_name(name))
-        edges += _name_edges(blocks, texts, threshold, lambda key: f" at {shown[key]}")
+    texts = {cid: sorted_name(person.name) for cid, person in people.items()}
+    found: dict[tuple[int, int], tuple[int, str] | None] = {}  # the pairs to judge: (name score, where) if by name
+    for groups in (emails, phones):
+        for ids in groups.values():
+            for pair in _pairs(ids, texts.__getitem__):
+                found.setdefault(pair, None)
+    # people are compared by name within a company (companies that differ only by legal form count
+    # as one); people without a company only by their exact name
+    shown: dict[str, str] = {}
+    blocks: dict[str, list[int]] = defaultdict(list)
+    alone: dict[str, list[int]] = defaultdict(list)
+    for cid, person in people.items():
+        if person.company_key:
+            blocks[person.company_key].append(cid)
+            shown.setdefault(person.company_key, company_names[company_of[cid]])
+        elif texts[cid]:
+            alone[texts[cid]].append(cid)
+    for i, j, score, key in _similar_names(blocks, texts, EXACT if exact_only else threshold):
+        found[(i, j)] = (score, f" at {shown[key]}")
+    for ids in alone.values():
+        for pair in _pairs(ids, texts.__getitem__):
+            found[pair] = (EXACT, ", no company")
 
+    edges = []
+    for (i, j), by_name in found.items():
+        edge = _edge(i, j, verdict(people[i], people[j]), *(by_name or (None, "")))
+        if edge is not None:
+            edges.append(edge)
     out = []
-    for n, found in enumerate(_clusters(edges, threshold, exact_only), start=1):
-        ids = found["ids"]
+    for n, cluster in enumerate(_clusters(edges, people, _people_fit, threshold, exact_only), start=1):
         members = [
             {
                 "id": i,
-                "name": names[i],
+                "name": people[i].name,
                 "company": company_names.get(company_of[i]) if company_of[i] else None,
-                "email": first_email.get(i),
-                "phone": first_phone.get(i),
+                "email": people[i].emails[0] if people[i].emails else None,
+                "phone": people[i].phones[0] if people[i].phones else None,
             }
-            for i in ids
+            for i in cluster["ids"]
         ]
-        out.append(_cluster_record(n, "contacts", found, members))
+        out.append(_cluster_record(n, "contacts", cluster, members))
     return out
 
 
@@ -287,37 +359,44 @@ def company_clusters(
 ) -> list[dict[str, Any]]:
     """Likely duplicate companies: the same domain or phone, or names alike once legal forms
     (GmbH, Inc., 有限公司 …) are ignored. Same shape as contact_clusters."""
-    if not 0 <= threshold <= 100:
-        raise Invalid(f"the threshold is a score from 0 to 100, not {threshold}")
-    names: dict[int, str] = {}
-    domain_of: dict[int, str | None] = {}
-    phone_of: dict[int, str | None] = {}
+    _check(threshold)
+    firms: dict[int, CompanyIdentity] = {}
     domains: dict[str, list[int]] = defaultdict(list)
     phones: dict[str, list[int]] = defaultdict(list)
-    for cid, name, domain, phone in session.execute(select(Company.id, Company.name, Company.domain, Company.phone)):
-        names[cid], domain_of[cid], phone_of[cid] = name, domain, phone
+    for cid, name, domain, phone, external_id, source in session.execute(
+        select(Company.id, Company.name, Company.domain, Company.phone, Company.external_id, Company.source)
+    ):
+        firms[cid] = CompanyIdentity(name, domain, phone, external_id, source)
         if domain:
             domains[domain].append(cid)
         if phone:
             phones[phone].append(cid)
-    edges: list[Edge] = []
-    edges += _exact_edges(domains, names, companies_agree, "domain", EXACT, EMAIL_OTHER_NAME)
-    edges += _exact_edges(phones, names, companies_agree, "phone", EXACT, PHONE_OTHER_NAME)
-    if not exact_only:
-        texts = {cid: company_key(name) for cid, name in names.items()}
-        blocks: dict[str, list[int]] = defaultdict(list)
-        for cid, key in texts.items():
-            if key:
-                blocks[key[:1]].append(cid)
-        for edge in _name_edges(blocks, texts, threshold, lambda _key: ""):
-            if edge.score == 100:
-                edge.reason = "same name once the legal form is ignored"
+    texts = {cid: company_key(firm.name) for cid, firm in firms.items()}
+    found: dict[tuple[int, int], tuple[int, str] | None] = {}
+    for groups in (domains, phones):
+        for ids in groups.values():
+            for pair in _pairs(ids, texts.__getitem__):
+                found.setdefault(pair, None)
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for cid, key in texts.items():
+        if key:
+            blocks[key[:1]].append(cid)
+    for i, j, score, _key in _similar_names(blocks, texts, EXACT if exact_only else threshold):
+        found[(i, j)] = (score, "")
+    edges = []
+    for (i, j), by_name in found.items():
+        judged = company_verdict(firms[i], firms[j])
+        edge = _edge(i, j, judged, *(by_name or (None, "")))
+        if edge is not None and judged.on == "name" and by_name and by_name[0] == EXACT:
+            edge.reason = judged.reason  # "same name once the legal form is ignored[, other domains]"
+        if edge is not None:
             edges.append(edge)
     out = []
-    for n, found in enumerate(_clusters(edges, threshold, exact_only), start=1):
-        ids = found["ids"]
-        members = [{"id": i, "name": names[i], "domain": domain_of[i], "phone": phone_of[i]} for i in ids]
-        out.append(_cluster_record(n, "companies", found, members))
+    for n, cluster in enumerate(_clusters(edges, firms, _companies_fit, threshold, exact_only), start=1):
+        members = [
+            {"id": i, "name": firms[i].name, "domain": firms[i].domain, "phone": firms[i].phone} for i in cluster["ids"]
+        ]
+        out.append(_cluster_record(n, "companies", cluster, members))
     return out
 
 
@@ -328,7 +407,7 @@ def _cluster_record(n: int, group: str, found: dict[str, Any], members: list[dic
         "cluster": n,
         "ids": ids,
         "score": found["score"],
-        "exact": all(e.exact for e in found["links"]),
+        "exact": found["exact"],
         "reasons": found["reasons"],
         "names": [f"#{m['id']} {m['name']}" for m in members],
         "members": members,

@@ -157,7 +157,9 @@ def names_compatible(a: str | None, b: str | None) -> bool:
 
     if fuzz.token_sort_ratio(" ".join(wa), " ".join(wb)) >= 90:
         return True
-    shorter, longer = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    if len(wa) == len(wb):  # each word of either agrees with a word of the other, whichever is asked first
+        return all(_word_agrees(w, wb) for w in wa) and all(_word_agrees(w, wa) for w in wb)
+    shorter, longer = (wa, wb) if len(wa) < len(wb) else (wb, wa)
     return all(_word_agrees(w, longer) for w in shorter)
 
 

@@ -64,6 +64,32 @@ def test_duplicate_email_or_phone_is_refused_naming_the_other(session) -> None:
         contacts.edit_contact(session, other, add_emails=["anna@acme.de"])
 
 
+def test_add_refuses_the_same_person_but_adds_a_possible_duplicate(session) -> None:
+    """crmcli.matching decides: a shared email or phone with a like name, or the same name at the
+    same company with no other email or phone, is the same person; a shared info@ with another
+    name, or the same name and company with other emails, is only possibly one."""
+    anna = contacts.add_contact(session, name="Anna Müller", emails=["info@acme-gmbh.de"], company="Acme GmbH")
+    with pytest.raises(Conflict, match=f"^email info@acme-gmbh.de already belongs to #{anna.id} Anna Müller \\(--"):
+        contacts.add_contact(session, name="A. Mueller", emails=["INFO@acme-gmbh.de"])
+    with pytest.raises(Conflict, match=f"^anna müller already exists as #{anna.id} Anna Müller at Acme GmbH \\(--"):
+        contacts.add_contact(session, name="anna müller", company="ACME Inc.")
+    hans = contacts.add_contact(session, name="Hans Meier", emails=["info@acme-gmbh.de"], company="Acme GmbH")
+    assert contacts.possible_duplicates(session, hans) == [
+        {"id": anna.id, "name": "Anna Müller", "reason": "same email info@acme-gmbh.de, other name"}
+    ]
+    anna2 = contacts.add_contact(session, name="Anna Müller", emails=["anna@acme.de"], company="Acme GmbH")
+    assert contacts.possible_duplicates(session, anna2) == [
+        {"id": anna.id, "name": "Anna Müller", "reason": "same name and company, other emails"}
+    ]
+    with pytest.raises(Conflict, match=f"^Hans Meier already exists as #{hans.id} Hans Meier at Acme GmbH"):
+        contacts.add_contact(session, name="Hans Meier", company=str(anna.company_id))  # a company by its id
+    bo = contacts.add_contact(session, name="Bo")
+    with pytest.raises(Conflict, match=f"^bo already exists as #{bo.id} Bo \\(--"):
+        contacts.add_contact(session, name="bo")  # no company on either side counts as the same company
+    assert contacts.add_contact(session, name="bo", allow_duplicate=True).id != bo.id
+    assert contacts.possible_duplicates(session, bo) == []  # the same, not possibly
+
+
 def test_ref_by_id_email_and_name(session) -> None:
     a = contacts.add_contact(session, name="Anna Müller", emails=["anna@acme.de"])
     contacts.add_contact(session, name="张伟明", emails=["zhang@acme.cn"])

@@ -14,13 +14,14 @@ ThresholdOpt = Annotated[
         "--threshold",
         min=0,
         max=100,
-        help="Lowest score (0-100) that counts as a likely duplicate; lower finds more, and more false ones.",
+        help="Lowest score (0-100) listed: 100 is the same record, less a possible duplicate; lower finds more.",
     ),
 ]
 AutoOpt = Annotated[
     bool,
     typer.Option(
-        "--auto", help="Merge the exact matches (same email or phone, names agreeing) into their oldest record."
+        "--auto",
+        help="Merge the exact ones (same email or phone and a like name, or same name and company) into the oldest.",
     ),
 ]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why; kept in the merge record.")]
@@ -146,14 +147,14 @@ def merge(
 
 def contacts_dedupe(
     ctx: typer.Context,
-    threshold: ThresholdOpt = 85,
+    threshold: ThresholdOpt = 75,  # dedupe.DEFAULT_THRESHOLD (not imported at start-up)
     auto: AutoOpt = False,
     yes: YesOpt = False,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """List likely duplicate contacts (same email or phone, similar name at one company); --auto merges exact ones.
+    """List duplicate contacts (shared email or phone, like names at one company); --auto merges the exact ones.
 
     Example: crm contacts dedupe --threshold 90
     """
@@ -178,9 +179,10 @@ def contacts_merge(
 
 def companies_dedupe(
     ctx: typer.Context,
-    threshold: ThresholdOpt = 85,
+    threshold: ThresholdOpt = 75,  # dedupe.DEFAULT_THRESHOLD
     auto: Annotated[
-        bool, typer.Option("--auto", help="Merge the exact matches (same domain or phone, names agreeing).")
+        bool,
+        typer.Option("--auto", help="Merge the exact ones (same domain or phone and a like name, or the same name)."),
     ] = False,
     yes: YesOpt = False,
     limit: LimitOpt = None,
