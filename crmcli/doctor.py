@@ -6,8 +6,9 @@ Findings (they do not fail the command unless asked to, with strict):
 - unreachable: contacts with neither an email nor a phone;
 - no_owner: contacts nobody owns;
 - invalid_values: stored values that today's checks refuse or would store differently (emails,
-  phones, company domains and phones, names out of step with their lookup keys, custom fields
-  against their declared types), e.g. written by an older version or straight into the database;
+  phones, company domains and phones, birthdays and websites, names out of step with their lookup
+  keys, custom fields against their declared types), e.g. written by an older version (a company
+  website "acme.de", now "https://acme.de") or straight into the database;
 - duplicate_contacts, duplicate_companies: likely duplicates (crmcli.dedupe, default threshold);
 - open_deals_incomplete: open deals without an amount or an expected close date (the forecast
   misses them); won_deals_without_amount: won deals without an amount (won value misses them);
@@ -136,6 +137,33 @@ def _custom_problems(session: Session, entity: str) -> list[dict[str, Any]]:
     return out
 
 
+def _addressbook_problems(session: Session) -> list[dict[str, Any]]:
+    """Birthdays and websites that today's checks refuse or would store differently."""
+    from crmcli.addressbook import normalize_birthday, normalize_website
+
+    checks: tuple[tuple[Any, str, str, Callable[[str], str | None]], ...] = (
+        (Contact, "contacts", "birthday", normalize_birthday),
+        (Contact, "contacts", "website", normalize_website),
+        (Company, "companies", "website", normalize_website),
+    )
+    out = []
+    for model, group, attr, normalize in checks:
+        column = getattr(model, attr)
+        query = select(model.id, model.name, column).where(column.is_not(None)).order_by(model.id)
+        for record_id, name, value in session.execute(query):
+            try:
+                clean = normalize(value)
+            except Invalid as exc:
+                problem, fix = str(exc), f"crm {group} edit {record_id} --{attr} {attr.upper()}"
+            else:
+                if clean == value:
+                    continue
+                problem = f"{attr} '{value}' would be stored as '{clean}'"
+                fix = f"crm {group} edit {record_id} --{attr} {_q(clean or '')}"
+            out.append(_item(record_id, f"#{record_id} {name}", problem, fix))
+    return out
+
+
 def invalid_values(session: Session) -> list[dict[str, Any]]:
     from crmcli.companies import normalize_domain
     from crmcli.normalize import clean_text, name_key
@@ -182,6 +210,7 @@ def invalid_values(session: Session) -> list[dict[str, Any]]:
                 problem = "name is empty" if not clean else f"name {name!r} is not stored cleanly (lookups miss it)"
                 fix = f"crm {group} edit {record_id} {option} {_q(clean or 'NAME')}"
                 out.append(_item(record_id, f"#{record_id} {clean or '(no name)'}", problem, fix))
+    out += _addressbook_problems(session)
     for entity in ("contacts", "companies", "deals"):
         out += _custom_problems(session, entity)
     return out

@@ -116,6 +116,7 @@ def test_an_address_reads_as_one_line_in_the_order_of_its_country() -> None:
     assert address_line(springfield) == "1 Main St, Springfield, IL 62701, USA"
     assert address_line({"city": "Lyon", "region": "Auvergne-Rhône-Alpes"}) == "Lyon, Auvergne-Rhône-Alpes"
     assert address_line({"country": "Japan"}) == "Japan"
+    assert address_line({"city": "Hamburg", "region": "hamburg", "postcode": "20095"}) == "20095 Hamburg"
     assert address_line({"street": None, "city": ""}) is None
 
 
@@ -297,6 +298,35 @@ def test_company_search_document_is_what_company_document_writes(session) -> Non
         "Acme", domain="acme.de", website="https://acme.de", phone="+49301234567", tags=["a", "b"], notes="Key",
         custom={"employees": "40"}, street="Weg 1", city="Köln", postcode="50667", country="DE", industry="SaaS",
     )  # fmt: skip
+
+
+def test_doctor_finds_birthdays_and_websites_stored_before_they_were_checked(session) -> None:
+    from sqlalchemy import update
+
+    from crmcli import doctor
+    from crmcli.models import Company, Contact
+
+    anna = _anna(session)
+    acme = companies.add_company(session, name="Acme")
+    assert doctor.items(session, "invalid_values") == []
+    session.execute(update(Company).where(Company.id == acme.id).values(website="acme.de"))  # as crm stored it before
+    session.execute(update(Contact).where(Contact.id == anna.id).values(birthday="04/05/1985", website="x"))
+    session.flush()
+    found = {(i["problem"], i["fix"]) for i in doctor.items(session, "invalid_values")}
+    assert found == {
+        (
+            "ambiguous birthday '04/05/1985': write it as YYYY-MM-DD (or --MM-DD)",
+            f"crm contacts edit {anna.id} --birthday BIRTHDAY",
+        ),
+        (
+            "invalid website 'x': use a web address such as https://example.com",
+            f"crm contacts edit {anna.id} --website WEBSITE",
+        ),
+        (
+            "website 'acme.de' would be stored as 'https://acme.de'",
+            f"crm companies edit {acme.id} --website https://acme.de",
+        ),
+    }
 
 
 # ---------------------------------------------------------------- the command line
