@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cli import ok, one_line_error
 
 from crmcli import companies, contacts, export, fields, search, storage
@@ -17,6 +19,7 @@ from crmcli.addressbook import address_line, normalize_birthday, normalize_websi
 from crmcli.documents import company_document, contact_document, document_parts
 from crmcli.errors import Invalid
 from crmcli.models import SearchDoc
+from crmcli.normalize import clean_text
 
 # ---------------------------------------------------------------- cleaning, no database
 
@@ -440,6 +443,13 @@ def test_csv_carries_the_new_columns_and_typed_custom_headers(session) -> None:
     assert list(acme)[-6:] == ["street", "city", "region", "postcode", "country", "industry"]
 
 
+def test_empty_exports_have_the_columns_a_full_one_has(session) -> None:
+    _anna(session, company="Acme")
+    for kind in ("contacts", "companies"):
+        (row,) = export.rows(session, kind)
+        assert export.HEADERS[kind] == [k for k in row if k != "custom"], kind
+
+
 def test_empty_exports_have_the_new_columns_in_their_header() -> None:
     header = export.csv_bytes("contacts", [], bom=False).decode().splitlines()[0].split(",")
     assert header[-7:] == ["street", "city", "region", "postcode", "country", "birthday", "website"]
@@ -601,3 +611,37 @@ def test_the_demo_has_addresses_birthdays_websites_and_industries(tmp_path: Path
     assert 30 < len(with_city) < 150 and 10 < sum(1 for p in people if p["website"]) < 100
     assert any(b.startswith("--") for b in birthdays) and any(not b.startswith("--") for b in birthdays)
     assert all(normalize_birthday(b) == b for b in birthdays)
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).map(clean_text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=_TEXT.filter(bool),
+    company=_TEXT,
+    notes=_TEXT,
+    tags=st.lists(_TEXT.filter(bool), max_size=3, unique=True),
+    street=_TEXT,
+    city=_TEXT,
+    custom=_TEXT,
+)
+def test_vcard_text_reads_back_as_written(
+    name: str, company: str, notes: str, tags: list[str], street: str, city: str, custom: str
+) -> None:
+    """Whatever the text, a vCard reader gets back what the export wrote: escaping loses nothing."""
+    import vobject
+
+    record = {
+        "name": name, "emails": [], "phones": [], "company": company or None, "notes": notes or None,
+        "tags": tags, "street": street or None, "city": city or None, "custom": {"k": custom} if custom else {},
+    }  # fmt: skip
+    (card,) = vobject.readComponents(export.vcf_bytes([record]).decode("utf-8"))
+    assert card.fn.value == name
+    assert card.org.value == [company] if company else "org" not in card.contents
+    assert card.note.value == notes if notes else "note" not in card.contents
+    assert card.categories.value == tags if tags else "categories" not in card.contents
+    if street or city:
+        assert (card.adr.value.street, card.adr.value.city) == (street, city)
+    if custom:
+        assert card.contents["x-crm-field"][0].value == f"k={custom}"
