@@ -21,6 +21,7 @@ class Kind(str, Enum):
     companies = "companies"
     deals = "deals"
     activities = "activities"
+    followups = "followups"
 
 
 class OnDuplicate(str, Enum):

@@ -29,7 +29,7 @@ ON_DUPLICATE = ("skip", "update", "merge", "create")
 COUNTS = ("read", "created", "updated", "merged", "skipped", "rejected")
 EXTRA_COUNTS = ("dropped", "possible")  # values left out of records; possible duplicates reported
 # what the dry run's preview of a row leaves out: matching keys and bookkeeping, not data
-_INTERNAL = {"key", "company_key", "doc", "dropped", "filled", "number", "is_org", "cadence"}
+_INTERNAL = {"key", "company_key", "doc", "dropped", "filled", "types", "number", "is_org", "cadence"}
 
 
 class Interrupted(CrmError):

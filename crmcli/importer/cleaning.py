@@ -59,6 +59,7 @@ class Row:
     is_org: bool = False  # a company's own card (vCard KIND:org): a company, not a person
     dropped: list[Drop] = field(default_factory=list)
     filled: list[Drop] = field(default_factory=list)  # values the row lacked, taken from elsewhere
+    types: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # custom fields' types the row declares
     # computed where the row is cleaned (a worker process for big files), used where it is matched
     key: str = ""  # name_key(name)
     company_key: str = ""
@@ -91,14 +92,22 @@ def parse_cadence(value: Any) -> int | None:
         raise Invalid(str(exc)) from None
 
 
-def custom_pairs(cells: list[Any]) -> list[tuple[str, str | None, str]]:
-    """crm's own vCards carry custom fields as lines "key=value" or "key:type=value"."""
+_TYPED = re.compile(r"^([^:]+?)(?::(\w+)(?:\((.*)\))?)?$")
+
+
+def custom_pairs(cells: list[Any]) -> list[tuple[str, str | None, list[str], str]]:
+    """crm's own vCards carry custom fields as lines "key=value", "key:type=value" or
+    "key:choice(A|B)=value": (key, type, choices, value) each."""
     out = []
     for pair in (line for cell in cells for line in str(cell).splitlines()):
         key, sep, raw = pair.partition("=")
-        if sep and key.strip() and raw.strip():
-            name, _, kind = key.partition(":")
-            out.append((name.strip(), kind.strip() or None, raw))
+        if "(" in key and ")" not in key and ")=" in pair:  # a choice list may hold '='
+            key, _, raw = pair.partition(")=")
+            key += ")"
+        m = _TYPED.match(key.strip())
+        if sep and m and raw.strip():
+            name, kind, choices = m.groups()
+            out.append((name.strip(), kind, [c.strip() for c in (choices or "").split("|") if c.strip()], raw))
     return out
 
 
@@ -169,13 +178,17 @@ class ContactCleaner:
             filled.append(("name", name, f"no name in the row: named after its {'email' if emails else 'phone'}"))
         tags = [normalize_tag(t) for cell in cells.get("tags", ()) for t in values.split(cell)]
         custom: dict[str, Any] = {}
-        for key, kind, raw in custom_pairs(cells.get("custom_pairs", [])):
+        types: dict[str, tuple[str, list[str]]] = {}
+        for key, kind, choices, raw in custom_pairs(cells.get("custom_pairs", [])):
             try:
                 field_name = field_key(key)
             except Invalid as exc:
                 dropped.append(("custom_pairs", f"{key}={raw}", str(exc)))
                 continue
-            definition = self.defs.get(field_name) or (SimpleNamespace(type=kind, choices=[]) if kind else None)
+            definition = self.defs.get(field_name)
+            if definition is None and kind:
+                definition = SimpleNamespace(type=kind, choices=choices)
+                types[field_name] = (kind, choices)
             value = attempt(f"custom.{field_name}", raw, partial(fieldtypes.coerce, definition, field_name))
             if value is not None:
                 custom[field_name] = value
@@ -220,6 +233,7 @@ class ContactCleaner:
             is_org=one("kind").casefold() in ("org", "organization", "organisation", "company", "group"),
             dropped=dropped,
             filled=filled,
+            types=types,
             **address,
         )
         row.key, row.company_key = name_key(row.name), company_key(row.company)

@@ -241,6 +241,7 @@ class ContactImport(Options):
         """Decide every row of a batch and write the batch. Returns the batch's counts; what each
         row became is in self.events until drained."""
         counts = {"created": 0, "updated": 0, "merged": 0, "skipped": 0}
+        self._declare(rows)
         orgs = [r for r in rows if r.is_org]
         if orgs:
             for key, value in self._organisations(orgs).items():
@@ -292,6 +293,21 @@ class ContactImport(Options):
                     self.event(row.number, "possible duplicate", found, "", "", f"of {{other}}: {why}", other)
         self._write([s for s in states.values() if s.new or s.action])
         return counts
+
+    def _declare(self, rows: list[Row]) -> None:
+        """Custom fields whose type the file carries (crm's vCards: X-CRM-FIELD:key:type=value) and
+        that nobody declared yet are declared with it, as typed columns of a spreadsheet are."""
+        from crmcli.fields import TYPES
+        from crmcli.models import FieldDef
+
+        for row in rows:
+            for name, (kind, choices) in row.types.items():
+                if name in self.defs or kind not in TYPES or (kind == "choice" and not choices):
+                    continue
+                definition = FieldDef(entity=self.entity_fields, name=name, type=kind, choices=list(choices))
+                self.session.add(definition)
+                self.session.flush()
+                self.defs[name] = definition
 
     def _note_row(self, row: Row) -> None:
         """What cleaning left out of the row or filled in, for the report."""

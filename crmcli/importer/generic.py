@@ -112,12 +112,12 @@ class _Base(Options):
     def custom(self, cells: dict[str, list[Any]], dropped: list[Any]) -> dict[str, Any]:
         """Custom-field values as their declared types store them; a value its type refuses is dropped."""
         out: dict[str, Any] = {}
-        for key, kind, raw in custom_pairs(cells.get("custom_pairs", [])):
+        for key, kind, choices, raw in custom_pairs(cells.get("custom_pairs", [])):
             definition = self.defs.get(key)
             if definition is None and kind:
                 from types import SimpleNamespace
 
-                definition = SimpleNamespace(type=kind, choices=[])
+                definition = SimpleNamespace(type=kind, choices=choices)
             value = self.attempt(dropped, f"custom.{key}", raw, partial(fieldtypes.coerce, definition, key))
             if value is not None:
                 out[key] = value

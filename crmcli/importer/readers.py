@@ -42,6 +42,21 @@ class Table:
     sheet: str | None = None
     estimate: int | None = None  # rows expected, for progress
     notes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # source columns or properties whose values are not taken
+
+
+class Unreadable:
+    """In place of a row's cells: a record the reader could not make out (a broken vCard, a bad
+    JSON line). The importer reports it as a rejected row, with REASON, and goes on."""
+
+    def __init__(self, reason: str, raw: str = "") -> None:
+        self.reason, self.raw = reason, raw
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return Unreadable, (self.reason, self.raw)
+
+    def __repr__(self) -> str:
+        return f"Unreadable({self.reason!r})"
 
 
 def open_table(path: Path, *, sheet: str | None = None, header_row: int | None = None) -> Table:
@@ -50,11 +65,15 @@ def open_table(path: Path, *, sheet: str | None = None, header_row: int | None =
         raise Invalid(f"cannot read {path}: no such file")
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx(path, sheet, header_row)
-    if suffix == ".vcf":
+    if suffix in (".vcf", ".vcard"):
         return _vcf(path)
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        from crmcli.importer.jsonfile import read_json
+
+        return read_json(path)
     if suffix in (".csv", ".tsv", ".txt", ""):
         return _csv(path, header_row)
-    raise Invalid(f"cannot import {path.name}: use .csv, .tsv, .txt, .xlsx, .xlsm or .vcf")
+    raise Invalid(f"cannot import {path.name}: use .csv, .tsv, .txt, .xlsx, .xlsm, .json, .jsonl or .vcf")
 
 
 # ---------------------------------------------------------------- CSV
