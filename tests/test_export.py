@@ -302,12 +302,26 @@ def empty_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def _round_trip_data(session) -> None:
-    companies.add_company(session, name="Acme GmbH", domain="acme.de", tags=["customer"], owner="ana", notes="Key")
+    fields.add_field(session, entity="contacts", name="seats", type="number")
+    fields.add_field(session, entity="contacts", name="signed", type="date")
+    fields.add_field(session, entity="contacts", name="vip", type="bool")
+    fields.add_field(session, entity="contacts", name="tier", type="choice", choices=["Gold", "Silver"])
+    companies.add_company(
+        session, name="Acme GmbH", domain="acme.de", tags=["customer"], owner="ana", notes="Key",
+        website="https://www.acme.de", street="Hauptstraße 5", city="Berlin", state="Berlin", postcode="10115",
+        country="Germany", industry="Manufacturing",
+    )  # fmt: skip
     companies.add_company(session, name="上海远航物流有限公司", phone="+86 21 6123 4567", source="fair")
     anna = contacts.add_contact(
         session, name="Anna Müller", emails=["anna@acme.de", "anna@acme.com"], phones=["+49 151 12345678"],
         title="CTO", company="Acme GmbH", tags=["vip", "key-account"], owner="ana", source="fair",
         notes="Met at the fair; likes 'quotes', commas, and \"doubles\"", custom={"industry": "SaaS", "score": "-5"},
+        street="Hof 1; Tor 2, links", city="Köln", postcode="50679", country="Germany", birthday="1985-04-15",
+        website="https://anna-mueller.de/about",
+    )  # fmt: skip
+    contacts.add_contact(
+        session, name="Cy Typed", emails=["cy@x.de"], birthday="--12-24", city="Springfield", state="IL",
+        custom={"seats": "25", "signed": "2026-11-01", "vip": "yes", "tier": "gold"},
     )  # fmt: skip
     contacts.add_contact(
         session, name="黄伟明", emails=["wm@yuanhang.cn"], phones=["+86 138 0013 8000"], company="上海远航物流有限公司"
@@ -355,6 +369,10 @@ def test_export_then_import_into_an_empty_database_gives_the_same_records(
             assert result["counts"]["rejected"] == 0, (kind, result)
     with storage.session_scope(empty_url) as target:
         after = {kind: export.rows(target, kind) for kind in kinds}
+        declared = {
+            n: (d.type, d.choices) for n, d in fields.field_defs(target, "contacts").items() if d.type != "text"
+        }
+    assert declared == {n: (d.type, d.choices) for n, d in fields.field_defs(session, "contacts").items()}
     for kind, key in kinds.items():
         _same(kind, before[kind], after[kind], key)
 
