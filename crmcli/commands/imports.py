@@ -133,7 +133,9 @@ def import_(
     if counts["read"] and counts["rejected"] == counts["read"]:
         from crmcli.errors import Invalid
 
-        raise Invalid(f"every row of {file.name} was rejected. {result['hint'] or ''}".strip())
+        for line in (result["hint"] or "").splitlines():
+            message(line)
+        raise Invalid(f"every row of {file.name} was rejected; the report says why: {result['report_file']}")
     if strict and counts["rejected"]:
         from crmcli.errors import Invalid
 
@@ -291,6 +293,8 @@ def _report(result: dict, fmt: str) -> None:
         message(", ".join(extra))
     if result.get("rejects_file"):
         message(f"Rejected rows, in the file's own columns: {result['rejects_file']}")
+    for hint in result.get("hints", [])[1 if result.get("hint") else 0 :]:
+        message(hint)
 
 
 @app.command("list")

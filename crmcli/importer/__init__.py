@@ -197,6 +197,8 @@ def import_file(
         "strict": strict,
         "own_export": bool(columns.own_export),
     }
+    if chosen in ("activities", "followups"):  # they have no custom fields: such columns are reported, not stored
+        columns.columns = [None if c and c.startswith("custom.") else c for c in columns.columns]
     declared = _declare(session, chosen, columns)
     report_to = None if dry_run else Path(report) if report else default_report(path)
     run = None
@@ -230,6 +232,7 @@ def import_file(
                    "reason": "not stored by crm"})  # fmt: skip
     shown: list[dict[str, Any]] = []
     last_shown = [0]
+    region_misses = [0]  # phones no number of the region could be: written for another country?
     from crmcli.importer.parallel import Cleaning, Layout, workers_for
 
     # contacts, the bulk of every migration, clean in a worker; the other kinds look up records as they clean
@@ -273,6 +276,8 @@ def import_file(
         for line in events:
             if line["event"] == "value dropped":
                 counts["dropped"] += 1
+                if "for region" in line["reason"]:
+                    region_misses[0] += 1
             elif line["event"] == "possible duplicate":
                 counts["possible"] += 1
             if dry_run and isinstance(line["row"], int) and line["row"] > last_shown[0]:
@@ -351,7 +356,13 @@ def import_file(
     if counts["read"] and not stored:
         from crmcli.importer.headers import explain_unmapped
 
-        hint = explain_unmapped(columns)
+        hint = explain_unmapped(columns, path.name)
+    hints = [hint] if hint else []
+    if region_misses[0]:
+        hints.append(
+            f"{region_misses[0]:,} phones without a country code were no valid {options['region']} number: "
+            f"if the file is from another country, import it again with --region (e.g. --region FR)"
+        )
     return {
         "run_id": run.id if run else None,
         "undo": f"crm imports undo {run.id}" if run else None,
@@ -372,6 +383,7 @@ def import_file(
         "preview": shown,
         "notes": table.notes,
         "hint": hint,
+        "hints": hints,
     }
 
 

@@ -204,9 +204,11 @@ class ContactCleaner:
         if one("created_at"):
             created = attempt("created_at", cells["created_at"][0], lambda v: values.moment(v, dayfirst=self.dayfirst))
         cadence = attempt("cadence", one("cadence"), parse_cadence) if one("cadence") else None
-        birthday = attempt("birthday", cells["birthday"][0], values.birthday) if one("birthday") else None
+        birthday = None
+        if one("birthday"):
+            birthday = attempt("birthday", _birthday_cell(cells["birthday"]), values.birthday)
         website = attempt("website", one("website"), values.website) if one("website") else None
-        address = {key: clean_text(one(key)) or None for key in ADDRESS}
+        address = {key: clean_text(", ".join(values.text(c) for c in cells.get(key, ()))) or None for key in ADDRESS}
         if not address["street"] and one("address"):
             address["street"] = values.multiline(" ".join(values.text(c) for c in cells["address"]))
         if dropped and self.strict:
@@ -229,7 +231,7 @@ class ContactCleaner:
             birthday=birthday,
             website=website,
             source_id=clean_text(one("source_id")) or None,
-            company_ref=clean_text(one("company_ref")) or None,
+            company_ref=first_ref(one("company_ref")),
             is_org=one("kind").casefold() in ("org", "organization", "organisation", "company", "group"),
             dropped=dropped,
             filled=filled,
@@ -248,6 +250,25 @@ class ContactCleaner:
         if definition is not None and definition.type == "date" and len(cells) == 1:
             return values.text(values.as_date(cells[0]))
         return " ".join(t for t in map(values.text, cells) if t)
+
+
+def first_ref(text: str) -> str | None:
+    """A reference cell may hold several ids (HubSpot's "Associated Company IDs": 12;34): the first."""
+    parts = values.split(text) if text else []
+    return parts[0] if parts else None
+
+
+def _birthday_cell(cells: list[Any]) -> Any:
+    """The birthday, from one cell or from Thunderbird's Birth Year, Birth Month and Birth Day
+    (empty cells are left out before this: two cells are month and day)."""
+    if len(cells) == 1:
+        return cells[0]
+    parts = [values.text(c) for c in cells]
+    if len(parts) == 2:
+        return f"--{int(parts[0]):02d}-{int(parts[1]):02d}" if all(p.isdigit() for p in parts) else " ".join(parts)
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+    return " ".join(parts)
 
 
 def one_lines(cells: Any) -> str:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from crmcli import activities, clock, companies, deals, fieldtypes, pipeline
 from crmcli.errors import CrmError, Invalid
 from crmcli.importer import values
-from crmcli.importer.cleaning import ADDRESS, custom_pairs
+from crmcli.importer.cleaning import ADDRESS, custom_pairs, first_ref
 from crmcli.importer.options import Options
 from crmcli.models import Activity, Company, Contact, ContactEmail, Deal, FollowUp, ImportChange, ImportRun
 from crmcli.normalize import clean_text, company_key, name_key, normalize_tag
@@ -272,7 +272,7 @@ class CompanyImport(_Base):
                 raise Invalid("; ".join(["nothing identifies a company: no name, domain or phone", *reasons]))
             name = domain or (website or "").split("://", 1)[-1].split("/", 1)[0] or phone or ""
             filled.append(("name", name, "no name in the row: named after its domain or phone"))
-        address = {key: clean_text(self.one(cells, key)) or None for key in ADDRESS}
+        address = {key: clean_text(", ".join(values.text(c) for c in cells.get(key, ()))) or None for key in ADDRESS}
         if not address["street"] and self.one(cells, "address"):
             address["street"] = values.multiline(" ".join(values.text(c) for c in cells["address"]))
         row = {
@@ -566,7 +566,7 @@ class DealImport(_Base):
 
     def _contact(self, cells: dict[str, list[Any]], dropped: list[Any]) -> int | None:
         """The deal's contact: by the source system's id, else by email, else by an unambiguous name."""
-        ref = self.one(cells, "contact_ref")
+        ref = first_ref(self.one(cells, "contact_ref")) or ""
         if ref:
             found = find_refs(self.session, "contact", [ref], own_export=self.own_export).get(ref)
             if found:
@@ -579,7 +579,7 @@ class DealImport(_Base):
         return self.attempt(dropped, "contact", text, lambda t: contact_by(self.session, t))
 
     def _company(self, cells: dict[str, list[Any]], dropped: list[Any]) -> tuple[int | None, str | None]:
-        ref = self.one(cells, "company_ref")
+        ref = first_ref(self.one(cells, "company_ref")) or ""
         name = clean_text(self.one(cells, "company")) or None
         if ref:
             found = find_refs(self.session, "company", [ref], own_export=self.own_export).get(ref)
@@ -794,11 +794,17 @@ class _Subjects(_Base):
     def subjects(self, cells: dict[str, list[Any]], dropped: list[Any]) -> dict[str, int | None]:
         out: dict[str, int | None] = {}
         for entity, finder in (("contact", contact_by), ("company", company_by), ("deal", deal_by)):
-            ref = self.one(cells, f"{entity}_ref")
+            ref = first_ref(self.one(cells, f"{entity}_ref")) or ""
             text = self.one(cells, entity)
             found = None
             if ref:
                 found = find_refs(self.session, entity, [ref], own_export=self.own_export).get(ref)
+                if found is None and entity == "deal" and not out.get("company"):
+                    # Salesforce's WHATID names an opportunity or an account
+                    found_company = find_refs(self.session, "company", [ref], own_export=self.own_export).get(ref)
+                    if found_company is not None:
+                        out["company"], out["deal"] = found_company, None
+                        continue
                 if found is None and not text:
                     dropped.append((f"{entity}_ref", ref, f"no {entity} with id {ref} was imported"))
             if found is None and text:
