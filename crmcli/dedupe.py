@@ -78,6 +78,7 @@ EXACT = 100
 EMAIL_OTHER_NAME = 80
 PHONE_OTHER_NAME = 75
 CONFLICT = 10  # similar names, but both have emails (phones, domains) and share none
+NAME_ONLY = 20  # the same name, no company, other emails or phones: only the name says so (70: not by default)
 CHECK = 40_000  # pairs checked before two clusters are called one exact cluster
 ENTITIES = ("contact", "company")
 
@@ -195,9 +196,20 @@ def _similar_names(
                     yield min(i, j), max(i, j), round(score), block_key
 
 
-def _edge(i: int, j: int, found: Verdict, ratio: int | None, where: str) -> Edge | None:
+def _same_texts(blocks: dict[Any, list[int]], texts: dict[int, str]) -> list[tuple[list[int], Any]]:
+    """(ids, block key) for the records of a block whose names are equal: what --auto needs of names."""
+    groups: dict[tuple[Any, str], list[int]] = defaultdict(list)
+    for key, ids in blocks.items():
+        for i in ids:
+            if texts[i]:
+                groups[(key, texts[i])].append(i)
+    return [(ids, key) for (key, _text), ids in groups.items() if len(ids) > 1]
+
+
+def _edge(i: int, j: int, found: Verdict, ratio: int | None = None, where: str = "", weak: int = 0) -> Edge | None:
     """The edge matching's verdict FOUND makes of records I and J (None for different). RATIO: how
-    alike their names are, when they were found by name; WHERE: ' at Acme GmbH' for those."""
+    alike their names are, when they were found by name; WHERE: ' at Acme GmbH' for those; WEAK:
+    taken off a possible duplicate's score when the name is all the evidence (no company)."""
     if found == "different":
         return None
     same = found == "same"
@@ -209,7 +221,7 @@ def _edge(i: int, j: int, found: Verdict, ratio: int | None, where: str) -> Edge
     reason = label + where + (f", {found.conflict}" if found.conflict else "")
     if same:
         return Edge(i, j, EXACT, reason, True)
-    return Edge(i, j, ratio - CONFLICT if found.conflict else min(ratio, EXACT - 1), reason, False)
+    return Edge(i, j, (ratio - CONFLICT if found.conflict else min(ratio, EXACT - 1)) - weak, reason, False)
 
 
 def _clusters(
@@ -301,21 +313,26 @@ def contact_clusters(
     for cid, email in session.execute(
         select(ContactEmail.contact_id, ContactEmail.email).order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
     ):
-        emails[email].append(cid)
-        people[cid].emails.append(email)
+        person = people.get(cid)
+        if person is not None:  # an orphan row (crm doctor reports those) is no one's
+            emails[email].append(cid)
+            person.emails.append(email)
     phones: dict[str, list[int]] = defaultdict(list)
     for cid, phone in session.execute(
         select(ContactPhone.contact_id, ContactPhone.phone).order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
     ):
-        phones[phone].append(cid)
-        people[cid].phones.append(phone)
+        person = people.get(cid)
+        if person is not None:  # an orphan row (crm doctor reports those) is no one's
+            phones[phone].append(cid)
+            person.phones.append(phone)
 
     texts = {cid: sorted_name(person.name) for cid, person in people.items()}
-    found: dict[tuple[int, int], tuple[int, str] | None] = {}  # the pairs to judge: (name score, where) if by name
+    found: dict[tuple[int, int], tuple[int, str, int] | None] = {}  # pairs to judge: _edge's (ratio, where, weak)
     for groups in (emails, phones):
         for ids in groups.values():
-            for pair in _pairs(ids, texts.__getitem__):
-                found.setdefault(pair, None)
+            if len(ids) > 1:
+                for pair in _pairs(ids, texts.__getitem__):
+                    found.setdefault(pair, None)
     # people are compared by name within a company (companies that differ only by legal form count
     # as one); people without a company only by their exact name
     shown: dict[str, str] = {}
@@ -327,15 +344,20 @@ def contact_clusters(
             shown.setdefault(person.company_key, company_names[company_of[cid]])
         elif texts[cid]:
             alone[texts[cid]].append(cid)
-    for i, j, score, key in _similar_names(blocks, texts, EXACT if exact_only else threshold):
-        found[(i, j)] = (score, f" at {shown[key]}")
+    if exact_only:  # only equal names can be the same: grouped, not scored
+        for ids, company in _same_texts(blocks, texts):
+            for pair in _pairs(ids, texts.__getitem__):
+                found[pair] = (EXACT, f" at {shown[company]}", 0)
+    else:
+        for i, j, score, company in _similar_names(blocks, texts, threshold):
+            found[(i, j)] = (score, f" at {shown[company]}", 0)
     for ids in alone.values():
         for pair in _pairs(ids, texts.__getitem__):
-            found[pair] = (EXACT, ", no company")
+            found[pair] = (EXACT, ", no company", NAME_ONLY)
 
     edges = []
     for (i, j), by_name in found.items():
-        edge = _edge(i, j, verdict(people[i], people[j]), *(by_name or (None, "")))
+        edge = _edge(i, j, verdict(people[i], people[j]), *(by_name or ()))
         if edge is not None:
             edges.append(edge)
     out = []
@@ -375,18 +397,24 @@ def company_clusters(
     found: dict[tuple[int, int], tuple[int, str] | None] = {}
     for groups in (domains, phones):
         for ids in groups.values():
-            for pair in _pairs(ids, texts.__getitem__):
-                found.setdefault(pair, None)
+            if len(ids) > 1:
+                for pair in _pairs(ids, texts.__getitem__):
+                    found.setdefault(pair, None)
     blocks: dict[str, list[int]] = defaultdict(list)
     for cid, key in texts.items():
         if key:
             blocks[key[:1]].append(cid)
-    for i, j, score, _key in _similar_names(blocks, texts, EXACT if exact_only else threshold):
-        found[(i, j)] = (score, "")
+    if exact_only:
+        for ids, _key in _same_texts(blocks, texts):
+            for pair in _pairs(ids, texts.__getitem__):
+                found[pair] = (EXACT, "", 0)
+    else:
+        for i, j, score, _key in _similar_names(blocks, texts, threshold):
+            found[(i, j)] = (score, "", 0)
     edges = []
     for (i, j), by_name in found.items():
         judged = company_verdict(firms[i], firms[j])
-        edge = _edge(i, j, judged, *(by_name or (None, "")))
+        edge = _edge(i, j, judged, *(by_name or ()))
         if edge is not None and judged.on == "name" and by_name and by_name[0] == EXACT:
             edge.reason = judged.reason  # "same name once the legal form is ignored[, other domains]"
         if edge is not None:

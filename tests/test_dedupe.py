@@ -64,10 +64,11 @@ def test_contact_clusters_by_email_phone_and_name_within_a_company(session) -> N
     wei = _cluster_of(found, p["wei"])  # the same name at the same company, no identifier against it: the same
     assert wei is not None and wei["ids"] == [p["wei"].id, p["wei2"].id] and wei["score"] == 100 and wei["exact"]
     assert wei["reasons"] == ["same name at 上海远航物流有限公司"]
-    # the same name without a company, but other emails: possible
-    lone = _cluster_of(found, p["lone"])
-    assert lone is not None and lone["ids"] == [p["lone"].id, p["lone2"].id] and lone["exact"] is False
-    assert lone["score"] == 90 and lone["reasons"] == ["same name, no company, other emails"]
+    # the same name without a company, but other emails: possible, with only the name for it: 70, not by default
+    assert _cluster_of(found, p["lone"]) is None
+    (lone,) = [c for c in dedupe.contact_clusters(session, threshold=70) if p["lone"].id in c["ids"]]
+    assert lone["ids"] == [p["lone"].id, p["lone2"].id] and lone["exact"] is False
+    assert lone["score"] == 70 and lone["reasons"] == ["same name, no company, other emails"]
     assert [c["cluster"] for c in found] == list(range(1, len(found) + 1))
     assert [c["score"] for c in found] == sorted((c["score"] for c in found), reverse=True)
 
@@ -142,6 +143,21 @@ def test_same_name_and_company_is_the_same_only_without_a_conflicting_identifier
     _set(session, lena, external_id="1")
     _set(session, third, external_id="2")
     assert [c["ids"] for c in dedupe.contact_clusters(session, exact_only=True)] == [[other.id, third.id]]
+
+
+def test_namesakes_without_a_company(session) -> None:
+    """No company on either side counts as the same company, as the importer has always matched."""
+    add = contacts.add_contact
+    a = add(session, name="Bo Berg")
+    b = add(session, name="bo berg", allow_duplicate=True)
+    c = add(session, name="Berg, Bo", emails=["bo@x.de"])  # "Berg, Bo" has another name key: not refused
+    d = add(session, name="Bo Berg", emails=["other@x.de"], allow_duplicate=True)
+    assert [c["ids"] for c in dedupe.contact_clusters(session, exact_only=True)] == [[a.id, b.id, c.id]]
+    (listed,) = dedupe.contact_clusters(session)
+    assert listed["ids"] == [a.id, b.id, c.id, d.id] and listed["score"] == 99 and listed["exact"] is False
+    assert listed["reasons"] == ["same name, no company"]  # c and d (other emails): 70, under the threshold
+    results = dedupe.auto_merge(session, "contact")
+    assert [r["ids"] for r in results] == [[a.id, b.id, c.id]]
 
 
 def test_company_clusters(session) -> None:
