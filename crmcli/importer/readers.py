@@ -6,14 +6,14 @@
   not expand DTD entities, so XML attacks fail safely.
 - .csv/.tsv/.txt: encoding from the BOM (UTF-8, UTF-16 as Excel's "Unicode text"), else
   UTF-8, else cp1252; the delimiter sniffed among , ; tab | (and Excel's "sep=;" line).
-- .vcf: vCard 3.0/4.0 through vobject, one row per card.
+- .vcf/.vcard: vCard 2.1, 3.0 and 4.0 through importer.vcard, one row per card; a card that
+  cannot be read is an Unreadable row, so one broken card never fails the file.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import itertools
 import os
 import zipfile
@@ -293,10 +293,15 @@ def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None, size: 
 
 # ---------------------------------------------------------------- vCard
 
+# Import field names a vCard row carries (importer.vcard reads the cards): N's parts, ADR's parts,
+# BDAY, URL, KIND ("person" | "org"), and crm's own X-CRM-OWNER/SOURCE/CREATED/FIELD.
 VCARD_HEADERS = [
     "name",
     "first_name",
+    "middle_name",
     "last_name",
+    "prefix",
+    "suffix",
     "emails",
     "phones",
     "company",
@@ -304,66 +309,23 @@ VCARD_HEADERS = [
     "notes",
     "tags",
     "external_id",
-    # crm's own vCards also carry X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED and X-CRM-FIELD (key=value)
     "owner",
     "source",
     "created_at",
     "custom_pairs",
+    "street",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "birthday",
+    "website",
+    "kind",
 ]
 
 
 def _vcf(path: Path) -> Table:
-    import vobject
+    """One row per card, or an Unreadable for a card that cannot be read; see importer.vcard."""
+    from crmcli.importer import vcard
 
-    raw = path.read_bytes()
-    encoding = decode_bytes(raw[:SNIFF_BYTES])
-    if raw[:2] in (b"\x00B", b"B\x00"):  # UTF-16 without a BOM, as some Apple exports
-        encoding = "utf-16-be" if raw[0] == 0 else "utf-16-le"
-    text = raw.decode(encoding, errors="replace")
-    if "BEGIN:VCARD" not in text.upper():
-        raise Invalid(f"cannot import {path.name}: no vCard in it")
-
-    def rows() -> Iterator[tuple[int, list[Any]]]:
-        try:
-            for number, card in enumerate(vobject.readComponents(io.StringIO(text), ignoreUnreadable=True), start=1):
-                yield number, _card_values(card)
-        except Exception as exc:  # noqa: BLE001 - vobject raises ParseError and friends
-            raise Invalid(f"cannot read {path.name}: {str(exc).splitlines()[0] if str(exc) else 'bad vCard'}") from None
-
-    return Table(list(VCARD_HEADERS), rows(), "vcard")
-
-
-def _card_values(card: Any) -> list[Any]:
-    def values(key: str) -> list[Any]:
-        return [c.value for c in card.contents.get(key, [])]
-
-    name_parts = values("n")
-    first = last = ""
-    if name_parts and hasattr(name_parts[0], "given"):
-        first = " ".join(filter(None, [name_parts[0].given, name_parts[0].additional])).strip()
-        last = str(name_parts[0].family or "").strip()
-    full = (values("fn") or [""])[0] or f"{first} {last}".strip()
-    org = values("org")
-    company = ""
-    if org:
-        company = org[0][0] if isinstance(org[0], list) and org[0] else str(org[0])
-    categories: list[str] = []
-    for value in values("categories"):
-        categories.extend(value if isinstance(value, list) else [value])
-    uid = (values("uid") or [""])[0]
-    return [
-        full,
-        first,
-        last,
-        "\n".join(str(v) for v in values("email")),
-        "\n".join(str(v).removeprefix("tel:") for v in values("tel")),
-        company,
-        (values("title") or [""])[0],
-        "\n".join(str(v) for v in values("note")),
-        "\n".join(str(c) for c in categories),
-        uid,
-        (values("x-crm-owner") or [""])[0],
-        (values("x-crm-source") or [""])[0],
-        (values("x-crm-created") or [""])[0],
-        "\n".join(str(v) for v in values("x-crm-field")),
-    ]
+    return vcard.open_vcards(path)
