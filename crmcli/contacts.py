@@ -159,8 +159,7 @@ def _refuse_same(session: Session, mine: Any) -> None:
         if found != "same":
             continue
         if found.on in ("email", "phone"):
-            values = theirs.emails if found.on == "email" else theirs.phones
-            value = next(v for v in (mine.emails if found.on == "email" else mine.phones) if v in values)
+            value = found.reason.removeprefix(f"same {found.on} ")  # "same email anna@acme.de"
             problem = f"{found.on} {value} already belongs to #{cid} {theirs.name}"
         else:
             at = f" at {company_name}" if company_name else ""
