@@ -518,3 +518,12 @@ def test_cli_companies_dedupe_and_merge(cli) -> None:
     merged = ok(cli("companies", "merge", "acme.de", other, "--yes"))
     assert merged.stderr.startswith(f"Merged #{other} Acme Robotics into #{acme} Acme GmbH")
     one_line_error(cli("companies", "show", other), 1, "merged into")
+
+
+def test_the_commands_default_threshold_is_the_domains() -> None:
+    import inspect
+
+    from crmcli.commands import dedupe as commands
+
+    for command in (commands.contacts_dedupe, commands.companies_dedupe):
+        assert inspect.signature(command).parameters["threshold"].default == dedupe.DEFAULT_THRESHOLD
