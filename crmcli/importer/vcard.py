@@ -573,6 +573,8 @@ def _kind(props: dict[str, list[_Prop]], values: _Values, name: str, family_give
                 return "org"
             if kind == "group":
                 return "group"
+            if kind == "individual":
+                return "person"
     for prop in props.get("X-ABSHOWAS", ()):
         if values.text(prop).strip().upper() == "COMPANY":
             return "org"
