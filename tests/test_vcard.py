@@ -14,15 +14,19 @@ import pickle
 import re
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcli.errors import Invalid
 from crmcli.importer import readers, vcard
 from crmcli.importer.readers import VCARD_HEADERS, Unreadable
+from crmcli.normalize import clean_text
 
 DATA = Path(__file__).parent / "data" / "vcard"
 SAMPLES = sorted(DATA.glob("*.vcf"))
@@ -723,3 +727,36 @@ def test_the_reader_imports_no_database_stack() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]" and result.stderr == ""
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).map(clean_text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=_TEXT.filter(bool),
+    company=_TEXT,
+    notes=_TEXT,
+    tags=st.lists(_TEXT.filter(bool), max_size=3, unique=True),
+    street=_TEXT,
+    city=_TEXT,
+    custom=_TEXT,
+)
+def test_crm_own_cards_read_back_whatever_the_text(
+    name: str, company: str, notes: str, tags: list[str], street: str, city: str, custom: str
+) -> None:
+    """What crm's export escapes, this reader unescapes: the text comes back as it was written."""
+    from crmcli import export
+
+    record = {
+        "name": name, "emails": [], "phones": [], "company": company or None, "notes": notes or None,
+        "tags": tags, "street": street or None, "city": city or None, "custom": {"k": custom} if custom else {},
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:  # hypothesis runs the body many times: no tmp_path
+        [(number, row)] = rows(write(Path(folder), export.vcf_bytes([record])))
+    assert isinstance(row, dict)
+    row = {key: row.get(key, "") for key in VCARD_HEADERS}
+    assert (row["name"], row["company"], row["notes"]) == (name, company, notes)
+    assert row["tags"].split("\n") == tags if tags else row["tags"] == ""
+    assert (row["street"], row["city"]) == (street, city)
+    assert row["custom_pairs"] == (f"k={custom}" if custom else "")

@@ -3,11 +3,13 @@
 A tolerant reader of its own over RFC 2425/2426/6350 and the vCard 2.1 spec, not vobject (kept for
 writing in crmcli/export.py). vobject 0.9.9 read only 123 of 133 real files from other projects'
 test suites (Android, iPhone, macOS, Outlook, Lotus Notes, Evolution, BlackBerry, Gmail, The Bat!):
-one `PROFILE:VCARD` line, a base64 photo folded the 2.1 way or a CHARSET it cannot look up fails
-the whole file; 2.1 QUOTED-PRINTABLE continuation lines are logged to stderr ("Failed to parse
-line", 586 lines for one iPhone card) and dropped, so names and notes come out empty or cut; a
-per-property CHARSET is ignored (Shift_JIS names come out as mojibake). What these files need is
-small: unfolding, parameters, QP, base64 and charsets, done here line by line.
+one `PROFILE:VCARD` line, a base64 photo folded the 2.1 way, QP bytes in a legacy charset or a
+CHARSET it cannot look up fails the whole file; 2.1 QUOTED-PRINTABLE continuation lines are logged
+to stderr ("Failed to parse line"; 586 lines for one iPhone card) and dropped, so names and notes
+come out empty or cut; a per-property CHARSET on raw bytes is ignored (Shift_JIS names come out as
+mojibake). The other readers on PyPI are a strict validator (vcard) or unmaintained since 2015-2020
+(vcardreader, strudel, jk-vcard). What these files need is small: unfolding, parameters, QP,
+base64 and charsets, done here line by line.
 
 - The file: UTF-8 (BOM or not), UTF-16/32 with a BOM, UTF-16 without one (Apple), or a legacy
   charset. Lines end in CRLF, LF, CR or CRCRLF (iOS 6). Lines are read in pieces of at most
@@ -56,7 +58,7 @@ _NOT_TEXT = {"base64", "hex", "quopri", "uu", "zlib", "bz2", "rot-13", "rot13"} 
 _NAME = re.compile(rb"(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)")
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "N": "\n", "\\": "\\", ";": ";", ",": ",", ":": ":", '"': '"'}
-_EXT = re.compile(r"\s*;\s*(?:ext|x)=([0-9#*]+)", re.I)
+_EXT = re.compile(r"\s*;\s*ext=([0-9#*]+)", re.I)
 _DATE = re.compile(r"(\d{4}|--)-?(\d\d)-?(\d\d)(?:T.*)?")
 
 
@@ -648,7 +650,7 @@ def card_cells(card: _Card, decoder: _Decoder) -> list[str] | Unreadable:
         family,
         prefix,
         suffix,
-        "\n".join(_clean(e) for e in every("EMAIL")),
+        "\n".join(_clean(e.removeprefix("mailto:").removeprefix("MAILTO:")) for e in every("EMAIL")),
         "\n".join(filter(None, (phone_text(t) for t in every("TEL")))),
         company,
         _clean(first("TITLE")),
