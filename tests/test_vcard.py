@@ -672,6 +672,13 @@ def test_crm_own_cards_round_trip(tmp_path: Path) -> None:
             "owner": "ana",
             "source": "fair",
             "custom": {"industry": "SaaS", "seats": 12},
+            "street": "Hauptstr. 5; Hinterhaus",
+            "city": "Berlin",
+            "region": "BE",
+            "postcode": "10115",
+            "country": "Germany",
+            "birthday": "--04-15",
+            "website": "https://acme.example.de/a,b",
         }
     ]
     [(number, row)] = rows(write(tmp_path, export.vcf_bytes(records)))
@@ -681,6 +688,14 @@ def test_crm_own_cards_round_trip(tmp_path: Path) -> None:
     assert row["notes"] == "Line one\nLine two; with, punctuation" and row["external_id"] == "hs-42"
     assert row["tags"] == "vip\nfair" and row["owner"] == "ana" and row["source"] == "fair"
     assert row["custom_pairs"] == "industry=SaaS\nseats=12"
+    assert [row[k] for k in ("street", "city", "region", "postcode", "country")] == [
+        "Hauptstr. 5; Hinterhaus",
+        "Berlin",
+        "BE",
+        "10115",
+        "Germany",
+    ]
+    assert (row["birthday"], row["website"], row["kind"]) == ("--04-15", "https://acme.example.de/a,b", "person")
 
 
 def test_nicknames_roles_and_tags(tmp_path: Path) -> None:
