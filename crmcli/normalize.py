@@ -81,7 +81,8 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_phone(value: str, region: str | None = None) -> str:
-    """E.164, parsed against REGION for numbers written without a country code."""
+    """E.164, parsed against REGION for numbers written without a country code; an extension
+    (tel:+1-418-656-9254;ext=102, '… ext. 102', '… x102') follows as ' ext. 102'."""
     import phonenumbers
 
     raw = clean_text(value)
@@ -94,7 +95,9 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(number):
         hint = "" if text.startswith("+") else f" for region {(region or 'US').upper()}"
         raise Invalid(f"invalid phone '{raw}': not a valid number{hint}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # an extension (a desk behind a switchboard) is part of the number: kept after it, as people write it
+    return f"{e164} ext. {number.extension}" if number.extension else e164
 
 
 def format_phone(e164: str) -> str:

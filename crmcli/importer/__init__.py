@@ -196,6 +196,7 @@ def import_file(
         "dayfirst": dayfirst,
         "strict": strict,
         "own_export": bool(columns.own_export),
+        "lines": table.format == "vcard",
     }
     if chosen in ("activities", "followups"):  # they have no custom fields: such columns are reported, not stored
         columns.columns = [None if c and c.startswith("custom.") else c for c in columns.columns]

@@ -125,8 +125,10 @@ class ContactCleaner:
         source: str | None,
         extra_tags: list[str],
         strict: bool = False,
+        lines: bool = False,
     ) -> None:
         self.region = region
+        self.split = _lines if lines else values.split  # vCards give one value a line; ';' may be in one
         self.dayfirst = dayfirst
         # the declared custom fields as plain values (FieldDef rows belong to a session)
         self.defs = {n: SimpleNamespace(type=d.type, choices=list(d.choices or [])) for n, d in defs.items()}
@@ -158,13 +160,13 @@ class ContactCleaner:
         )
         emails: list[str] = []
         for cell in cells.get("emails", ()):
-            for part in values.split(cell):
+            for part in self.split(cell):
                 email = attempt("emails", part, values.email)
                 if email and email not in emails:
                     emails.append(email)
         phones: list[str] = []
         for cell in cells.get("phones", ()):
-            parts = [cell] if isinstance(cell, (int, float)) and not isinstance(cell, bool) else values.split(cell)
+            parts = [cell] if isinstance(cell, (int, float)) and not isinstance(cell, bool) else self.split(cell)
             for part in parts:
                 phone = attempt("phones", part, lambda p: values.phone(p, self.region))
                 if phone and phone not in phones:
@@ -176,7 +178,7 @@ class ContactCleaner:
                 raise Invalid("; ".join([why, *(reason for _, _, reason in dropped)]))
             name = emails[0] if emails else phones[0]
             filled.append(("name", name, f"no name in the row: named after its {'email' if emails else 'phone'}"))
-        tags = [normalize_tag(t) for cell in cells.get("tags", ()) for t in values.split(cell)]
+        tags = [normalize_tag(t) for cell in cells.get("tags", ()) for t in self.split(cell)]
         custom: dict[str, Any] = {}
         types: dict[str, tuple[str, list[str]]] = {}
         for key, kind, choices, raw in custom_pairs(cells.get("custom_pairs", [])):
@@ -250,6 +252,10 @@ class ContactCleaner:
         if definition is not None and definition.type == "date" and len(cells) == 1:
             return values.text(values.as_date(cells[0]))
         return " ".join(t for t in map(values.text, cells) if t)
+
+
+def _lines(value: Any) -> list[str]:
+    return [part for part in (clean_text(p) for p in values.text_lines(value).splitlines()) if part]
 
 
 def first_ref(text: str) -> str | None:

@@ -96,6 +96,7 @@ class ContactImport(Options):
             source=self.source,
             extra_tags=self.extra_tags,
             strict=self.strict,
+            lines=self.lines,
         )
         self._next_temp = -1
         self._orgs: Any = None  # the company import that takes organisation cards, made when one comes
@@ -494,13 +495,22 @@ class ContactImport(Options):
 
     # ------------------------------------------------------------ writing
 
+    def _company_of(self, name: str) -> int | None:
+        """The company NAME means: the oldest with its normalised name ("ACME Inc." is "Acme GmbH").
+        crm's own exports write names exactly as stored, so there two names are two companies."""
+        ids = self.company_ids.get(company_key(name), [])
+        exact = [i for i in ids if self.company_names[i] == name]
+        if self.own_export:
+            return exact[0] if exact else None
+        return (exact or ids or [None])[0]
+
     def _company_ids(self, states: list[State]) -> None:
         """Companies named by the batch, found by their normalised name or created."""
         wanted: dict[str, str] = {}
         for state in states:
             name = state.values.get("company")
-            if name and company_key(name) not in self.company_ids:
-                wanted.setdefault(company_key(name), normalize_name(name, "company name"))
+            if name and self._company_of(name) is None:
+                wanted.setdefault(name if self.own_export else company_key(name), normalize_name(name, "company name"))
         if wanted:
             rows = [
                 {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now}
@@ -519,12 +529,7 @@ class ContactImport(Options):
             self._changes([("company", i, "created", None, None, None) for i in ids])
         for state in states:
             name = state.values.get("company")
-            if not name:
-                state.values["company_id"] = None
-                continue
-            ids = self.company_ids[company_key(name)]
-            exact = [i for i in ids if self.company_names[i] == name]
-            state.values["company_id"] = (exact or ids)[0]
+            state.values["company_id"] = self._company_of(name) if name else None
 
     def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).

@@ -30,6 +30,7 @@ class Options:
         now: datetime,
         strict: bool = False,
         own_export: bool = False,
+        lines: bool = False,
     ) -> None:
         self.session = session
         self.options = {
@@ -43,6 +44,7 @@ class Options:
             "now": now,
             "strict": strict,
             "own_export": own_export,
+            "lines": lines,
         }
         self.region = region
         self.on_duplicate = on_duplicate
@@ -54,6 +56,7 @@ class Options:
         self.now = now
         self.strict = strict
         self.own_export = own_export  # the file is crm's own export: its ids are crm ids
+        self.lines = lines  # several values of a cell are one a line (vCard), never split at ; or ,
         self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
         self.events: list[tuple[Any, ...]] = []
 
