@@ -78,11 +78,11 @@ class CompanyIdentity:
 
 
 class Verdict(str):
-    """One of "same", "possible" or "different", and a str, so that `verdict(a, b) == "same"` reads
-    as it should; carrying why. REASON is for people ("same email info@acme.de, other name"); ON is what the
-    verdict rests on ("external_id", "email", "phone", "domain", "name", or "" for nothing in
-    common); CONFLICT names the identifiers that disagree ("other emails", "other external id"), or "".
-    """
+    """One of "same", "possible" or "different" (a str, so `verdict(a, b) == "same"` reads as it
+    should; .kind is the same text), with why. REASON is for people ("same email info@acme.de,
+    other name"); ON is what it rests on ("external_id", "email", "phone", "domain", "name", or ""
+    for nothing in common); CONFLICT names identifiers that disagree ("other emails", "other
+    domains", "other external id"), or ""."""
 
     reason: str
     on: str
