@@ -124,6 +124,7 @@ class ContactImport(Options):
         self.by_ext: dict[str, list[int]] = {}
         self.by_name: dict[tuple[str, str], list[int]] = {}
         self.company_refs: dict[str, int] = {}
+        self.by_prior: dict[str, int] = {}  # crm export row ids → the record an earlier import made of them
 
     def _lookup(self, rows: list[Row]) -> None:
         """The contacts a batch could match, found through the indexes on email, phone, external
@@ -166,6 +167,12 @@ class ContactImport(Options):
         for cid, key, company_id in sorted(found):  # the oldest contact first
             company = self.company_names.get(company_id) if company_id else None
             _add(self.by_name, (key, company_key(company)), cid)
+        if self.own_export:  # a row imported before from the same export (a re-run) is that record again
+            from crmcli.importer.generic import find_refs
+
+            sources = sorted({r.source_id for r in rows if r.source_id})
+            for source, cid in find_refs(self.session, "contact", sources, own_export=True, imported_only=True).items():
+                self.by_prior[source] = cid
         refs = sorted({r.company_ref for r in rows if r.company_ref})
         if refs:
             from crmcli.importer.generic import find_refs
@@ -179,6 +186,8 @@ class ContactImport(Options):
         out: list[int] = []
         if row.source_id and row.source_id in self.by_source:
             out.append(self.by_source[row.source_id])
+        if row.source_id and row.source_id in self.by_prior and self.by_prior[row.source_id] not in out:
+            out.append(self.by_prior[row.source_id])
         for found in (
             self.by_ext.get(row.external_id) if row.external_id else None,
             *(self.by_email.get(e) for e in row.emails),

@@ -66,7 +66,9 @@ _TYPES = {
 MODELS = {"contact": Contact, "company": Company, "deal": Deal}
 
 
-def find_refs(session: Session, entity: str, refs: list[str], *, own_export: bool) -> dict[str, int]:
+def find_refs(
+    session: Session, entity: str, refs: list[str], *, own_export: bool, imported_only: bool = False
+) -> dict[str, int]:
     """The records that REFS (ids in a source system) name: a record imported from a row with
     that id (ImportChange.source_id, newest import first, undone ones left out), or a record
     whose external id it is. For crm's own exports the ids are crm ids, so the rows imported
@@ -84,6 +86,8 @@ def find_refs(session: Session, entity: str, refs: list[str], *, own_export: boo
         )
         for ref, rid in session.execute(query):
             imported.setdefault(ref, rid)
+        if imported_only:
+            continue
         for ref, rid in session.execute(
             select(model.external_id, model.id).where(model.external_id.in_(chunk)).order_by(model.id)
         ):
@@ -458,13 +462,13 @@ class DealImport(_Base):
     def __init__(self, session: Session, **kw: Any) -> None:
         super().__init__(session, **kw)
         self.by_ext: dict[str, int] = {}
-        self.by_title: dict[tuple[str, int | None], int] = {}
+        self.by_title: dict[tuple[str, int | None], list[int]] = {}
         self.by_source: dict[str, int] = {}
         self.claimed: dict[int, set[str]] = {}
         for did, title_key, company_id, ext in session.execute(
-            select(Deal.id, Deal.title_key, Deal.company_id, Deal.external_id)
+            select(Deal.id, Deal.title_key, Deal.company_id, Deal.external_id).order_by(Deal.id)
         ):
-            self.by_title.setdefault((title_key, company_id), did)
+            self.by_title.setdefault((title_key, company_id), []).append(did)
             if ext:
                 self.by_ext.setdefault(ext, did)
         from crmcli import settings
@@ -601,33 +605,48 @@ class DealImport(_Base):
         company = companies.add_company(self.session, name=row["company"], owner=row["owner"])
         return company.id
 
+    def decide(self, row: dict[str, Any], company_id: int | None) -> tuple[int | None, list[Deal]]:
+        """The deal ROW is, and those it only might be: by the row's id in this file (crm's own
+        exports) or an earlier import of the same export, its external id, else its title at its
+        company. A deal with another external id, or another row's of this file, is another deal."""
+        candidates: list[int] = []
+        source = row["source_id"]
+        if source and source in self.by_source:
+            candidates.append(self.by_source[source])
+        if source and self.own_export:
+            earlier = find_refs(self.session, "deal", [source], own_export=True, imported_only=True).get(source)
+            if earlier is not None:
+                candidates.append(earlier)
+        if row["external_id"] and row["external_id"] in self.by_ext:
+            candidates.append(self.by_ext[row["external_id"]])
+        candidates += self.by_title.get((name_key(row["title"]), company_id), [])
+        possible: list[Deal] = []
+        for did in dict.fromkeys(candidates):
+            deal = self.session.get(Deal, did)
+            if deal is None:
+                continue
+            claimed = self.claimed.get(did)
+            if row["external_id"] and deal.external_id and deal.external_id != row["external_id"]:
+                continue  # different ids from one source: different deals
+            if source and claimed and source not in claimed:
+                possible.append(deal)  # another row of this file is that deal
+                continue
+            return did, possible
+        return None, possible
+
     def one_row(self, row: dict[str, Any]) -> str:
         company_id = self._company_id(row)
-        found = None
-        if row["source_id"] and row["source_id"] in self.by_source:
-            found = self.by_source[row["source_id"]]
-        found = (
-            found
-            or self.by_ext.get(row["external_id"] or "")
-            or self.by_title.get((name_key(row["title"]), company_id))
-        )
-        if found:
-            deal = self.session.get(Deal, found)
-            claimed = self.claimed.get(found)
-            other_ext = deal and row["external_id"] and deal.external_id and deal.external_id != row["external_id"]
-            if deal is None or other_ext or (row["source_id"] and claimed and row["source_id"] not in claimed):
-                if deal is not None:
-                    self.event(
-                        row["row"], "possible duplicate", "{new}", "", "", f"of #{deal.id} {deal.title}: same title"
-                    )
-                found = None
+        found, possible = self.decide(row, company_id)
         if found and self.on_duplicate != "create":
             if row["source_id"]:
                 self.claimed.setdefault(found, set()).add(row["source_id"])
+                self.by_source.setdefault(row["source_id"], found)
             if self.on_duplicate == "skip":
                 self.event(row["row"], "skipped", found, "", "", "matches it; left as it is (--on-duplicate skip)")
                 return "skipped"
             return self._update(found, row, company_id)
+        for deal in possible:
+            self.event(row["row"], "possible duplicate", "{new}", "", "", f"of #{deal.id} {deal.title}: same title")
         deal = deals.add_deal(
             self.session,
             title=row["title"],
@@ -657,7 +676,7 @@ class DealImport(_Base):
         deal.updated_at = self.now
         assert deal.id is not None
         deals.reindex(self.session, deal)  # with its notes and fields as stored
-        self.by_title.setdefault((deal.title_key, deal.company_id), deal.id)
+        self.by_title.setdefault((deal.title_key, deal.company_id), []).append(deal.id)
         if deal.external_id:
             self.by_ext.setdefault(deal.external_id, deal.id)
         if row["source_id"]:
