@@ -477,6 +477,7 @@ def _record(
         "country": contact.country,
         "birthday": contact.birthday,
         "website": contact.website,
+        "cadence_days": contact.cadence_days,  # an export carries it: the cadence follow-ups follow from it
     }
 
 
@@ -564,7 +565,6 @@ def contact_view(session: Session, contact: Contact, *, timeline_limit: int | No
     record["activities"] = activities
     from crmcli.followups import open_followups
 
-    record["cadence_days"] = contact.cadence_days
     record["followups"] = open_followups(session, contact_id=contact.id)
     from crmcli.dedupe import merge_history
 

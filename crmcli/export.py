@@ -16,9 +16,10 @@ custom.KEY:url, custom.KEY:choice(A|B|C) (a backslash before a | or a backslash 
 - vCard 3.0 (contacts only; a company never becomes a card): FN, N, EMAIL and TEL with TYPE
   (the primary one PREF), ORG, TITLE, NOTE, CATEGORIES (tags), ADR;TYPE=WORK (street, city,
   region, postcode, country), BDAY (1985-04-15, or --04-15 without the year), URL, UID
-  (external id), REV, and X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED, X-CRM-FIELD (one per custom
-  field: key=value, or key:type=value for a declared field that is not text). Text values have
-  their semicolons, commas, backslashes and line breaks escaped as RFC 6350 says.
+  (external id), REV, and X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED, X-CRM-CADENCE (keep in
+  touch every N days), X-CRM-FIELD (one per custom field: key=value, or key:type=value for a
+  declared field that is not text). Text values have their semicolons, commas, backslashes and
+  line breaks escaped as RFC 6350 says.
 
 Formula injection: in CSV and XLSX a text cell that starts with = + - @, a tab or a carriage
 return gets a leading apostrophe, unless the whole cell is a plain number (a phone in E.164,
@@ -54,7 +55,7 @@ FIELD_ENTITY = {"contacts": "contacts", "companies": "companies", "deals": "deal
 HEADERS = {
     "contacts": ["id", "name", "title", "company", "company_id", "email", "emails", "phone", "phones", "tags",
                  "owner", "source", "last_touch", "notes", "external_id", "created_at", "updated_at", "street", "city",
-                 "region", "postcode", "country", "birthday", "website"],
+                 "region", "postcode", "country", "birthday", "website", "cadence_days"],
     "companies": ["id", "name", "domain", "phone", "website", "tags", "owner", "source", "people", "notes",
                   "external_id", "created_at", "updated_at", "street", "city", "region", "postcode", "country",
                   "industry"],
@@ -448,6 +449,8 @@ def vcf_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = Non
         for key, value in sorted((row.get("custom") or {}).items()):
             label = (labels or {}).get(f"custom.{key}", f"custom.{key}")[7:]
             card.add("x-crm-field").value = f"{label}={_text(value)}"
+        if row.get("cadence_days"):
+            card.add("x-crm-cadence").value = str(row["cadence_days"])  # keep in touch every N days
         if row.get("created_at"):
             card.add("x-crm-created").value = iso_utc(row["created_at"])
         if row.get("updated_at"):

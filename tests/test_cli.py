@@ -116,6 +116,7 @@ def test_json_is_stable_snake_case_with_iso_times(cli) -> None:
             "country",
             "birthday",
             "website",
+            "cadence_days",
         ]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["created_at"])
     anna = next(r for r in rows if r["name"] == "Anna Müller")

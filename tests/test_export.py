@@ -101,7 +101,7 @@ def test_csv_headers_are_the_list_keys_with_bom_crlf_and_neutralised_cells(sessi
     assert list(rows[0]) == [
         "id", "name", "title", "company", "company_id", "email", "emails", "phone", "phones", "tags", "owner",
         "source", "last_touch", "notes", "custom.industry", "custom.score", "external_id", "created_at", "updated_at",
-        "street", "city", "region", "postcode", "country", "birthday", "website",
+        "street", "city", "region", "postcode", "country", "birthday", "website", "cadence_days",
     ]  # fmt: skip
     anna = rows[0]
     assert anna["notes"] == '\'=HYPERLINK("http://evil")'

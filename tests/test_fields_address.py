@@ -427,7 +427,7 @@ def test_csv_carries_the_new_columns_and_typed_custom_headers(session) -> None:
         "custom.free", "custom.mood", "custom.seats:number", "custom.signed:date",
         "custom.tier:choice(Gold|A\\|B|C\\\\D)", "custom.vip:bool",
     ]  # fmt: skip
-    assert reader.fieldnames[-7:] == ["street", "city", "region", "postcode", "country", "birthday", "website"]
+    assert reader.fieldnames[-8:-1] == ["street", "city", "region", "postcode", "country", "birthday", "website"]
     anna = next(reader)
     assert (anna["street"], anna["postcode"], anna["birthday"], anna["website"]) == (
         "Hauptstraße 5",
@@ -452,7 +452,7 @@ def test_empty_exports_have_the_columns_a_full_one_has(session) -> None:
 
 def test_empty_exports_have_the_new_columns_in_their_header() -> None:
     header = export.csv_bytes("contacts", [], bom=False).decode().splitlines()[0].split(",")
-    assert header[-7:] == ["street", "city", "region", "postcode", "country", "birthday", "website"]
+    assert header[-8:] == ["street", "city", "region", "postcode", "country", "birthday", "website", "cadence_days"]
     header = export.csv_bytes("companies", [], bom=False).decode().splitlines()[0].split(",")
     assert header[-6:] == ["street", "city", "region", "postcode", "country", "industry"]
 
@@ -493,6 +493,22 @@ def test_vcard_writes_adr_bday_url_and_typed_fields(session) -> None:
         "free=x", "mood==calm", "seats:number=25", "signed:date=2026-11-01", "tier:choice(Gold|A\\|B|C\\\\D)=A|B",
         "vip:bool=true",
     ]  # fmt: skip
+
+
+def test_contacts_export_their_keep_in_touch_cadence(session) -> None:
+    import vobject
+
+    from crmcli import followups
+
+    anna = _anna(session)
+    followups.set_cadence(session, anna, 30)
+    session.commit()
+    records = export.rows(session, "contacts")
+    assert records[0]["cadence_days"] == 30
+    (card,) = vobject.readComponents(export.render(session, "contacts", records, "vcf").decode())
+    assert card.contents["x-crm-cadence"][0].value == "30"
+    row = next(csv.DictReader(io.StringIO(export.render(session, "contacts", records, "csv").decode("utf-8-sig"))))
+    assert row["cadence_days"] == "30"
 
 
 def test_vcard_escapes_semicolons_commas_backslashes_and_line_breaks(session) -> None:
