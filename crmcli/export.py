@@ -12,7 +12,9 @@ custom.KEY:url, custom.KEY:choice(A|B|C) (a backslash before a | or a backslash 
   lines, lists joined with "; ", times ISO 8601 UTC with Z, amounts as exact decimals.
 - XLSX: typed cells (times and dates as Excel dates, in UTC; amounts, ids and numeric custom
   fields as numbers; yes/no as booleans), a bold, frozen header row and an autofilter.
-- JSON: what `-f json` of the list prints.
+- JSON: what `-f json` of the list prints, except that a declared field whose type JSON's values
+  do not say is typed in its key in the custom object, as in the CSV header: {"seats:number":
+  "25", "tier:choice(Gold|Silver)": "Gold"}. A yes/no field is JSON's true or false and keeps its key.
 - vCard 3.0 (contacts only; a company never becomes a card): FN, N, EMAIL and TEL with TYPE
   (the primary one PREF), ORG, TITLE, NOTE, CATEGORIES (tags), ADR;TYPE=WORK (street, city,
   region, postcode, country), BDAY (1985-04-15, or --04-15 without the year), URL, UID
@@ -295,9 +297,18 @@ def csv_bytes(
     return ("\ufeff" if bom else "").encode() + out.getvalue().encode("utf-8")
 
 
-def json_bytes(records: list[dict[str, Any]]) -> bytes:
+def json_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = None) -> bytes:
+    """The records as `-f json` of the list prints them; LABELS (custom.KEY → custom.KEY:TYPE) rename
+    those keys of each record's custom object, so the file says what JSON's values cannot."""
     from crmcli.output import _jsonable
 
+    if labels:
+        records = [
+            {**r, "custom": {labels.get(f"custom.{k}", f"custom.{k}")[7:]: v for k, v in r["custom"].items()}}
+            if r.get("custom")
+            else r
+            for r in records
+        ]
     return (json.dumps(_jsonable(records), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -482,9 +493,11 @@ def render(session: Any, kind: str, records: list[dict[str, Any]], fmt: str, *, 
     if fmt == "vcf" and kind != "contacts":
         raise UsageError(f"vCard holds contacts only; export {kind} as csv, xlsx or json")
     labels = field_labels(session, kind)
+    types = field_types(session, kind)
     writers: dict[str, Callable[[], bytes]] = {
         "csv": lambda: csv_bytes(kind, records, bom=bom, labels=labels),
-        "json": lambda: json_bytes(records),
+        # JSON's true and false say yes/no fields themselves
+        "json": lambda: json_bytes(records, {k: v for k, v in labels.items() if types.get(k) != "bool"}),
         "xlsx": lambda: xlsx_bytes(kind, records, field_types(session, kind), labels=labels),
         "vcf": lambda: vcf_bytes(records, labels),
     }

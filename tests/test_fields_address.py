@@ -495,6 +495,16 @@ def test_vcard_writes_adr_bday_url_and_typed_fields(session) -> None:
     ]  # fmt: skip
 
 
+def test_json_types_the_declared_fields_json_cannot(session) -> None:
+    _filled(session)
+    anna, bo = json.loads(export.render(session, "contacts", contacts.list_contacts(session, sort="name"), "json"))
+    assert anna["custom"] == {
+        "free": "x", "mood": "=calm", "seats:number": "25", "signed:date": "2026-11-01",
+        "tier:choice(Gold|A\\|B|C\\\\D)": "A|B", "vip": True,
+    }  # fmt: skip
+    assert bo["custom"] == {} and anna["city"] == "Berlin" and anna["birthday"] == "1985-04-15"
+
+
 def test_contacts_export_their_keep_in_touch_cadence(session) -> None:
     import vobject
 
