@@ -6,7 +6,7 @@ records `crm … list -f json` prints, custom fields flattened to custom.KEY: cr
 recognises its own headers, and export then import gives the same records. A declared custom
 field that is not text says its type in the header, so an import into an empty database
 declares it again: custom.KEY:number, custom.KEY:date, custom.KEY:bool, custom.KEY:email,
-custom.KEY:url, custom.KEY:choice(A|B|C) (a backslash before a | or a backslash inside a choice).
+custom.KEY:url, custom.KEY:choice(A|B|C) (inside a choice, | and backslash get a backslash).
 
 - CSV: UTF-8 with a BOM (Excel then reads UTF-8; `bom=False` leaves it out), RFC 4180 CRLF
   lines, lists joined with "; ", times ISO 8601 UTC with Z, amounts as exact decimals.
