@@ -321,6 +321,7 @@ VCARD_HEADERS = [
     "birthday",
     "website",
     "kind",
+    "cadence",  # crm's own X-CRM-CADENCE: keep in touch every N days
 ]
 
 
