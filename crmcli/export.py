@@ -18,10 +18,10 @@ custom.KEY:url, custom.KEY:choice(A|B|C) (inside a choice, | and backslash get a
 - vCard 3.0 (contacts only; a company never becomes a card): FN, N, EMAIL and TEL with TYPE
   (the primary one PREF), ORG, TITLE, NOTE, CATEGORIES (tags), ADR;TYPE=WORK (street, city,
   region, postcode, country), BDAY (1985-04-15, or --04-15 without the year), URL, UID
-  (external id), REV, and X-CRM-OWNER, X-CRM-SOURCE, X-CRM-CREATED, X-CRM-CADENCE (keep in
-  touch every N days), X-CRM-FIELD (one per custom field: key=value, or key:type=value for a
-  declared field that is not text). Text values have their semicolons, commas, backslashes and
-  line breaks escaped as RFC 6350 says.
+  (external id), REV, and X-CRM-ID (crm's id, as the id column of CSV), X-CRM-OWNER,
+  X-CRM-SOURCE, X-CRM-CREATED, X-CRM-CADENCE (keep in touch every N days), X-CRM-FIELD (one per
+  custom field: key=value, or key:type=value for a declared field that is not text). Text values
+  have their semicolons, commas, backslashes and line breaks escaped as RFC 6350 says.
 
 Formula injection: in CSV and XLSX a text cell that starts with = + - @, a tab or a carriage
 return gets a leading apostrophe, unless the whole cell is a plain number (a phone in E.164,
@@ -460,6 +460,8 @@ def vcf_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = Non
         for key, value in sorted((row.get("custom") or {}).items()):
             label = (labels or {}).get(f"custom.{key}", f"custom.{key}")[7:]
             card.add("x-crm-field").value = f"{label}={_text(value)}"
+        if row.get("id") is not None:  # as CSV's id column: an import keeps namesakes sharing an address apart
+            card.add("x-crm-id").value = str(row["id"])
         if row.get("cadence_days"):
             card.add("x-crm-cadence").value = str(row["cadence_days"])  # keep in touch every N days
         if row.get("created_at"):

@@ -517,6 +517,7 @@ def test_contacts_export_their_keep_in_touch_cadence(session) -> None:
     assert records[0]["cadence_days"] == 30
     (card,) = vobject.readComponents(export.render(session, "contacts", records, "vcf").decode())
     assert card.contents["x-crm-cadence"][0].value == "30"
+    assert card.contents["x-crm-id"][0].value == str(anna.id)  # as CSV's id: namesakes stay apart on import
     row = next(csv.DictReader(io.StringIO(export.render(session, "contacts", records, "csv").decode("utf-8-sig"))))
     assert row["cadence_days"] == "30"
 
