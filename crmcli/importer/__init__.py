@@ -182,7 +182,10 @@ def import_file(
         raise UsageError(f"--kind takes {', '.join(KINDS)}, not '{kind}'")
     table = open_table(path, sheet=sheet, header_row=header_row)
     chosen = kind or guess_kind(table.headers)
-    columns = map_headers(table.headers, chosen, mapping, unknown)
+    if table.format == "vcard" and not mapping:  # the reader names its columns by the fields they fill
+        columns = Mapping(chosen, list(table.headers), list(table.headers), [])
+    else:
+        columns = map_headers(table.headers, chosen, mapping, unknown)
     if not any(columns.columns):
         from crmcli.importer.headers import explain_unmapped
 

@@ -311,6 +311,9 @@ class ContactImport(Options):
         from crmcli.models import FieldDef
 
         for row in rows:
+            for name in row.custom:
+                if name not in self.defs and name not in row.types:  # as a spreadsheet's unknown column
+                    row.types[name] = ("text", [])
             for name, (kind, choices) in row.types.items():
                 if name in self.defs or kind not in TYPES or (kind == "choice" and not choices):
                     continue

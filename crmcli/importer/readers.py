@@ -322,6 +322,7 @@ VCARD_HEADERS = [
     "website",
     "kind",
     "cadence",  # crm's own X-CRM-CADENCE: keep in touch every N days
+    "source_id",  # crm's own X-CRM-ID: the record's id where it was exported from
 ]
 
 

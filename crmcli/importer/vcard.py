@@ -50,7 +50,7 @@ CHUNK = 1024 * 1024
 # Properties read into a row; every other name seen is reported as ignored (Table.ignored).
 TAKEN = frozenset(
     "FN N EMAIL TEL ORG TITLE NOTE CATEGORIES UID ADR BDAY URL NICKNAME ROLE KIND X-ABSHOWAS "
-    "X-ADDRESSBOOKSERVER-KIND X-CRM-OWNER X-CRM-SOURCE X-CRM-CREATED X-CRM-FIELD X-CRM-CADENCE".split()
+    "X-ADDRESSBOOKSERVER-KIND X-CRM-OWNER X-CRM-SOURCE X-CRM-CREATED X-CRM-FIELD X-CRM-CADENCE X-CRM-ID".split()
 )
 STRUCTURE = frozenset({"BEGIN", "END", "VERSION", "PROFILE"})  # the card's frame, not data
 _ENCODINGS = {"QUOTED-PRINTABLE": "qp", "QP": "qp", "BASE64": "b64", "B": "b64", "7BIT": "", "8BIT": ""}
@@ -666,6 +666,7 @@ def card_cells(card: _Card, decoder: _Decoder) -> list[str] | Unreadable:
         _clean(first("URL")),
         kind,
         _clean(first("X-CRM-CADENCE")),
+        _clean(first("X-CRM-ID")),
     ]
     return cells
 
