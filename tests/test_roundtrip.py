@@ -5,6 +5,7 @@ generated records (hypothesis). Targets run on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ _text = (
         min_size=1,
         max_size=14,
     )
-    .map(str.strip)
+    .map(lambda t: " ".join(unicodedata.normalize("NFC", t).split()))  # text as crm stores it
     .filter(bool)
 )
 _words = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüßéñ", min_size=1, max_size=8), min_size=1, max_size=3)

@@ -507,12 +507,12 @@ class ContactImport(Options):
 
     # ------------------------------------------------------------ writing
 
-    def _company_of(self, name: str) -> int | None:
+    def _company_of(self, name: str, exact_only: bool) -> int | None:
         """The company NAME means: the oldest with its normalised name ("ACME Inc." is "Acme GmbH").
-        crm's own exports write names exactly as stored, so there two names are two companies."""
+        crm's own exports (EXACT_ONLY) write names exactly as stored: there two names are two companies."""
         ids = self.company_ids.get(company_key(name), [])
         exact = [i for i in ids if self.company_names[i] == name]
-        if self.own_export:
+        if exact_only:
             return exact[0] if exact else None
         return (exact or ids or [None])[0]
 
@@ -520,9 +520,9 @@ class ContactImport(Options):
         """Companies named by the batch, found by their normalised name or created."""
         wanted: dict[str, str] = {}
         for state in states:
-            name = state.values.get("company")
-            if name and self._company_of(name) is None:
-                wanted.setdefault(name if self.own_export else company_key(name), normalize_name(name, "company name"))
+            name, exact = state.values.get("company"), self.own_export or bool(state.source_id)
+            if name and self._company_of(name, exact) is None:
+                wanted.setdefault(name if exact else company_key(name), normalize_name(name, "company name"))
         if wanted:
             rows = [
                 {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now}
@@ -540,8 +540,8 @@ class ContactImport(Options):
             )
             self._changes([("company", i, "created", None, None, None) for i in ids])
         for state in states:
-            name = state.values.get("company")
-            state.values["company_id"] = self._company_of(name) if name else None
+            name, exact = state.values.get("company"), self.own_export or bool(state.source_id)
+            state.values["company_id"] = self._company_of(name, exact) if name else None
 
     def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).
