@@ -43,6 +43,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from crmcli import clock, search
+from crmcli.addressbook import ADDRESS, address_line
 from crmcli.errors import Invalid, NotFound
 from crmcli.matching import (
     CompanyIdentity,
@@ -488,6 +489,20 @@ def _fill(keep: Any, other: Any, attrs: Iterable[str], filled: list[str], not_ta
             not_taken[attr] = theirs
 
 
+def _fill_address(keep: Any, other: Any, filled: list[str], not_taken: dict[str, Any]) -> None:
+    """An address is taken whole: KEEP without one takes OTHER's; a different one is noted, not mixed in."""
+    mine = {k: getattr(keep, k) for k in ADDRESS}
+    theirs = {k: getattr(other, k) for k in ADDRESS}
+    if not any(theirs.values()) or mine == theirs:
+        return
+    if not any(mine.values()):
+        for key, value in theirs.items():
+            setattr(keep, key, value)
+        filled.append("address")
+    else:
+        not_taken["address"] = address_line(theirs)
+
+
 def _fill_custom(keep: Any, other: Any, filled: list[str], not_taken: dict[str, Any]) -> None:
     merged = dict(keep.custom or {})
     for key, value in (other.custom or {}).items():
@@ -631,10 +646,11 @@ def merge_contacts(
         _fill(
             keep,
             other,
-            ("title", "company_id", "owner", "source", "notes", "external_id", "cadence_days"),
+            ("title", "company_id", "owner", "source", "notes", "external_id", "cadence_days", "birthday", "website"),
             filled,
             differs,
         )
+        _fill_address(keep, other, filled, differs)
         _fill_custom(keep, other, filled, differs)
         moved["emails"] += _move_values(session, ContactEmail, "email", keep.id, other.id)
         moved["phones"] += _move_values(session, ContactPhone, "phone", keep.id, other.id)
@@ -664,6 +680,7 @@ def merge_contacts(
             "custom": dict(other.custom or {}),
             "external_id": other.external_id,
             "cadence_days": other.cadence_days,
+            **{k: getattr(other, k) for k in (*ADDRESS, "birthday", "website")},
             "created_at": _iso(other.created_at),
             "updated_at": _iso(other.updated_at),
             "moved": {"activities": activity_ids, "deals": deal_ids, "followups": followup_ids},
@@ -707,7 +724,11 @@ def merge_companies(
         assert other.id is not None
         tags = tags_of(session, CompanyTag, "company_id", [other.id]).get(other.id, [])
         differs: dict[str, Any] = {}
-        _fill(keep, other, ("domain", "phone", "website", "owner", "source", "notes", "external_id"), filled, differs)
+        _fill(
+            keep, other, ("domain", "phone", "website", "owner", "source", "notes", "external_id", "industry"),
+            filled, differs,
+        )  # fmt: skip
+        _fill_address(keep, other, filled, differs)
         _fill_custom(keep, other, filled, differs)
         set_tags(session, CompanyTag, "company_id", keep.id, tags)
         people = _repoint(session, Contact, "company_id", other.id, keep.id)
@@ -732,6 +753,7 @@ def merge_companies(
             "notes": other.notes,
             "custom": dict(other.custom or {}),
             "external_id": other.external_id,
+            **{k: getattr(other, k) for k in (*ADDRESS, "industry")},
             "created_at": _iso(other.created_at),
             "updated_at": _iso(other.updated_at),
             "moved": {"contacts": people, "activities": activity_ids, "deals": deal_ids, "followups": followup_ids},

@@ -37,6 +37,20 @@ RESERVED = {
 }
 
 
+# Built-in fields of one kind of record only: a contact's address and birthday, a company's address
+# and industry (a contact may still keep an "industry" of its own as a custom field, as the demo does).
+RESERVED_FOR = {
+    "contacts": {"street", "city", "region", "state", "postcode", "country", "birthday", "cadence", "cadence_days"},
+    "companies": {"street", "city", "region", "state", "postcode", "country", "industry"},
+    "deals": {"amount", "currency", "stage", "pipeline", "status", "close_date", "closed_at", "lost_reason"},
+}
+
+
+def reserved(entity: str) -> set[str]:
+    """The names ENTITY's custom fields may not take."""
+    return RESERVED | RESERVED_FOR.get(entity, set())
+
+
 def _entity(entity: str) -> str:
     if entity not in ENTITIES:
         raise Invalid(f"unknown record type '{entity}': use one of {', '.join(ENTITIES)}")
@@ -48,7 +62,7 @@ def add_field(
 ) -> FieldDef:
     entity = _entity(entity)
     key = field_key(name)
-    if key in RESERVED:
+    if key in reserved(entity):
         raise Invalid(f"'{key}' is a built-in field of {entity}; choose another name")
     if type not in TYPES:
         raise Invalid(f"unknown field type '{type}': use one of {', '.join(TYPES)}")
@@ -103,7 +117,7 @@ def validate(session: Session, entity: str, values: dict[str, str]) -> dict[str,
     out: dict[str, Any] = {}
     for name, raw in values.items():
         key = field_key(name)
-        if key in RESERVED:
+        if key in reserved(entity):
             raise Invalid(f"'{key}' is a built-in field; use its own option instead of --field")
         out[key] = None if clean_text(raw) == "" else coerce(defs.get(key), key, raw)
     return out

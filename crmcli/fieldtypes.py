@@ -60,3 +60,21 @@ def coerce(definition: Any, name: str, raw: str) -> Any:
             raise Invalid(f"field {name}: '{raw}' is not a web address (https://…)")
         return value
     raise Invalid(f"field {name}: unknown type {kind}")
+
+
+def split_choices(text: str | None) -> list[str]:
+    """'Gold|Silver|A\\|B' → ['Gold', 'Silver', 'A|B']: the choices of a typed export column
+    (custom.tier:choice(…)), where | and backslash inside a choice carry a backslash."""
+    out: list[str] = []
+    current: list[str] = []
+    chars = iter(text or "")
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == "|":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    out.append("".join(current))
+    return [c.strip() for c in out if c.strip()]

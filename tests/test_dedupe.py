@@ -527,3 +527,24 @@ def test_the_commands_default_threshold_is_the_domains() -> None:
 
     for command in (commands.contacts_dedupe, commands.companies_dedupe):
         assert inspect.signature(command).parameters["threshold"].default == dedupe.DEFAULT_THRESHOLD
+
+
+def test_a_merge_takes_an_address_whole_and_the_new_fields_it_lacks(session) -> None:
+    keep = contacts.add_contact(session, name="Lena Schröder", emails=["lena@a.de"], city="Berlin")
+    other = contacts.add_contact(
+        session, name="Lena Schröder", emails=["lena@b.de"], street="Hauptstraße 5", city="Hamburg",
+        postcode="20095", country="Germany", birthday="--04-15", website="lena.example.de",
+    )  # fmt: skip
+    bare = contacts.add_contact(session, name="Lena Schröder", emails=["lena@c.de"], allow_duplicate=True)
+    sibling = contacts.add_contact(session, name="Lena Schröder", emails=["lena@d.de"], allow_duplicate=True)
+    sibling.street, sibling.city = "Am Markt 1", "Leipzig"
+    result = dedupe.merge_contacts(session, keep, [other])
+    assert (keep.street, keep.city, keep.birthday, keep.website) == (
+        None,
+        "Berlin",
+        "--04-15",
+        "https://lena.example.de",
+    )
+    assert "address" in str(result) and "Hamburg" in str(result)  # a different address is named, not mixed in
+    dedupe.merge_contacts(session, bare, [sibling])
+    assert (bare.street, bare.city) == ("Am Markt 1", "Leipzig")  # no address of its own: the other's, whole

@@ -672,3 +672,21 @@ def test_vcard_text_reads_back_as_written(
         assert (card.adr.value.street, card.adr.value.city) == (street, city)
     if custom:
         assert card.contents["x-crm-field"][0].value == f"k={custom}"
+
+
+def test_custom_fields_cannot_take_a_built_in_name_of_their_record(session) -> None:
+    """city is a contact's and a company's own field; industry a company's (contacts may keep one)."""
+    for entity, name in (("contacts", "city"), ("contacts", "birthday"), ("companies", "industry"),
+                         ("companies", "postcode")):  # fmt: skip
+        with pytest.raises(Invalid, match="built-in field"):
+            fields.add_field(session, entity=entity, name=name)
+    assert fields.add_field(session, entity="contacts", name="industry").name == "industry"
+    with pytest.raises(Invalid, match="built-in field"):
+        contacts.add_contact(session, name="Anna", custom={"city": "Berlin"})
+
+
+def test_choices_carry_their_escapes() -> None:
+    from crmcli.fieldtypes import split_choices
+
+    assert split_choices(r"Gold|Silver|A\|B|C\\D") == ["Gold", "Silver", "A|B", "C\\D"]
+    assert split_choices("") == [] and split_choices(None) == []

@@ -107,7 +107,7 @@ def custom_pairs(cells: list[Any]) -> list[tuple[str, str | None, list[str], str
         m = _TYPED.match(key.strip())
         if sep and m and raw.strip():
             name, kind, choices = m.groups()
-            out.append((name.strip(), kind, [c.strip() for c in (choices or "").split("|") if c.strip()], raw))
+            out.append((name.strip(), kind, fieldtypes.split_choices(choices), raw))
     return out
 
 

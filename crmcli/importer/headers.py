@@ -970,7 +970,9 @@ def map_headers(
             name, type_, choices = custom.groups()
             columns[i] = f"custom.{name}"
             if type_:
-                types[name] = (type_.lower(), [c.strip() for c in (choices or "").split("|") if c.strip()])
+                from crmcli.fieldtypes import split_choices
+
+                types[name] = (type_.lower(), split_choices(choices))
             fixed.add(i)
             continue
         if own and header.strip() in _OWN[kind]:
