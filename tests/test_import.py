@@ -713,3 +713,67 @@ def test_the_cleaning_worker_does_not_import_sqlalchemy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_strict_rejects_a_row_rather_than_lose_a_value(cli, tmp_path: Path) -> None:
+    path = tmp_path / "strict.csv"
+    path.write_text("Name,Email,Phone\nAnna,anna@acme.de,+49 30 1234567\nBo,not-an-email,\nCy,cy@x.de,pager\n")
+    done = cli("import", str(path), "--strict", "-f", "json")
+    assert done.exit_code == 1 and "2 rows rejected (--strict)" in done.stderr
+    assert done.stderr.count("\n") >= 1 and "Error: " in done.stderr.splitlines()[-1]
+    data = json.loads(done.stdout)
+    assert six(data["counts"]) == {"read": 3, "created": 1, "updated": 0, "merged": 0, "skipped": 0, "rejected": 2}
+    rejected = [r for r in report_of(tmp_path / "strict.import-report.csv") if r["event"] == "rejected"]
+    assert [(r["row"], r["value"]) for r in rejected] == [
+        ("3", "Name=Bo; Email=not-an-email"),
+        ("4", "Name=Cy; Email=cy@x.de; Phone=pager"),
+    ]
+    assert rejected[1]["reason"].startswith("invalid phone 'pager'")
+    lenient = cli("import", str(path), "-f", "json")  # without --strict both are kept, the bad value left out
+    assert lenient.exit_code == 0 and json.loads(lenient.stdout)["counts"]["created"] == 2
+
+
+def test_a_dry_run_creates_no_database_and_shows_the_report(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crmcli.cli import app
+
+    path = tmp_path / "hubspot.csv"
+    path.write_text(HUBSPOT, encoding="utf-8")
+    target = tmp_path / "new" / "crm.db"
+    target.parent.mkdir()
+    runner = CliRunner()
+    done = runner.invoke(app, ["import", str(path), "--dry-run", "-f", "json"], env={"CRM_DB": f"sqlite:///{target}"})
+    assert done.exit_code == 0, done.stderr
+    assert list(target.parent.iterdir()) == [] and not (tmp_path / "hubspot.import-report.csv").exists()
+    data = json.loads(done.stdout)
+    assert data["dry_run"] and data["run_id"] is None and data["unknown"] == ["Lead Status"]
+    first = data["preview"][0]
+    expected = {"row": 2, "name": "Anna Müller", "emails": ["anna@acme.de"], "phones": ["+491761234567"],
+                "company": "Acme GmbH", "created_at": "2026-03-04T14:05:00Z", "external_id": "101",
+                "custom": {"lead_status": "New"}}  # fmt: skip
+    assert {k: first[k] for k in expected} == expected and "key" not in first and "doc" not in first
+    assert [(r["row"], r["event"], r["column"]) for r in data["report"]][:2] == [(4, "value dropped", "Email"),
+                                                                               (5, "merged into", "")]  # fmt: skip
+    piped = runner.invoke(app, ["import", str(path), "--dry-run"], env={"CRM_DB": f"sqlite:///{target}"})
+    assert piped.exit_code == 0 and "Record ID\texternal_id" in piped.stdout and "4\tvalue dropped\t" in piped.stdout
+    assert list(target.parent.iterdir()) == []
+
+
+def test_ignored_columns_and_json_lines_are_reported(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_text(
+        '{"name": "Anna", "email": "anna@acme.de", "custom": {"vip": true}, "calls": [{"at": "2026-01-01"}]}\n'
+        "not json\n"
+        '{"name": "Bo", "emails": ["bo@x.de", "bo@y.de"], "custom": {"vip": false}}\n',
+        encoding="utf-8",
+    )
+    result = run_import(db_url, path)
+    assert six(result["counts"]) == {"read": 3, "created": 2, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1}
+    found = people(db_url)
+    assert found["Anna"]["custom"] == {"vip": True} and found["Bo"]["emails"] == ["bo@x.de", "bo@y.de"]
+    lines = report_of(tmp_path / "people.import-report.csv")
+    assert ("column ignored", "calls") in {(r["event"], r["column"]) for r in lines}
+    assert [(r["row"], r["event"]) for r in lines if r["row"]] == [("2", "rejected")]
+    with storage.session_scope(db_url) as s:
+        assert {d.name: d.type for d in s.exec(select(FieldDef))} == {"vip": "bool"}

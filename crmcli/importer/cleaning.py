@@ -143,7 +143,12 @@ class ContactCleaner:
 
         def one(key: str) -> str:
             """The field's cells as one text (asked only of the fields read as text)."""
-            return " ".join(t for t in map(values.text, cells.get(key, ())) if t)
+            found = cells.get(key)
+            if found is None:  # most fields of most files
+                return ""
+            if len(found) == 1:
+                return values.text(found[0])
+            return " ".join(t for t in map(values.text, found) if t)
 
         def attempt(key: str, raw: Any, convert: Any) -> Any:
             """CONVERT(RAW), or None with the value noted as dropped."""
@@ -210,7 +215,10 @@ class ContactCleaner:
         if one("birthday"):
             birthday = attempt("birthday", _birthday_cell(cells["birthday"]), values.birthday)
         website = attempt("website", one("website"), values.website) if one("website") else None
-        address = {key: clean_text(", ".join(values.text(c) for c in cells.get(key, ()))) or None for key in ADDRESS}
+        address: dict[str, str | None] = dict.fromkeys(ADDRESS)
+        for key in ADDRESS:
+            if key in cells:  # most files have no address: nothing to join
+                address[key] = clean_text(", ".join(values.text(c) for c in cells[key])) or None
         if not address["street"] and one("address"):
             address["street"] = values.multiline(" ".join(values.text(c) for c in cells["address"]))
         if dropped and self.strict:

@@ -184,18 +184,22 @@ class ContactImport(Options):
     def candidates(self, row: Row) -> list[int]:
         """Records the row could be, in the order of the evidence: external id, email, phone, name."""
         out: list[int] = []
-        if row.source_id and row.source_id in self.by_source:
-            out.append(self.by_source[row.source_id])
-        if row.source_id and row.source_id in self.by_prior and self.by_prior[row.source_id] not in out:
-            out.append(self.by_prior[row.source_id])
-        for found in (
-            self.by_ext.get(row.external_id) if row.external_id else None,
-            *(self.by_email.get(e) for e in row.emails),
-            *(self.by_phone.get(p) for p in row.phones),
-            self.by_name.get((row.key, row.company_key)),
-        ):
-            if found:
-                out.extend(c for c in found if c not in out)
+        source = row.source_id
+        if source:
+            for index in (self.by_source, self.by_prior):
+                if source in index and index[source] not in out:
+                    out.append(index[source])
+        found = self.by_ext.get(row.external_id) if row.external_id else None
+        if found:
+            out.extend(c for c in found if c not in out)
+        for index, keys in ((self.by_email, row.emails), (self.by_phone, row.phones)):
+            for key in keys:
+                found = index.get(key)
+                if found:
+                    out.extend(c for c in found if c not in out)
+        found = self.by_name.get((row.key, row.company_key))
+        if found:
+            out.extend(c for c in found if c not in out)
         return out
 
     def decide(self, row: Row, states: dict[int, State]) -> tuple[State | None, list[tuple[State, str]]]:
@@ -259,7 +263,12 @@ class ContactImport(Options):
             rows = [r for r in rows if not r.is_org]
         states: dict[int, State] = {}
         self._lookup(rows)
-        wanted = {c for r in rows for c in self.candidates(r) if c > 0}
+        # every record the batch's lookups found (the indexes hold nothing else yet), loaded at once
+        wanted = {
+            c for index in (self.by_email, self.by_phone, self.by_ext, self.by_name) for f in index.values() for c in f
+        }
+        wanted.update(self.by_prior.values())
+        wanted.update(self.by_source[r.source_id] for r in rows if r.source_id in self.by_source)
         states.update(self._load(sorted(wanted)))
         for row in rows:
             self._note_row(row)
