@@ -86,25 +86,7 @@ def company_parts(
             street, city, region, postcode, country, industry]  # fmt: skip
 
 
-def company_document(
-    name: str,
-    *,
-    domain: str | None = None,
-    website: str | None = None,
-    phone: str | None = None,
-    tags: Sequence[str] = (),
-    notes: str | None = None,
-    custom: dict[str, Any] | None = None,
-    street: str | None = None,
-    city: str | None = None,
-    region: str | None = None,
-    postcode: str | None = None,
-    country: str | None = None,
-    industry: str | None = None,
-) -> str:
-    """A company's document body, tags in order (what companies.reindex writes, for the importer)."""
-    parts = company_parts(
-        name, domain=domain, website=website, phone=phone, tags=sorted(tags), notes=notes, custom=custom,
-        street=street, city=city, region=region, postcode=postcode, country=country, industry=industry,
-    )  # fmt: skip
-    return compose(*parts)
+def company_document(name: str, *, tags: Sequence[str] = (), **parts: Any) -> str:
+    """A company's document body, tags in order (what companies.reindex writes, for the importer);
+    PARTS are company_parts' keywords."""
+    return compose(*company_parts(name, tags=sorted(tags), **parts))

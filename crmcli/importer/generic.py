@@ -780,30 +780,22 @@ def contact_by(session: Session, text: str) -> int:
     raise Invalid(f"no contact '{text}'")
 
 
-def company_by(session: Session, text: str) -> int:
-    ids = (
-        session.execute(select(Company.id).where(Company.name_key == name_key(text)).order_by(Company.id).limit(2))
-        .scalars()
-        .all()
-    )
-    if len(ids) == 1:
-        return int(ids[0])
+def _named(session: Session, model: Any, key: Any, text: str, one: str, several: str) -> int:
+    """The one MODEL whose KEY column is TEXT's name key; none or several is a reason not to link."""
+    ids = session.execute(select(model.id).where(key == name_key(text)).order_by(model.id).limit(2)).scalars().all()
     if len(ids) > 1:
-        raise Invalid(f"several companies are named '{text}': not linked")
-    raise Invalid(f"no company '{text}'")
+        raise Invalid(f"{several} '{text}': not linked")
+    if not ids:
+        raise Invalid(f"no {one} '{text}'")
+    return int(ids[0])
+
+
+def company_by(session: Session, text: str) -> int:
+    return _named(session, Company, Company.name_key, text, "company", "several companies are named")
 
 
 def deal_by(session: Session, text: str) -> int:
-    ids = (
-        session.execute(select(Deal.id).where(Deal.title_key == name_key(text)).order_by(Deal.id).limit(2))
-        .scalars()
-        .all()
-    )
-    if len(ids) == 1:
-        return int(ids[0])
-    if len(ids) > 1:
-        raise Invalid(f"several deals are titled '{text}': not linked")
-    raise Invalid(f"no deal '{text}'")
+    return _named(session, Deal, Deal.title_key, text, "deal", "several deals are titled")
 
 
 class _Subjects(_Base):

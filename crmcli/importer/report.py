@@ -32,7 +32,27 @@ def default_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.import-report.csv")
 
 
-class Report:
+class _Written:
+    """A CSV file written as lines come: opened with the first, closed at the end."""
+
+    path: Path | None
+    _fh: Any = None
+
+    def close(self) -> Path | None:
+        """The file's path, if anything was written."""
+        if self._fh is None:
+            return None
+        self._fh.close()
+        self._fh = None
+        return self.path
+
+    def discard(self) -> None:
+        """A failed import leaves no file behind."""
+        if self.close() is not None and self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+class Report(_Written):
     """Lines to PATH (None: a dry run, nothing written) with the first KEEP kept for the summary."""
 
     def __init__(self, path: Path | None, keep: int = 50) -> None:
@@ -53,25 +73,18 @@ class Report:
         from crmcli.export import neutralize
 
         if self._writer is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an older report of the same name may have had other rights
-            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow(COLUMNS)
+            self._fh, self._writer = _open(self.path, COLUMNS)
         self._writer.writerow([neutralize(_text(line.get(c))) for c in COLUMNS])
 
-    def close(self) -> Path | None:
-        """The file's path, if anything was reported."""
-        if self._fh is None:
-            return None
-        self._fh.close()
-        self._fh = None
-        return self.path
 
-    def discard(self) -> None:
-        """A failed import leaves no report behind."""
-        if self.close() is not None and self.path is not None:
-            self.path.unlink(missing_ok=True)
+def _open(path: Path, header: Any) -> tuple[Any, Any]:
+    """PATH for writing CSV (UTF-8 with BOM), readable by its owner alone, with HEADER written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of the same name may have had other rights
+    fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+    writer = csv.writer(fh)
+    writer.writerow(header)
+    return fh, writer
 
 
 def _text(value: Any) -> str:
@@ -80,7 +93,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class Rejects:
+class Rejects(_Written):
     """--rejects FILE: the rejected rows in the file's own columns plus a reason, to be fixed and
     imported again (UTF-8 with BOM, formula-neutralised, 0600), written as rows are rejected."""
 
@@ -96,21 +109,7 @@ class Rejects:
         from crmcli.importer.values import text
 
         if self._writer is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            self._fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow([*self.headers, "reason"])
+            self._fh, self._writer = _open(self.path, [*self.headers, "reason"])
         width = len(self.headers)
         padded = [*cells, *[""] * (width - len(cells))][:width]
         self._writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])
-
-    def close(self) -> Path | None:
-        if self._fh is None:
-            return None
-        self._fh.close()
-        self._fh = None
-        return self.path
-
-    def discard(self) -> None:
-        if self.close() is not None and self.path is not None:
-            self.path.unlink(missing_ok=True)
