@@ -193,6 +193,23 @@ class _Base(Options):
         return action
 
 
+def _custom_changes(
+    stored: dict[str, Any] | None, incoming: dict[str, Any], overwrite: bool, differing: list[Any]
+) -> dict[str, Any]:
+    """The custom values a row sets (empty ones, or all when OVERWRITE); the others it would change
+    go to DIFFERING as (custom.KEY, the row's value, the stored one)."""
+    out: dict[str, Any] = {}
+    for key, value in incoming.items():
+        current = (stored or {}).get(key)
+        if current == value:
+            continue
+        if overwrite or current in (None, ""):
+            out[key] = value
+        else:
+            differing.append((f"custom.{key}", value, current))
+    return out
+
+
 def _address(row: dict[str, Any]) -> dict[str, Any]:
     """The row's address as the domain functions take it (region is `state` there: `region` is
     the country phones are read for)."""
@@ -407,15 +424,7 @@ class CompanyImport(_Base):
                 changes["name"] = row["name"]
             else:
                 differing.append(("name", row["name"], company.name))
-        custom: dict[str, Any] = {}
-        for key, value in row["custom"].items():
-            stored = (company.custom or {}).get(key)
-            if stored == value:
-                continue
-            if overwrite or stored in (None, ""):
-                custom[key] = value
-            else:
-                differing.append((f"custom.{key}", value, stored))
+        custom = _custom_changes(company.custom, row["custom"], overwrite, differing)
         assert company.id is not None
         current = tags_of(self.session, CompanyTag, "company_id", [company.id]).get(company.id, [])
         new_tags = [t for t in row["tags"] if t not in current]
@@ -722,15 +731,7 @@ class DealImport(_Base):
         offer("company", company_id, deal.company_id, str(company_id) if company_id else None)
         for key in ("owner", "source", "notes"):
             offer(key, row[key], getattr(deal, key))
-        custom: dict[str, Any] = {}
-        for key, value in row["custom"].items():
-            stored = (deal.custom or {}).get(key)
-            if stored == value:
-                continue
-            if overwrite or stored in (None, ""):
-                custom[key] = value
-            else:
-                differing.append((f"custom.{key}", value, stored))
+        custom = _custom_changes(deal.custom, row["custom"], overwrite, differing)
         stage_obj = pipeline.resolve_stage(
             self.session, pipeline.get_pipeline(self.session, row["pipeline"]), row["stage"]
         )
