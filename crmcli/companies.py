@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from crmcli import clock, fields, search, settings
 from crmcli.addressbook import normalize_website
 from crmcli.documents import company_parts
-from crmcli.errors import Invalid, NotFound
+from crmcli.errors import Invalid
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import Activity, Company, CompanyTag, Contact
 from crmcli.normalize import name_key, normalize_name, normalize_phone, optional_text
@@ -42,15 +42,15 @@ def _describe(company: Company) -> str:
 
 
 def resolve_company(session: Session, ref: str) -> Company:
-    """An id, a domain or an email at that domain, or an exact (case-blind) name."""
+    """An id, a domain or an email at that domain, or an exact (case-blind) name. The id of a
+    company merged into another gives that other one, with a note (crmcli.refs.note)."""
     ref_id = as_id(ref)
     if ref_id is not None:
         company = session.get(Company, ref_id)
-        if company is None:
-            from crmcli.dedupe import merged_into
+        if company is None:  # merged away: the company it lives on, with a note (refs.note)
+            from crmcli.refs import merged_record
 
-            merged = merged_into(session, "company", ref_id)
-            raise NotFound(f"no company with id {ref_id}" + (f" ({merged})" if merged else ""))
+            return merged_record(session, Company, "company", ref_id)
         return company
     matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
     if not matches and ("@" in ref or "." in ref):

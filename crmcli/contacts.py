@@ -58,15 +58,15 @@ def _describe(session: Session, contact: Contact) -> str:
 
 
 def resolve_contact(session: Session, ref: str) -> Contact:
-    """An id (12 or #12), an email, or an exact (case-blind) name matching one contact."""
+    """An id (12 or #12), an email, or an exact (case-blind) name matching one contact. The id of
+    a contact merged into another gives that other one, with a note (crmcli.refs.note)."""
     ref_id = as_id(ref)
     if ref_id is not None:
         contact = session.get(Contact, ref_id)
-        if contact is None:
-            from crmcli.dedupe import merged_into
+        if contact is None:  # merged away: the contact it lives on, with a note (refs.note)
+            from crmcli.refs import merged_record
 
-            merged = merged_into(session, "contact", ref_id)
-            raise NotFound(f"no contact with id {ref_id}" + (f" ({merged})" if merged else ""))
+            return merged_record(session, Contact, "contact", ref_id)
         return contact
     if "@" in ref:
         try:
@@ -106,6 +106,17 @@ def _check_duplicates(session: Session, emails: list[str], phones: list[str], ex
             raise Conflict(
                 f"{what} {value} already belongs to #{other_id} {other_name} (--allow-duplicate adds it anyway)"
             )
+
+
+def lock_values(session: Session, emails: Iterable[str], phones: Iterable[str], names: Iterable[str] = ()) -> None:
+    """Serialise the check-then-insert of these emails, phones and name keys on PostgreSQL
+    (storage.advisory_locks; nothing on SQLite, whose writers already go one at a time). The
+    importer may take the same locks for a batch: the keys are storage.advisory_key("email", e),
+    ("phone", p) and ("name", key)."""
+    from crmcli.storage import advisory_locks
+
+    keys = [("email", e) for e in emails] + [("phone", p) for p in phones] + [("name", n) for n in names]
+    advisory_locks(session, keys)
 
 
 def _company_key_of(session: Session, company: str | None) -> str:
@@ -265,6 +276,10 @@ def add_contact(
     region_code = _region(session, region)
     clean_phones = _unique(normalize_phone(p, region_code) for p in phones)
     values = fields.apply({}, fields.validate(session, "contacts", custom or {}))
+    if not allow_duplicate:
+        # On PostgreSQL two adds of one address at once would both pass the check below: each
+        # email, phone and name is locked until the transaction ends, so they take turns.
+        lock_values(session, clean_emails, clean_phones, [name_key(clean_name)])
     if not allow_duplicate:  # the same person (matching.verdict) is refused; a possible duplicate is added
         from crmcli.matching import Identity
 
@@ -349,6 +364,7 @@ def edit_contact(
     new_emails = _unique(normalize_email(e) for e in add_emails)
     new_phones = _unique(normalize_phone(p, region_code) for p in add_phones)
     if not allow_duplicate:
+        lock_values(session, new_emails, new_phones)  # as add_contact: one writer at a time per value
         _check_duplicates(session, new_emails, new_phones, exclude=contact.id)
     if name is not None:
         contact.name = normalize_name(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The revisions shipped in crmcli/migrations/versions, oldest first. A test checks this
 # against Alembic's own view, so the open path never has to import Alembic to know the head.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 _engines: dict[str, Engine] = {}
@@ -45,20 +45,84 @@ def resolve_url(db: str | None = None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
-_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)@")
+# Query parameters and libpq keywords that carry a secret (psycopg and libpq take both forms).
+_SECRET_KEYS = ("password", "passwd", "pwd", "sslpassword", "sslkey_password", "secret", "token", "api_key")
+_SECRET_PARAM = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])(" + "|".join(_SECRET_KEYS) + r")(\s*=\s*)('[^']*'|\"[^\"]*\"|[^&\s]*)"
+)
+# scheme://user:PASSWORD@host: the password runs to the LAST @ before the path, so a password
+# holding an unencoded @ or a space is hidden whole (SQLAlchemy's parser stops at the first @).
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)([^/?#\n]*)@")
+# What the first pattern leaves: a password with a / in it, cut off at the first @ after it.
+_USERINFO_REST = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?!\*\*\*@)([^@\s]*)@")
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The secret strings URL holds, in every form they may be printed in: the password and any
+    password-like query parameter, as written, decoded and encoded."""
+    from urllib.parse import quote, quote_plus, unquote, unquote_plus
+
+    found: list[str] = []
+    m = _USERINFO.search(url)
+    if m and m.group(2):
+        found.append(m.group(2))
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: the patterns alone
+        parsed = None
+    if parsed is not None:
+        if parsed.password:
+            found.append(str(parsed.password))
+        for key, value in parsed.query.items():
+            if key.lower() in _SECRET_KEYS:
+                found += [value] if isinstance(value, str) else list(value)
+    for m in _SECRET_PARAM.finditer(url):
+        found.append(m.group(3).strip("'\""))
+    forms = set()
+    for secret in found:
+        if secret:
+            forms.update({secret, unquote(secret), unquote_plus(secret), quote(secret, safe=""), quote_plus(secret)})
+    forms.discard("")
+    return sorted(forms, key=len, reverse=True)
+
+
+def _hide(text: str, secret: str) -> str:
+    """TEXT with SECRET replaced by ***; a short secret only where it stands on its own, so that
+    a password 'p' does not turn 'postgresql' into '***ostgresql'."""
+    if len(secret) >= 6:
+        return text.replace(secret, "***")
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
+
+
+def show_url(url: str) -> str:
+    """URL as it may be shown: the password and any password parameter as ***. SQLAlchemy renders
+    it when its parse is sound; a URL it misreads (an unencoded @ in the password, which it takes
+    for part of the host) goes through the patterns instead."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or "") and not any(ch.isspace() for ch in parsed.host or ""):
+        query = {k: ("***" if k.lower() in _SECRET_KEYS else v) for k, v in parsed.query.items()}
+        shown = parsed.set(query=query).render_as_string(hide_password=True)
+        return redact(shown.replace("%2A%2A%2A", "***"), url)
+    return redact(url, url)
 
 
 def redact(text: str, url: str | None = None) -> str:
-    """TEXT with the password of any URL in it (and URL's own password anywhere) hidden."""
-    text = _PASSWORD.sub(r"\1***@", text)
+    """TEXT with every secret hidden: the password of any URL in it, password parameters
+    (?password=…, libpq's password=…), and URL's own secrets wherever they appear (a driver's
+    error text may quote them)."""
     if url:
-        m = _PASSWORD.search(url)
-        if m and m.group(2):
-            text = text.replace(m.group(2), "***")
-            from urllib.parse import unquote
-
-            text = text.replace(unquote(m.group(2)), "***")
-    return text
+        for secret in _secrets_of(url):
+            text = _hide(text, secret)
+    text = _USERINFO.sub(r"\1***@", text)
+    text = _USERINFO_REST.sub(r"\1***@", text)
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -71,13 +135,46 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
-def _prepare_sqlite_file(path: Path) -> None:
+def _where(url: str) -> str:
+    """The database as messages name it: a SQLite file's path, else the URL without secrets."""
+    path = sqlite_path(url)
+    return str(path) if path is not None else show_url(url)
+
+
+# SQLite files opened read-only (the directory cannot take the -wal and -shm files WAL needs).
+_read_only: set[str] = set()
+
+
+def _prepare_sqlite_file(path: Path, *, create: bool) -> bool:
+    """Check (and with CREATE, make) the SQLite file PATH. True when it can only be read."""
     if not path.parent.is_dir():
         raise DatabaseError(f"cannot open database {path}: directory {path.parent} does not exist")
     if not path.exists():
+        if not create:
+            raise DatabaseError(f"no database at {path}; crm init --db {path} creates one")
         # Create the file ourselves so that a new CRM (personal data) is readable by its owner only.
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:  # made by another process just now
+            return False
+        except OSError as exc:
+            raise DatabaseError(f"cannot create database {path}: {exc.strerror}") from None
         os.close(fd)
+        return False
+    if path.stat().st_size == 0:
+        if not create:
+            raise DatabaseError(f"{path} is an empty file, not a CRM database; crm init --db {path} makes it one")
+        if os.access(path, os.W_OK):
+            os.chmod(path, 0o600)  # it becomes a CRM: personal data, its owner's only
+    if _writable_dir(path.parent):
+        return False
+    # WAL needs its -shm (and -wal) file beside the database; without them in a directory we may
+    # not write to, the file can only be read, as an immutable snapshot.
+    return not Path(f"{path}-shm").exists()
+
+
+def _writable_dir(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -91,6 +188,11 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _on_sqlite_connect_read_only(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA query_only = ON")
+
+
 def _on_sqlite_begin(conn: Any) -> None:
     # Writers take the lock up front, so two writers queue on busy_timeout instead of one
     # failing when it tries to upgrade a read lock.
@@ -98,34 +200,48 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, *, create: bool = True) -> Engine:
+    """The engine for URL (one per URL and process). A SQLite file that does not exist is made
+    only with CREATE; an empty file is made a CRM only with CREATE."""
     engine = _engines.get(url)
     if engine is not None:
         return engine
     from sqlalchemy import create_engine, event
 
     path = sqlite_path(url)
-    if path is not None:
-        _prepare_sqlite_file(path)
+    read_only = _prepare_sqlite_file(path, create=create) if path is not None else False
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
         kwargs["pool_pre_ping"] = False
         kwargs["connect_args"] = {"connect_timeout": 10}
+    if read_only:
+        import sqlite3
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+        kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
     try:
         engine = create_engine(url, **kwargs)
     except Exception as exc:  # bad URL, missing driver
-        raise DatabaseError(f"cannot open database {redact(url)}: {redact(_first_line(exc), url)}") from None
+        raise DatabaseError(f"cannot open database {show_url(url)}: {redact(_first_line(exc), url)}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "connect", _on_sqlite_connect_read_only if read_only else _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
+    if read_only:
+        _read_only.add(url)
     _engines[url] = engine
     return engine
+
+
+def is_read_only(url: str) -> bool:
+    return url in _read_only
 
 
 def dispose_all() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _read_only.clear()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -151,6 +267,12 @@ def current_revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _has_tables(conn: Connection) -> bool:
+    if conn.dialect.name != "sqlite":
+        return False
+    return conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type='table'").first() is not None
+
+
 def backup_sqlite(path: Path, revision: str) -> Path:
     """A consistent copy of the SQLite file before a migration touches it."""
     import sqlite3
@@ -162,6 +284,8 @@ def backup_sqlite(path: Path, revision: str) -> Path:
         target = path.with_name(f"{path.name}.bak-{revision}.{n}")
     src = sqlite3.connect(path)
     try:
+        # made private before anything is written to it
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         dst = sqlite3.connect(target)
         with dst:
             src.backup(dst)
@@ -172,47 +296,129 @@ def backup_sqlite(path: Path, revision: str) -> Path:
     return target
 
 
+def _newer(url: str, revision: str) -> DatabaseError:
+    return DatabaseError(
+        f"database {_where(url)} has schema revision {revision}, newer than this crmcli knows "
+        f"({SCHEMA_HEAD}); upgrade crmcli"
+    )
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """One process at a time migrates a SQLite file: an exclusive lock on a file beside it (the
+    others wait here, then find the schema current). PostgreSQL takes an advisory lock inside
+    the migration's transaction instead (see upgrade)."""
+    path = sqlite_path(url)
+    try:
+        import fcntl
+    except ImportError:  # Windows: BEGIN IMMEDIATE alone serialises the migrations
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    lock_path = path.with_name(f"{path.name}.lock")
+    try:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise DatabaseError(f"cannot upgrade database {path}: cannot create {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+# A constant key for pg_advisory_xact_lock: crm's schema migration ("crm-schema" as an int64).
+_PG_MIGRATION_LOCK = int.from_bytes(b"crm-sch\x00", "big") >> 1
+
+
 def upgrade(engine: Engine, url: str) -> tuple[str | None, str, Path | None]:
-    """Bring the schema to the head revision. Returns (old, new, backup path)."""
+    """Bring the schema to the head revision. Returns (old, new, backup path).
+
+    Processes opening an old database at once upgrade it once: the first takes the lock, backs
+    a SQLite file up and migrates; the others wait for it and find the schema current. A schema
+    newer than this crmcli knows is refused before anything is written."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if is_read_only(url):
+        raise DatabaseError(
+            f"cannot upgrade database {_where(url)}: it can only be read (its directory is not writable)"
+        )
+    try:
+        with _migration_lock(url):
+            return _upgrade_locked(engine, url)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot upgrade database {_where(url)}: {redact(_first_line(exc), url)}") from None
+
+
+def _upgrade_locked(engine: Engine, url: str) -> tuple[str | None, str, Path | None]:
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
-    with engine.connect() as conn:
-        old = current_revision(conn)
-    backup = None
     path = sqlite_path(url)
-    if old is not None and old != SCHEMA_HEAD and path is not None:
-        backup = backup_sqlite(path, old)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.execution_options(crm_write=True).connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Tables are rebuilt by some migrations (0009): with foreign keys on, dropping the old
+            # table would cascade-delete every row pointing at it. PRAGMA foreign_keys takes
+            # effect only outside a transaction; the migration checks the keys itself.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+                old = current_revision(conn)
+                if old == SCHEMA_HEAD:
+                    return old, SCHEMA_HEAD, None
+                if old is not None and old not in SCHEMA_REVISIONS:
+                    raise _newer(url, old)
+                backup = backup_sqlite(path, old) if old is not None and path is not None else None
+                cfg.attributes["connection"] = conn
+                try:
+                    command.upgrade(cfg, "head")
+                except CommandError as exc:
+                    raise DatabaseError(f"cannot upgrade database {_where(url)}: {_first_line(exc)}") from None
+                if conn.dialect.name == "sqlite":
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise DatabaseError(
+                            f"cannot upgrade database {_where(url)}: a row of {broken[0]} points at a missing "
+                            f"{broken[2]} (crm doctor lists them); nothing was changed"
+                        )
+        finally:
+            if conn.dialect.name == "sqlite":
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
     return old, SCHEMA_HEAD, backup
 
 
-def open_engine(db: str | None = None, *, auto_upgrade: bool = True) -> tuple[Engine, str]:
-    """The engine for --db/CRM_DB/default, checked (and, if due, upgraded) to the current schema."""
+def open_engine(db: str | None = None, *, auto_upgrade: bool = True, create: bool = True) -> tuple[Engine, str]:
+    """The engine for --db/CRM_DB/default, checked (and, if due, upgraded) to the current schema.
+
+    Without CREATE (the command line, for a path given by --db or CRM_DB), a SQLite file that
+    does not exist, an empty file and a SQLite database crm never made are errors: a mistyped
+    path must not become a new, empty CRM."""
     from sqlalchemy.exc import SQLAlchemyError
 
     url = resolve_url(db)
-    engine = get_engine(url)
+    engine = get_engine(url, create=create)
     try:
         with engine.connect() as conn:
             revision = current_revision(conn)
+            foreign = revision is None and not create and _has_tables(conn)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open database {redact(url)}: {redact(_first_line(exc), url)}") from None
+        raise DatabaseError(f"cannot open database {_where(url)}: {redact(_first_line(exc), url)}") from None
+    if foreign:
+        raise DatabaseError(
+            f"{_where(url)} is a SQLite database but not a CRM one (it has no crm schema); "
+            f"crm init --db {_where(url)} would add crm's tables to it"
+        )
     if revision == SCHEMA_HEAD or not auto_upgrade:
         return engine, url
     if revision is not None and revision not in SCHEMA_REVISIONS:
-        raise DatabaseError(
-            f"database {redact(url)} has schema revision {revision}, newer than this crmcli knows "
-            f"({SCHEMA_HEAD}); upgrade crmcli"
-        )
-    try:
-        upgrade(engine, url)
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot upgrade database {redact(url)}: {redact(_first_line(exc), url)}") from None
+        raise _newer(url, revision)
+    upgrade(engine, url)
     return engine, url
 
 
@@ -224,11 +430,16 @@ def make_session(engine: Engine, *, write: bool = False) -> Session:
 
 
 @contextmanager
-def session_scope(db: str | None = None, *, write: bool = False) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+def session_scope(db: str | None = None, *, write: bool = False, create: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises. CREATE as for
+    open_engine."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine, url = open_engine(db)
+    engine, url = open_engine(db, create=create)
+    if write and is_read_only(url):
+        raise DatabaseError(
+            f"database {_where(url)} can only be read: its directory is not writable, so nothing can be changed"
+        )
     session = make_session(engine, write=write)
     try:
         yield session
@@ -243,12 +454,12 @@ def session_scope(db: str | None = None, *, write: bool = False) -> Iterator[Ses
         session.close()
 
 
-def status(db: str | None = None) -> dict[str, Any]:
+def status(db: str | None = None, *, create: bool = True) -> dict[str, Any]:
     """What `crm db status` reports, without upgrading anything."""
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine, url = open_engine(db, auto_upgrade=False)
+    engine, url = open_engine(db, auto_upgrade=False, create=create)
     try:
         with engine.connect() as conn:
             revision = current_revision(conn)
@@ -258,7 +469,7 @@ def status(db: str | None = None) -> dict[str, Any]:
                     conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() if revision is not None else None
                 )
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot read database {redact(url)}: {redact(_first_line(exc), url)}") from None
+        raise DatabaseError(f"cannot read database {_where(url)}: {redact(_first_line(exc), url)}") from None
     path = sqlite_path(url)
     if revision == SCHEMA_HEAD:
         state = "up to date"
@@ -268,9 +479,11 @@ def status(db: str | None = None) -> dict[str, Any]:
         state = "upgrade due: runs on next use, or now with 'crm db upgrade'"
     else:
         state = "newer than this crmcli: upgrade crmcli"
+    if is_read_only(url):
+        state += " (read-only: the directory is not writable)"
     return {
         "id": 1,
-        "database": redact(url),
+        "database": show_url(url),
         "backend": engine.dialect.name,
         "path": str(path) if path else None,
         "size_bytes": path.stat().st_size if path and path.exists() else None,
@@ -281,6 +494,28 @@ def status(db: str | None = None) -> dict[str, Any]:
         "companies": counts.get("company"),
         "activities": counts.get("activity"),
     }
+
+
+def advisory_locks(session: Any, values: Iterable[tuple[str, str]]) -> None:
+    """On PostgreSQL, hold a transaction-scoped advisory lock on each (kind, value) of VALUES
+    (("email", "a@x.de"), ("phone", "+4930…") …) until the transaction ends, so that two writers
+    checking for the same value before inserting it take turns. The keys are taken in order (no
+    deadlock between two writers locking overlapping sets). SQLite's writers are already one at
+    a time (BEGIN IMMEDIATE): nothing to do there."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({advisory_key(kind, v) for kind, v in values if v})
+    for key in keys:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+
+
+def advisory_key(kind: str, value: str) -> int:
+    """A signed 64-bit key for pg_advisory_xact_lock, stable across processes and versions."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"crm:{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def placeholder(dialect: Any) -> str:

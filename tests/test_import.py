@@ -665,6 +665,10 @@ def test_a_killed_import_takes_its_worker_with_it(tmp_path: Path) -> None:
 
     path = tmp_path / "big.csv"
     path.write_text("Name,Email\n" + "".join(f"P {i},p{i}@x.de\n" for i in range(30_000)), encoding="utf-8")
+    from crmcli import storage
+
+    storage.open_engine(str(tmp_path / "crm.db"))  # a --db/CRM_DB path must exist (crm init makes one)
+    storage.dispose_all()
     env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db"), "CRM_IMPORT_WORKERS": "1"}
     crm = [sys.executable, "-c", "import sys; from crmcli.cli import main; sys.exit(main())"]
     proc = subprocess.Popen([*crm, "import", str(path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -67,12 +67,18 @@ def fmt_of(fmt: Fmt | None, quiet: bool = False) -> str:
 
 
 @contextmanager
-def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
-    """One transaction on the invocation's database; local time zone set from the config."""
-    from crmcli import clock, settings, storage
+def session(ctx: typer.Context, *, write: bool = False, create: bool = False) -> Iterator[Session]:
+    """One transaction on the invocation's database; local time zone set from the config. A
+    database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
+    from crmcli import clock, refs, settings, storage
+    from crmcli.output import message
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
-    with storage.session_scope(db, write=write) as s:
-        clock.set_local_zone(settings.get(s, "timezone"))
-        yield s
+    refs.set_note_sink(message)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
+    try:
+        with storage.session_scope(db, write=write, create=create or not db) as s:
+            clock.set_local_zone(settings.get(s, "timezone"))
+            yield s
+    finally:
+        refs.set_note_sink(None)

@@ -22,7 +22,8 @@ def status(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) -
     from crmcli import storage
     from crmcli.output import Col, emit_record
 
-    record = storage.status(_db(ctx))
+    db = _db(ctx)
+    record = storage.status(db, create=not db)  # a --db/CRM_DB path that does not exist is an error
     cols = [
         Col("database", "Database"),
         Col("backend", "Backend"),
@@ -46,7 +47,8 @@ def upgrade(ctx: typer.Context) -> None:
     from crmcli import storage
     from crmcli.output import message
 
-    engine, url = storage.open_engine(_db(ctx), auto_upgrade=False)
+    db = _db(ctx)
+    engine, url = storage.open_engine(db, auto_upgrade=False, create=not db)
     with engine.connect() as conn:
         current = storage.current_revision(conn)
     if current == storage.SCHEMA_HEAD:

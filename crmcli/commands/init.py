@@ -19,10 +19,12 @@ def init(
     from crmcli import demo as demo_
     from crmcli.commands._common import session
     from crmcli.output import message
+    from crmcli.storage import show_url, sqlite_path
 
-    with session(ctx, write=True) as s:
-        url = s.get_bind().url
-        where = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    with session(ctx, write=True, create=True) as s:
+        url = s.get_bind().url.render_as_string(hide_password=False)
+        path = sqlite_path(url)
+        where = str(path) if path is not None else show_url(url)  # never the password, in any form
         if demo:
             counts = demo_.load(s, seed=seed)
     if demo:
