@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from crmcli import clock, search
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Company, Contact, Deal
-from crmcli.normalize import clean_text
+from crmcli.normalize import clean_text, optional_notes
 
 TYPES = ("call", "email", "meeting", "note")
 
@@ -29,7 +29,7 @@ def log_activity(
 ) -> Activity:
     if type not in TYPES:
         raise Invalid(f"unknown activity type '{type}': use one of {', '.join(TYPES)}")
-    body = (text or "").strip()
+    body = optional_notes(text, "the activity text") or ""  # its lines kept, controls removed
     if not body:
         raise Invalid("the activity text must not be empty")
     if contact is None and company is None and deal is None:

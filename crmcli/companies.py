@@ -14,7 +14,7 @@ from crmcli.documents import company_parts
 from crmcli.errors import Invalid
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import Activity, Company, CompanyTag, Contact
-from crmcli.normalize import name_key, normalize_name, normalize_phone, optional_text
+from crmcli.normalize import name_key, normalize_name, normalize_phone, optional_notes, optional_text
 from crmcli.refs import as_id, pick_one
 from crmcli.tags import having_tag, set_tags, tags_of
 
@@ -119,7 +119,7 @@ def add_company(
         website=normalize_website(website),
         owner=optional_text(owner),
         source=optional_text(source),
-        notes=optional_text(notes),
+        notes=optional_notes(notes),
         custom=values,
         street=optional_text(street),
         city=optional_text(city),
@@ -178,7 +178,7 @@ def edit_company(
              "postcode": postcode, "country": country, "industry": industry}  # fmt: skip
     for attr, value in texts.items():
         if value is not None:
-            setattr(company, attr, optional_text(value))
+            setattr(company, attr, optional_notes(value) if attr == "notes" else optional_text(value, attr))
     if custom:
         company.custom = fields.apply(company.custom, fields.validate(session, "companies", custom))
     company.updated_at = clock.now()

@@ -28,6 +28,7 @@ from crmcli.normalize import (
     normalize_email,
     normalize_name,
     normalize_phone,
+    optional_notes,
     optional_text,
 )
 from crmcli.refs import as_id, pick_one
@@ -299,7 +300,7 @@ def add_contact(
         company_id=company_obj.id if company_obj else None,
         owner=optional_text(owner),
         source=optional_text(source),
-        notes=optional_text(notes),
+        notes=optional_notes(notes),
         custom=values,
         street=optional_text(street),
         city=optional_text(city),
@@ -373,7 +374,7 @@ def edit_contact(
              "region": state, "postcode": postcode, "country": country}  # fmt: skip
     for attr, value in texts.items():
         if value is not None:
-            setattr(contact, attr, optional_text(value))
+            setattr(contact, attr, optional_notes(value) if attr == "notes" else optional_text(value, attr))
     if birthday is not None:
         contact.birthday = normalize_birthday(birthday)
     if website is not None:

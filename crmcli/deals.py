@@ -19,7 +19,7 @@ from crmcli.errors import Invalid, NotFound
 from crmcli.filters import apply_sort, where_custom
 from crmcli.models import Activity, Company, Contact, Deal, Pipeline, Stage, StageChange
 from crmcli.money import currency_code, parse_amount, to_decimal
-from crmcli.normalize import clean_text, name_key, normalize_name, optional_text
+from crmcli.normalize import clean_text, name_key, normalize_name, optional_notes, optional_text
 from crmcli.pipeline import get_pipeline, parse_rule, resolve_stage, stage_of_kind, stages
 from crmcli.refs import as_id, pick_one
 
@@ -266,7 +266,7 @@ def add_deal(
         close_date=parse_close_date(close_date),
         owner=optional_text(owner),
         source=optional_text(source),
-        notes=optional_text(notes),
+        notes=optional_notes(notes),
         custom=fields.apply({}, fields.validate(session, "deals", custom or {})),
         stage_entered_at=created,
         created_at=created,
@@ -324,7 +324,7 @@ def edit_deal(
         deal.close_date = parse_close_date(close_date)
     for attr, value in (("owner", owner), ("source", source), ("notes", notes)):
         if value is not None:
-            setattr(deal, attr, optional_text(value))
+            setattr(deal, attr, optional_notes(value) if attr == "notes" else optional_text(value, attr))
     if custom:
         deal.custom = fields.apply(deal.custom, fields.validate(session, "deals", custom))
     newly_missing = [f for f in missing_for(deal, stage) if f not in missing_before]

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from crmcli import clock
 from crmcli.errors import Conflict, Invalid, NotFound, UsageError
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp
-from crmcli.normalize import optional_text
+from crmcli.normalize import optional_notes, optional_text
 from crmcli.when import parse_cadence  # noqa: F401  (followups.parse_cadence: where callers find it)
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def add_followup(
         company_id=company.id if company else None,
         deal_id=deal.id if deal else None,
         due_at=clock.as_utc(due_at),
-        note=optional_text(note),
+        note=optional_notes(note, "the note"),
         owner=optional_text(owner),
         every=every,
         from_done=from_done,
@@ -258,7 +258,7 @@ def complete(
     moves it. Returns {"id", "done_at", "next_due", "activity_id"}."""
     fid = parse_id(ref)
     now = clock.now()
-    text = optional_text(log)
+    text = optional_notes(log, "the activity text")
     if fid.cadence:
         from crmcli.activities import log_activity
 
@@ -334,7 +334,7 @@ def edit_followup(
     if due_at is not None:
         followup.due_at = clock.as_utc(due_at)
     if note is not None:
-        followup.note = optional_text(note)
+        followup.note = optional_notes(note, "the note")
     if owner is not None:
         followup.owner = optional_text(owner)
     if every is not _UNSET:

@@ -7,12 +7,11 @@ currency after another, never added up across currencies.
 
 from __future__ import annotations
 
-import json
 import sys
 from decimal import Decimal
 from typing import Any
 
-from crmcli.output import Col, _clean_cell, _console, _jsonable, _rich_table, message, write_csv
+from crmcli.output import Col, _clean_cell, _console, _rich_table, dumps, message, rich_text, write_csv
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -107,7 +106,7 @@ def emit_kpi(data: dict[str, Any], fmt: str) -> None:
     """`crm kpi`: one screen for people; one line per figure (plain, csv) or everything (json)."""
     out = sys.stdout
     if fmt == "json":
-        out.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n")
+        out.write(dumps(data) + "\n")
         return
     figures = data["figures"]
     if fmt == "csv":
@@ -140,7 +139,7 @@ def _kpi_screen(data: dict[str, Any]) -> None:
     from rich.text import Text
 
     console = _console()
-    console.print(Text(_header(data), style="bold"))
+    console.print(rich_text(_header(data), "bold"))  # owner and pipeline names are data
     if data["empty"]:
         console.print(
             f"Nothing to measure in {data['period']['label']} or {data['previous']['label']} yet: no deals, contacts, "
@@ -156,7 +155,7 @@ def _kpi_screen(data: dict[str, Any]) -> None:
     table.add_column("Change", no_wrap=True, overflow="ellipsis")
     for f in data["figures"]:
         table.add_row(
-            _figure_label(f),
+            rich_text(_figure_label(f)),
             value_text(f["unit"], f["current"], f["currency"]),
             value_text(f["unit"], f["previous"], f["currency"]) if f["key"] != "forecast" else "",
             Text(change_text(f), style=_style(f)),
@@ -201,7 +200,6 @@ def _targets_table(console: Any, data: dict[str, Any]) -> None:
     rows = _target_rows(data)
     if not rows:
         return
-    from rich.text import Text
 
     cols = [Col("metric", "Target"), Col("who", "For"), Col("window", "Period", drop=2),
             Col("target_text", "Goal", justify="right"), Col("actual_text", "Actual", justify="right"),
@@ -211,7 +209,7 @@ def _targets_table(console: Any, data: dict[str, Any]) -> None:
     behind = [r for r in rows if r["behind"]]
     if behind:
         names = ", ".join(f"{r['metric']} ({r['who']})" for r in behind)
-        console.print(Text(f"⚠ Behind: {names}", style="bold red"))
+        console.print(rich_text(f"⚠ Behind: {names}", "bold red"))
 
 
 def _stage_name(row: dict[str, Any]) -> str:
@@ -293,7 +291,7 @@ def emit_rows(
 def emit_funnel(data: dict[str, Any], fmt: str) -> None:
     rows = data["stages"]
     if fmt == "json":
-        sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(dumps(data) + "\n")
         return
     cols = _conversion_cols()
     if fmt == "csv":
@@ -302,7 +300,7 @@ def emit_funnel(data: dict[str, Any], fmt: str) -> None:
         return
     title = f"{data['pipeline']} funnel · deals entering each stage in {data['period']['label']}"
     if fmt == "table" and not any(r["entered"] for r in rows):
-        _console().print(title)
+        _console().print(rich_text(title))
         message(f"No deal entered a stage in {data['period']['label']}: try a longer period (--period year).")
         return
     emit_rows(rows, cols, fmt, noun="stages", title=title, people_rows=_conversion_rows(rows))

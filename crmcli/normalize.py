@@ -13,26 +13,90 @@ from typing import Any
 
 from crmcli.errors import Invalid
 
+# Limits on what is stored, in characters. Generous for any real record, small enough that
+# nothing a person or a file gives can make a row, a search document or a screen unbounded.
+NAME_MAX = 500  # names, titles, tags: the longest registered company names are about 250
+LINE_MAX = 2_000  # other one-line fields (addresses, owner, source, ids): a long URL is 2,000
+NOTES_MAX = 100_000  # notes and activity text: some 40 pages; a pasted e-mail thread fits
+
+# Never stored in a one-line field: C0 and C1 controls (the whitespace among them, tab, CR,
+# NEL …, become a space through str.split), DEL, bidi embeddings, overrides, isolates and marks
+# (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F: text that reads other than it is stored) and
+# zero-width characters (U+200B–U+200D, U+2060, U+FEFF: names that look equal and are not).
+_UNSAFE_LINE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+# Never stored in a multi-line field (notes): controls other than newline and tab. Bidi and
+# zero-width characters stay (right-to-left text, emoji sequences); output neutralises them.
+_UNSAFE_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INNER_SPACE = re.compile("[^\\S\t\n]+")  # runs of spaces other than tab and newline
+
 
 def clean_text(value: str | None) -> str:
-    """NFC, non-breaking and other odd spaces folded to one space, trimmed."""
+    """One line: controls, bidi and zero-width characters removed, NFC, tabs, newlines and odd
+    spaces folded to one space, trimmed. Fast for plain ASCII (the importer calls it per cell)."""
     if not value:
         return ""
-    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
-        value = unicodedata.normalize("NFC", value)
-    return " ".join(value.split())  # str.split() knows every Unicode space, NBSP included
+    if value.isprintable():  # no control, format (bidi, zero-width) or space other than ' '
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        elif value[0] != " " and value[-1] != " " and "  " not in value:
+            return value  # most values: nothing to do
+        return " ".join(value.split())
+    text = " ".join(value.split())  # str.split() knows every Unicode space: tab, newline, NBSP, NEL …
+    if not text.isprintable():  # a control, bidi or zero-width character is left
+        text = " ".join(_UNSAFE_LINE.sub("", text).split())
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
 
 
-def optional_text(value: str | None) -> str | None:
+def clean_multiline(value: str | None) -> str:
+    """Text that keeps its lines (notes, activity text): CR LF and CR read as a newline, controls
+    other than newline and tab removed, NFC, each line's runs of spaces folded to one and its
+    ends trimmed, blank lines at either end dropped."""
+    if not value:
+        return ""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not (value.isascii() and value.isprintable()):
+        value = _UNSAFE_LINES.sub("", value)
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+    lines = [_INNER_SPACE.sub(" ", line).strip() for line in value.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def brief(value: str, width: int = 60) -> str:
+    """VALUE shortened for a message: its first WIDTH characters and an ellipsis."""
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def check_length(value: str, what: str, limit: int) -> str:
+    """VALUE, or a one-line Invalid when it is longer than LIMIT characters."""
+    if len(value) > limit:
+        raise Invalid(f"{what} too long: {len(value):,} characters, at most {limit:,} ('{brief(value, 40)}')")
+    return value
+
+
+def optional_text(value: str | None, what: str = "a one-line field") -> str | None:
     cleaned = clean_text(value)
-    return cleaned or None
+    return check_length(cleaned, what, LINE_MAX) if cleaned else None
+
+
+def optional_notes(value: str | None, what: str = "notes") -> str | None:
+    """Multi-line text (notes), cleaned and checked against NOTES_MAX; None when empty."""
+    cleaned = clean_multiline(value)
+    return check_length(cleaned, what, NOTES_MAX) if cleaned else None
 
 
 def normalize_name(value: str | None, what: str = "name") -> str:
     cleaned = clean_text(value)
     if not cleaned:
         raise Invalid(f"{what} must not be empty")
-    return cleaned
+    return check_length(cleaned, what, NAME_MAX)
 
 
 def name_key(value: str) -> str:
@@ -76,7 +140,7 @@ def normalize_email(value: str) -> str:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid(f"invalid email '{raw}': {exc}") from None
+        raise Invalid(f"invalid email '{brief(raw)}': {exc}") from None
     return result.normalized.lower()
 
 
@@ -91,10 +155,10 @@ def normalize_phone(value: str, region: str | None = None) -> str:
         number = phonenumbers.parse(text, (region or "US").upper())
     except phonenumbers.NumberParseException as exc:
         reason = re.sub(r"^\(\d+\)\s*", "", str(exc)).rstrip(".").lower()
-        raise Invalid(f"invalid phone '{raw}': {reason}") from None
+        raise Invalid(f"invalid phone '{brief(raw)}': {reason}") from None
     if not phonenumbers.is_valid_number(number):
         hint = "" if text.startswith("+") else f" for region {(region or 'US').upper()}"
-        raise Invalid(f"invalid phone '{raw}': not a valid number{hint}")
+        raise Invalid(f"invalid phone '{brief(raw)}': not a valid number{hint}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # an extension (a desk behind a switchboard) is part of the number: kept after it, as people write it
     return f"{e164} ext. {number.extension}" if number.extension else e164
@@ -125,7 +189,7 @@ def normalize_tag(value: str) -> str:
     tag = clean_text(value).lower().replace(" ", "-")
     if not tag:
         raise Invalid("a tag must not be empty")
-    return tag
+    return check_length(tag, "a tag", NAME_MAX)
 
 
 def field_key(value: str) -> str:

@@ -2,12 +2,18 @@
 
 Data goes to stdout, messages to stderr. Domain functions hand over plain dicts; the columns
 a command shows are described by Col, and every other format derives from the same rows.
+
+Stored text is shown, never obeyed: whatever a record holds, no output (table, plain, CSV, JSON,
+messages, errors) carries a terminal escape sequence, Rich markup or a link from it. Controls are
+shown as symbols (ESC as ␛), bidi overrides as \u202e, Rich markup literally; plain and CSV rows
+stay one line; JSON escapes what json.dumps leaves raw (DEL, C1, bidi controls, U+2028/U+2029).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +21,54 @@ from decimal import Decimal
 from typing import Any
 
 SHRINK = 18  # a column shortened to this many cells still says enough
+
+
+# ---------------------------------------------------------------- inert text
+
+
+def _visible() -> dict[int, str]:
+    table = {c: chr(0x2400 + c) for c in range(0x20)}  # C0 controls as their symbols: ␀ ␇ ␛ …
+    table[0x7F] = "\u2421"  # ␡
+    table.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})  # C1 has no symbols: \x85
+    # bidi embeddings, overrides and isolates would reorder what follows on the screen: \u202e
+    table.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+    table.update({0x09: " ", 0x2028: " ", 0x2029: " "})
+    del table[0x0A]  # tables and messages keep their line breaks
+    return table
+
+
+_SHOW = _visible()
+_LINE = {**_SHOW, **{ord(c): " " for c in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85"}}
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal or an editor would act on.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """TEXT safe for a terminal, line breaks kept: controls as symbols (␛), bidi overrides as \\u202e."""
+    if (text.isascii() and text.isprintable()) or not _UNSAFE.search(text):
+        return text
+    return text.translate(_SHOW)
+
+
+def one_line(text: str) -> str:
+    """TEXT safe for a terminal on one line (plain and CSV cells, errors): tabs and breaks as spaces."""
+    if (text.isascii() and text.isprintable()) or not _UNSAFE.search(text):
+        return text
+    return text.translate(_LINE)
+
+
+def rich_text(text: str, style: str = "") -> Any:
+    """TEXT for Rich, shown literally: no markup, no link, no control character."""
+    from rich.text import Text
+
+    return Text(shown(text), style=style)
+
+
+def dumps(data: Any) -> str:
+    """DATA as JSON for stdout: what json.dumps leaves raw (C1, bidi controls) escaped as \\u0085."""
+    text = json.dumps(_jsonable(data), ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True)
@@ -131,7 +185,7 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clean_cell(text: str) -> str:
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return one_line(text)
 
 
 # ---------------------------------------------------------------- writers
@@ -140,7 +194,8 @@ def _clean_cell(text: str) -> str:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, emoji=False)
+    # markup off too: a string that reaches Rich unwrapped is still printed as it is
+    return Console(highlight=False, soft_wrap=False, emoji=False, markup=False)
 
 
 def _layout(rows: list[list[str]], cols: list[Col], width: int) -> list[tuple[int, int]]:
@@ -173,21 +228,23 @@ def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None =
     from rich import box
     from rich.table import Table
 
-    cells = [[cell(row, c) for c in cols] for row in rows]
+    cells = [[shown(cell(row, c)) for c in cols] for row in rows]
     layout = _layout(cells, cols, width)
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table = Table(title=rich_text(title) if title else None, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     for i, w in layout:
         # One line per record unless the column wraps: a long cell ends in an ellipsis.
         col = cols[i]
         table.add_column(
-            col.header,
+            rich_text(col.header),
             justify=col.justify,
             width=w,
             no_wrap=not col.wrap,  # type: ignore[arg-type]
             overflow="fold" if col.wrap else "ellipsis",
         )
+    from rich.text import Text
+
     for row in cells:
-        table.add_row(*(row[i] for i, _ in layout))
+        table.add_row(*(Text(row[i]) for i, _ in layout))  # Text: data is never read as markup
     return table
 
 
@@ -196,14 +253,16 @@ def write_csv(rows: list[dict[str, Any]], out: Any) -> None:
     headers: dict[str, None] = {}
     for row in flat:
         headers.update(dict.fromkeys(row))
+    from crmcli.export import neutralize
+
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(list(headers))
-    for row in flat:
-        writer.writerow([_csv_value(row.get(h)) for h in headers])
+    writer.writerow([neutralize(one_line(h)) for h in headers])
+    for row in flat:  # one line a row, and no cell a spreadsheet would run as a formula
+        writer.writerow([neutralize(one_line(_csv_value(row.get(h)))) for h in headers])
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(dumps(data) + "\n")
 
 
 def emit_list(
@@ -211,7 +270,7 @@ def emit_list(
 ) -> None:
     out = sys.stdout
     if fmt == "json":
-        out.write(json.dumps(_jsonable(rows), ensure_ascii=False, indent=2) + "\n")
+        out.write(dumps(rows) + "\n")
     elif fmt == "csv":
         write_csv(rows, out)
     elif fmt == "ids":
@@ -231,7 +290,7 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
     """One record: key/value details, then its sections (tables on a terminal)."""
     out = sys.stdout
     if fmt == "json":
-        out.write(json.dumps(_jsonable(record), ensure_ascii=False, indent=2) + "\n")
+        out.write(dumps(record) + "\n")
         return
     if fmt == "csv":
         write_csv([record], out)
@@ -256,7 +315,7 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for key, value in pairs:
-        grid.add_row(key, value)
+        grid.add_row(rich_text(key), rich_text(value))
     console.print(grid)
     for section in sections:
         items = record.get(section.key) or []
@@ -264,7 +323,7 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
         if items:
             console.print(_rich_table(items, section.cols, section.title, console.width))
         elif section.empty:
-            console.print(f"[bold]{section.title}[/bold]: {section.empty}")
+            console.print(rich_text(section.title, "bold"), rich_text(f": {section.empty}"), sep="")
 
 
 def emit_written(record: dict[str, Any], fmt: str | None, quiet: bool, text: str) -> None:
@@ -273,7 +332,7 @@ def emit_written(record: dict[str, Any], fmt: str | None, quiet: bool, text: str
     if quiet or (fmt is None and not sys.stdout.isatty()):
         sys.stdout.write(f"{record['id']}\n")
     elif fmt == "json":
-        sys.stdout.write(json.dumps(_jsonable(record), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(dumps(record) + "\n")
     elif fmt == "csv":
         write_csv([record], sys.stdout)
     elif fmt in ("ids", "plain"):
@@ -281,12 +340,19 @@ def emit_written(record: dict[str, Any], fmt: str | None, quiet: bool, text: str
 
 
 def message(text: str) -> None:
-    """A line for people, on stderr, so stdout stays data."""
-    sys.stderr.write(text + "\n")
+    """A line for people, on stderr, so stdout stays data (controls in it shown as symbols)."""
+    sys.stderr.write(shown(text) + "\n")
+
+
+ERROR_MAX = 2_000  # an error is one line a person reads: a value quoted in it whole could be megabytes
 
 
 def error(text: str) -> None:
-    sys.stderr.write(f"Error: {text}\n")
+    """`Error: …`, one line on stderr, whatever data the message quotes."""
+    line = one_line(text)
+    if len(line) > ERROR_MAX:
+        line = line[: ERROR_MAX - 1] + "…"
+    sys.stderr.write(f"Error: {line}\n")
 
 
 # ---------------------------------------------------------------- the pipeline board
@@ -347,7 +413,7 @@ def _totals(totals: list[dict[str, Any]], weighted: bool = True) -> str:
 def emit_board(board: dict[str, Any], fmt: str) -> None:
     """Stages as columns on a wide terminal, one after another on a narrow one; flat rows for scripts."""
     if fmt == "json":
-        sys.stdout.write(json.dumps(_jsonable(board), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(dumps(board) + "\n")
         return
     if fmt in ("csv", "ids", "plain"):
         cols = [
@@ -371,8 +437,8 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
     who = f" · owner {board['owner']}" if board.get("owner") else ""
     console.print(
         Text.assemble(
-            (f"{board['pipeline']}", "bold"),
-            f"{who} · {count} open deal{'s' if count != 1 else ''} · ",
+            (shown(f"{board['pipeline']}"), "bold"),
+            shown(f"{who} · {count} open deal{'s' if count != 1 else ''} · "),
             _totals(board["totals"]),
         )
     )
@@ -385,8 +451,11 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
         for stage in stages:
             stalled = f" · {stage['stalled']} stalled" if stage["stalled"] else ""
             table.add_column(
-                f"{stage['name']} {stage['probability']}%\n{stage['count']} deal{'s' if stage['count'] != 1 else ''}"
-                f"{stalled}\n{_stage_money(stage['totals'])}",
+                rich_text(
+                    f"{stage['name']} {stage['probability']}%\n"
+                    f"{stage['count']} deal{'s' if stage['count'] != 1 else ''}{stalled}\n"
+                    f"{_stage_money(stage['totals'])}"
+                ),
                 overflow="ellipsis",
                 ratio=1,
                 vertical="top",
@@ -406,7 +475,7 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
         console.print()
         console.print(
             Text.assemble(
-                (f"{stage['name']} {stage['probability']}%", "bold"),
+                (shown(f"{stage['name']} {stage['probability']}%"), "bold"),
                 f" · {stage['count']} deals{stalled} · {_totals(stage['totals'])}",
             )
         )
@@ -426,10 +495,10 @@ def _stage_cards(stage: dict[str, Any]) -> Any:
 
     lines: list[Any] = []
     for deal in stage["deals"]:
-        lines.append(Text(f"#{deal['id']} {deal['title']}", style="bold", no_wrap=True, overflow="ellipsis"))
+        lines.append(Text(shown(f"#{deal['id']} {deal['title']}"), style="bold", no_wrap=True, overflow="ellipsis"))
         amount = format_money(deal["amount"], deal["currency"]) if deal["amount"] is not None else "no amount"
         owner = f" · {deal['owner']}" if deal["owner"] else ""
-        lines.append(Text(amount + owner, no_wrap=True, overflow="ellipsis"))
+        lines.append(Text(shown(amount + owner), no_wrap=True, overflow="ellipsis"))
         if deal["stalled"]:
             lines.append(Text(f"⚠ {deal['days_in_stage']}d in stage", style="bold red", no_wrap=True))
         lines.append(Text(""))

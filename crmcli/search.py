@@ -5,6 +5,11 @@ transaction as the record. SQLite indexes it with FTS5's trigram tokenizer (subs
 in any script, so CJK names match); PostgreSQL with a generated tsvector and a GIN index,
 plus substring matching for scripts without spaces. Bodies also carry an accent-folded
 copy of names, so "muller" finds "Müller".
+
+A query is at most QUERY_MAX characters and QUERY_WORDS words, else refused in one line. FTS5
+matches a word as the phrase of its trigrams and holds, for each trigram, every place a document
+has it: a 10,000-character word against a 120 KB note of repeating text was 10,000 position lists
+of 120,000 entries (minutes, gigabytes); 200 characters bound that at a few megabytes.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from sqlalchemy import delete, insert, text
 from sqlmodel import Session, select
 
 from crmcli.documents import compose
+from crmcli.errors import Invalid
 from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text, fold_accents
 
 KINDS = ("contact", "company", "deal", "activity")
+QUERY_MAX = 200  # characters: any name, email, phone or phrase people look for fits
+QUERY_WORDS = 20  # every word must match: more than 20 narrows nothing further
 # Exact names first, then people and companies before activities, then by relevance.
 ORDER = (
     " ORDER BY (lower(d.title) = :exact) DESC, (d.kind <> 'activity') DESC, score DESC, d.kind, d.ref_id LIMIT :limit"
@@ -65,7 +73,14 @@ def remove(session: Session, kind: str, ref_ids: list[int]) -> None:
 
 
 def _terms(query: str) -> list[str]:
-    return [t for t in clean_text(query).split(" ") if t]
+    """QUERY's words, cleaned; a query longer than the limits is refused (the work is bounded)."""
+    cleaned = clean_text(query)
+    if len(cleaned) > QUERY_MAX:
+        raise Invalid(f"search query too long: {len(cleaned):,} characters, at most {QUERY_MAX}")
+    terms = [t for t in cleaned.split(" ") if t]
+    if len(terms) > QUERY_WORDS:
+        raise Invalid(f"search query too long: {len(terms):,} words, at most {QUERY_WORDS}")
+    return terms
 
 
 def _like(term: str) -> str:
@@ -130,13 +145,20 @@ def _search_generic(session: Session, terms: list[str], kinds: list[str] | None,
     if kinds:
         kind_filter = " AND d.kind IN (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")"
         params.update({f"k{i}": k for i, k in enumerate(kinds)})
-    if dialect == "postgresql":
-        words = [w for t in terms for w in re.findall(r"\w+", t)]
-        params["tsq"] = " & ".join(f"{w}:*" for w in words) or "''"
+    words = [w for t in terms for w in re.findall(r"\w+", t)] if dialect == "postgresql" else []
+    if words:
+        # each word a quoted prefix lexeme: whatever the query holds, a valid tsquery
+        params["tsq"] = " & ".join("'" + w.replace("'", "''") + "':*" for w in words)
         sql = (
             "SELECT d.kind, d.ref_id, d.title, d.body, ts_rank(d.tsv, to_tsquery('simple', :tsq)) "
             "+ CASE WHEN lower(d.title) LIKE :t0 ESCAPE '\\' THEN 1 ELSE 0 END AS score FROM search_doc d "
             f"WHERE (d.tsv @@ to_tsquery('simple', :tsq) OR ({all_like})){kind_filter} "
+        )
+    elif dialect == "postgresql":  # no word at all ('!!', '--'): the substring match alone
+        sql = (
+            "SELECT d.kind, d.ref_id, d.title, d.body, "
+            "CASE WHEN lower(d.title) LIKE :t0 ESCAPE '\\' THEN 1.0 ELSE 0.5 END AS score FROM search_doc d "
+            f"WHERE ({all_like}){kind_filter} "
         )
     else:
         sql = (

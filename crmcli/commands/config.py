@@ -42,7 +42,9 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting nam
         if key not in settings.KNOWN:
             raise NotFound(f"unknown setting '{key}': known settings are {', '.join(sorted(settings.KNOWN))}")
         value = settings.get(s, key)
-    typer.echo(value or "")
+    from crmcli.output import one_line
+
+    typer.echo(one_line(value or ""))
 
 
 @app.command("unset")

@@ -17,7 +17,7 @@ from crmcli import clock
 from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.errors import Invalid
 from crmcli.export import unneutralize
-from crmcli.normalize import clean_text, normalize_email, normalize_phone
+from crmcli.normalize import clean_multiline, clean_text, normalize_email, normalize_phone
 
 _SPLIT = re.compile(r"\s*(?::::|[;,\n\r])\s*")  # Google joins values with " ::: "
 _SCIENTIFIC = re.compile(r"^([+-]?\d)(?:[.,](\d+))?[eE]\+?(\d+)$")
@@ -50,13 +50,9 @@ def text_lines(value: Any) -> str:
 
 
 def multiline(raw: str) -> str:
-    """Each line cleaned, blank lines at either end dropped, CR LF read as one break."""
-    lines = [clean_text(line) for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    return "\n".join(lines)
+    """Each line cleaned, blank lines at either end dropped, CR LF read as one break: the notes
+    cleaning every write uses (normalize.clean_multiline)."""
+    return clean_multiline(raw)
 
 
 def split(value: Any) -> list[str]:
