@@ -29,13 +29,24 @@ def ask_text(label: str, value: str | None, *, option: str) -> str:
     return str(answer)
 
 
-def confirm(question: str, *, assume_yes: bool) -> bool:
-    """True with --yes or without a terminal (scripts decide for themselves); else ask."""
-    if assume_yes or not interactive():
+def confirm(question: str, *, assume_yes: bool, action: str | None = None) -> bool:
+    """True with --yes; else ask on a terminal; without one, refuse (a usage error) so that a script or a
+    pipe never destroys anything it did not say --yes to. ACTION names what would be done in the refusal
+    ("remove #12 Anna Müller"); by default it is QUESTION up to its "?"."""
+    if assume_yes:
         return True
+    if not interactive():
+        raise UsageError(f"not a terminal: add --yes to {action or _action(question)}")
     import questionary
 
     answer = questionary.confirm(question, default=False).ask()
     if answer is None:
         raise Cancelled("cancelled")
     return bool(answer)
+
+
+def _action(question: str) -> str:
+    """'Remove #3 Acme? Their people stay.' -> 'remove #3 Acme' (a name may hold a '?' itself)."""
+    said = question.rstrip()
+    said = said[:-1] if said.endswith("?") else said.rpartition("? ")[0] or said
+    return said[:1].lower() + said[1:]

@@ -225,7 +225,7 @@ def test_edit_and_rm(cli) -> None:
         and shown["tags"] == []
         and shown["custom"] == {}
     )
-    ok(cli("contacts", "rm", ids["Anna Müller"], ids["张伟明"]))
+    ok(cli("contacts", "rm", ids["Anna Müller"], ids["张伟明"], "--yes"))
     assert ok(cli("contacts", "list", "-q")).stdout.split() == [ids["Hugo Lefèvre"]]
 
 

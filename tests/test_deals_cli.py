@@ -111,8 +111,8 @@ def test_pipeline_and_stage_commands(cli) -> None:
         cli("deals", "move", deal, "Proposal"), 1, "cannot enter Proposal: it needs amount, close_date, contact"
     )
     ok(cli("deals", "move", deal, "Demo"))
-    one_line_error(cli("pipeline", "stage", "rm", "Demo"), 1, "1 deal sit in Demo")
-    ok(cli("pipeline", "stage", "rm", "Demo", "--move-deals-to", "Contract"))
+    one_line_error(cli("pipeline", "stage", "rm", "Demo", "--yes"), 1, "1 deal sit in Demo")
+    ok(cli("pipeline", "stage", "rm", "Demo", "--move-deals-to", "Contract", "-y"))
     assert json.loads(ok(cli("deals", "show", deal, "-f", "json")).stdout)["stage"] == "Contract"
     ok(cli("pipeline", "add", "Renewals", "--copy-from", "Sales"))
     listed = json.loads(ok(cli("pipeline", "list", "-f", "json")).stdout)

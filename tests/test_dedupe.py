@@ -422,7 +422,7 @@ def test_cli_merge_then_show_and_the_old_id(cli) -> None:
     keep = _add(cli, "Anna Müller", "-e", "anna@acme.de", "--title", "CTO")
     other = _add(cli, "Anna Mueller", "-e", "a2@acme.de", "--title", "CEO", "-t", "vip")
     ok(cli("log", other, "--type", "call", "Intro call"))
-    result = ok(cli("contacts", "merge", keep, other, "--reason", "same person"))
+    result = ok(cli("contacts", "merge", keep, other, "--reason", "same person", "--yes"))
     assert result.stdout == f"{keep}\n"
     assert result.stderr.splitlines() == [
         f"Merged #{other} Anna Mueller into #{keep} Anna Müller: 1 email, 1 activity, 1 tag",
@@ -438,15 +438,15 @@ def test_cli_merge_then_show_and_the_old_id(cli) -> None:
     moved = ok(cli("contacts", "show", other, "-f", "json"))  # the old id shows the kept one, with a note
     assert json.loads(moved.stdout)["id"] == int(keep)
     assert moved.stderr.startswith(f"#{other} was merged into #{keep} Anna Müller on ")
-    as_json = json.loads(ok(cli("contacts", "merge", keep, _add(cli, "Third"), "-f", "json")).stdout)
+    as_json = json.loads(ok(cli("contacts", "merge", keep, _add(cli, "Third"), "-f", "json", "-y")).stdout)
     assert as_json["id"] == int(keep) and as_json["moved"]["emails"] == 0
 
 
 def test_cli_merge_errors(cli) -> None:
     keep = _add(cli, "Anna")
-    one_line_error(cli("contacts", "merge", keep, keep), 1, "into itself")
-    one_line_error(cli("contacts", "merge", keep, "999"), 1, "no contact with id 999")
-    result = cli("contacts", "merge", keep)
+    one_line_error(cli("contacts", "merge", keep, keep, "--yes"), 1, "into itself")
+    one_line_error(cli("contacts", "merge", keep, "999", "--yes"), 1, "no contact with id 999")
+    result = cli("contacts", "merge", keep, "--yes")
     assert result.exit_code == 2
     assert ok(cli("contacts", "show", keep, "-q")).stdout == f"{keep}\n"
 

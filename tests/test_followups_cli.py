@@ -154,7 +154,7 @@ def test_done_snooze_edit_rm(cli) -> None:
         "2026-11-26T09:00:00Z",
     )
     one_line_error(cli("followups", "snooze", "2", "--until", "whenever"), 2, "cannot read the time to snooze until")
-    removed = ok(cli("followups", "rm", "2"))  # no terminal: no question
+    removed = ok(cli("followups", "rm", "2", "--yes"))
     assert "Removed 1 follow-up: #2 Anna Müller (Weekly status)" in removed.stderr
     one_line_error(cli("followups", "show", "2"), 1, "no follow-up with id 2")
 
@@ -176,7 +176,7 @@ def test_cadence_through_the_cli(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert as_json(cli, "followups", "show", "c1")["due_at"] == "2027-02-01T10:00:00Z"
     assert as_json(cli, "contacts", "show", "anna@acme.de")["activities"][0]["text"] == "Lunch"
     one_line_error(cli("followups", "snooze", "c1", "--until", "3d"), 1, "crm contacts cadence 1")
-    one_line_error(cli("followups", "rm", "c1"), 1, "crm contacts cadence 1")
+    one_line_error(cli("followups", "rm", "c1", "--yes"), 1, "crm contacts cadence 1")
     table = ok(cli("contacts", "show", "anna@acme.de", "-f", "table", env={"COLUMNS": "100"})).stdout
     assert "Follow-ups (2)" in table and "Keep in touch" in table and "3 days overdue" in table
     assert "Cadence (days)" in table

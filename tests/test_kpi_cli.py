@@ -121,9 +121,9 @@ def test_targets_set_list_rm_and_the_mark_when_behind(filled) -> None:
     assert [t["metric"] for t in json.loads(ok(filled("kpi", "--owner", "ben", "-f", "json")).stdout)["targets"]] == [
         "won_count"
     ]
-    ok(filled("targets", "rm", "2"))  # no terminal: no question
+    ok(filled("targets", "rm", "2", "--yes"))
     assert [t["id"] for t in json.loads(ok(filled("targets", "list", "-f", "json")).stdout)] == [1, 4, 3]
-    one_line_error(filled("targets", "rm", "2"), 1, "no target with id 2")
+    one_line_error(filled("targets", "rm", "2", "--yes"), 1, "no target with id 2")
     one_line_error(filled("targets", "set", "won_count", "2.5"), 1, "a count is a whole number")
     one_line_error(filled("targets", "set", "win_rate", "30", "--currency", "EUR"), 1, "not an amount of money")
     assert filled("targets", "set", "revenue", "5").exit_code == 2

@@ -52,7 +52,7 @@ RegionOpt = Annotated[
 PipelineOpt = Annotated[
     Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
 ]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (required without a terminal).")]
 
 
 @dataclass

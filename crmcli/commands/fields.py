@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, QuietOpt, YesOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Custom fields: declare, list and remove typed fields.")
 
@@ -83,14 +83,19 @@ def rm(
     ctx: typer.Context,
     entity: Annotated[Entity, typer.Argument(help="contacts, companies or deals.")],
     name: Annotated[str, typer.Argument(help="Field name.")],
+    yes: YesOpt = False,
 ) -> None:
     """Forget a field's declaration (stored values stay, as free text).
 
-    Example: crm fields rm contacts industry
+    Example: crm fields rm contacts industry --yes
     """
     from crmcli import fields
     from crmcli.output import message
+    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
-        fields.remove_field(s, entity=entity.value, name=name)
+        fields.remove_field(s, entity=entity.value, name=name)  # an unknown field is said before asking
+        question = f"Remove the declaration of {entity.value} field '{name}'?"
+        if not confirm(question, assume_yes=yes):
+            raise Cancelled("nothing removed")  # the transaction is rolled back
     message(f"Removed the declaration of {entity.value} field '{name}'")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, PipelineOpt, QuietOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, PipelineOpt, QuietOpt, YesOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Pipelines: stages, rules and the board.")
 stage_app = typer.Typer(no_args_is_help=True, help="Stages of a pipeline: add, edit, rename, move, rm.")
@@ -237,17 +237,21 @@ def stage_rm(
     name: StageArg,
     move_deals_to: Annotated[Optional[str], typer.Option("--move-deals-to", help="Where the stage's deals go.")] = None,
     pipeline: PipelineOpt = None,
+    yes: YesOpt = False,
 ) -> None:
     """Remove a stage; deals sitting there need --move-deals-to.
 
-    Example: crm pipeline stage rm Demo --move-deals-to Proposal
+    Example: crm pipeline stage rm Demo --move-deals-to Proposal --yes
     """
     from crmcli import pipeline as pipeline_
     from crmcli import settings
     from crmcli.output import message
+    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         p = pipeline_.get_pipeline(s, pipeline)
         stage = pipeline_.resolve_stage(s, p, name)
+        if not confirm(f"Remove stage {stage.name} of {p.name}?", assume_yes=yes):
+            raise Cancelled("nothing removed")
         moved = pipeline_.remove_stage(s, stage, move_deals_to=move_deals_to, by=settings.current_user())
     message(f"Removed stage {stage.name}" + (f"; {moved} deals moved to {move_deals_to}" if moved else ""))
