@@ -39,7 +39,9 @@ def confirm(question: str, *, assume_yes: bool, action: str | None = None) -> bo
         raise UsageError(f"not a terminal: add --yes to {action or _action(question)}")
     import questionary
 
-    answer = questionary.confirm(question, default=False).ask()
+    from crmcli.output import one_line  # a name in the question is shown, never obeyed
+
+    answer = questionary.confirm(one_line(question), default=False).ask()
     if answer is None:
         raise Cancelled("cancelled")
     return bool(answer)

@@ -200,7 +200,11 @@ class _progress:
             transient=True,
         )
         self.bar.start()
-        task = self.bar.add_task(f"importing {self.name}", total=None)
+        from rich.markup import escape
+
+        from crmcli.output import shown
+
+        task = self.bar.add_task(escape(shown(f"importing {self.name}")), total=None)  # a file name is data
 
         def tick(done: int, total: int | None = None) -> None:
             self.bar.update(task, completed=done, total=total if total and total >= done else None)
@@ -240,13 +244,14 @@ def _report(result: dict, fmt: str) -> None:
         rows = [{"id": k, "count": v} for k, v in counts.items()]
         emit_list(rows, [Col("id", "What"), Col("count", "Rows")], flat)
         return
-    from rich.console import Console
-    from rich.markup import escape
+    from crmcli.output import _console, rich_text
 
-    console = Console(highlight=False)
+    console = _console()
     label = "Dry run: nothing written. " if result["dry_run"] else ""
     console.print(
-        escape(f"{label}{result['file']} ({', '.join([result['format'], *result['notes'][:1]])}) as {result['kind']}")
+        rich_text(
+            f"{label}{result['file']} ({', '.join([result['format'], *result['notes'][:1]])}) as {result['kind']}"
+        )
     )
     if result["dry_run"]:
         emit_list(
