@@ -61,10 +61,13 @@ def _autoincrement_sql(table: str, sql: str) -> str:
     return new
 
 
-def _rebuild(conn, table: str) -> None:  # noqa: ANN001
+def _table_sql(conn, table: str) -> str | None:  # noqa: ANN001
+    """TABLE's CREATE statement when it still lets ids be reused, else None."""
     sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar()
-    if sql is None or "AUTOINCREMENT" in sql.upper():
-        return
+    return None if sql is None or "AUTOINCREMENT" in sql.upper() else sql
+
+
+def _rebuild(conn, table: str, sql: str) -> None:  # noqa: ANN001
     indexes = [
         row[0]
         for row in conn.exec_driver_sql(
@@ -94,11 +97,14 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "sqlite":
         return
+    todo = {table: sql for table in TABLES if (sql := _table_sql(conn, table)) is not None}
+    if not todo:  # a database taken down below 0009 keeps AUTOINCREMENT (see downgrade)
+        return
     if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
         # Dropping contact with foreign keys on would cascade-delete its emails, phones, activities …
         raise RuntimeError("0009 rebuilds tables: run it with PRAGMA foreign_keys=OFF (storage.upgrade does)")
-    for table in TABLES:
-        _rebuild(conn, table)
+    for table, sql in todo.items():
+        _rebuild(conn, table, sql)
 
 
 def downgrade() -> None:
