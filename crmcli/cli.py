@@ -51,6 +51,7 @@ class CrmGroup(TyperGroup):
         from crmcli.output import error
 
         try:
+            _check_arguments(sys.argv[1:] if args is None else args)
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else ExitCode.OK
         except CrmError as exc:
@@ -80,6 +81,17 @@ class CrmGroup(TyperGroup):
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _check_arguments(args: Any) -> None:
+    """Arguments that are not valid UTF-8 reach Python as lone surrogates (surrogateescape), which
+    no database or terminal takes: a usage error naming the argument, not a bug later on."""
+    from crmcli.errors import UsageError
+
+    for arg in args if isinstance(args, (list, tuple)) else ():
+        if isinstance(arg, str) and any("\udc80" <= ch <= "\udcff" for ch in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise UsageError(f"the argument '{shown}' is not valid UTF-8 text")
 
 
 app = typer.Typer(

@@ -513,11 +513,23 @@ def check_target(target: str, *, force: bool) -> Path | None:
     path = Path(target).expanduser()
     if path.is_dir():
         raise Invalid(f"{path} is a directory: give a file name such as {path / 'export.csv'}")
-    if not path.parent.is_dir():
-        raise Invalid(f"cannot write {path}: directory {path.parent} does not exist")
+    check_writable(path)
     if path.exists() and not force:
         raise Conflict(f"{path} exists: --force overwrites it")
     return path
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before anything is done, a file that could not be written: its directory missing
+    or not writable (files are written beside their target, then renamed)."""
+    if not path.parent.is_dir():
+        raise Invalid(f"cannot write {path}: directory {path.parent} does not exist")
+    try:  # a probe, as the write will be: permissions, read-only file systems, ACLs and root alike
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise Invalid(f"cannot write {path}: directory {path.parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write(path: Path | None, data: bytes) -> None:
@@ -527,12 +539,18 @@ def write(path: Path | None, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise Invalid(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk
+        Path(tmp).unlink(missing_ok=True)
+        raise Invalid(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,6 +1,11 @@
 """Money, exactly: amounts are integers in the currency's minor unit (cents, yen, fils).
 
 Babel knows ISO 4217: which codes exist, how many decimals each has, how to print them.
+
+An amount is at most MAX_MINOR (10^15) minor units: 10 trillion EUR or USD, a quadrillion yen.
+A deal's amount is a 64-bit integer, and the board, the KPIs and the reports add up the amounts
+of a whole database (weighted by probability too) in 64-bit sums: with this limit those sums stay
+exact for thousands of deals at the maximum, where one amount near 2^63 broke them all.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from crmcli.errors import Invalid
+
+MAX_MINOR = 10**15  # minor units (cents): the largest amount a deal may have
 
 
 def currency_code(value: str) -> str:
@@ -40,6 +47,9 @@ def parse_amount(text: str | int | Decimal, currency: str) -> int:
     if value < 0:
         raise Invalid(f"invalid amount '{text}': must not be negative")
     places = digits(currency)
+    largest = Decimal(MAX_MINOR).scaleb(-places)
+    if value > largest:  # before scaling: '1e999999' would overflow, or make a million-digit integer
+        raise Invalid(f"invalid amount '{text}': at most {largest:,f} {currency}")
     minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         raise Invalid(f"invalid amount '{text}': {currency} has {places} decimal places")

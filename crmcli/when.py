@@ -20,6 +20,7 @@ _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "wee
 EXAMPLES = "e.g. 2026-11-23, '2026-11-23 14:30', now, today, yesterday, 3d (3 days ago)"
 
 DEFAULT_TIME = time(9, 0)  # a follow-up given as a day is due at the start of the working day
+RANGE = "times between the years 1 and 9999"
 FUTURE_EXAMPLES = "tomorrow 9am, 'in 3 days', 3d, 2w, 'next monday', 'fri 14:00', eom, 2026-12-01, '2026-12-01 15:30'"
 
 WEEKDAYS = {
@@ -59,12 +60,18 @@ def parse_past(text: str) -> datetime:
         return clock.as_utc(datetime.combine(day, time()))
     m = _AGO.match(raw)
     if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        except OverflowError:  # 9999999d: before the year 1
+            raise Invalid(f"the time '{text.strip()}' is out of range: {RANGE}") from None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise Invalid(f"cannot read the time '{text}' ({EXAMPLES})") from None
-    return clock.as_utc(value)
+    try:
+        return clock.as_utc(value)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        raise Invalid(f"the time '{text.strip()}' is out of range: {RANGE}") from None
 
 
 # ---------------------------------------------------------------- the future
@@ -219,9 +226,12 @@ def parse_when(text: str, *, what: str = "time") -> datetime:
     if not raw:
         raise UsageError(f"missing {what} (try {FUTURE_EXAMPLES})")
     now = clock.now()
-    found = _iso(text.strip()) or _grammar(raw, now)
-    if found is None and re.search(r"[a-z]", raw) and not re.fullmatch(r"[\d\s:.apm]+", raw):
-        found = _fallback(raw, now)
+    try:
+        found = _iso(text.strip()) or _grammar(raw, now)
+        if found is None and re.search(r"[a-z]", raw) and not re.fullmatch(r"[\d\s:.apm]+", raw):
+            found = _fallback(raw, now)
+    except (OverflowError, ValueError):  # 99999999d, 'in 100000 months': past the year 9999
+        raise UsageError(f"the {what} '{text.strip()}' is out of range: {RANGE}") from None
     if found is None:
         raise UsageError(f"cannot read the {what} '{text.strip()}': try {FUTURE_EXAMPLES}")
     return found

@@ -8,6 +8,7 @@ times as local times, so the sheets can be sorted, summed and charted further.
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -95,8 +96,9 @@ def export(
     target = Path(path).expanduser()
     if target.suffix.lower() != ".xlsx":
         raise Invalid(f"'{path}' does not end in .xlsx: the export is an Excel workbook")
-    if not target.parent.is_dir():
-        raise Invalid(f"cannot write {target}: directory {target.parent} does not exist")
+    from crmcli.export import check_writable, write
+
+    check_writable(target)  # before the work, not after it
     scope = kpi.make_scope(session, window, owner, pipeline)
     book = Workbook(write_only=True)
     charts = 0
@@ -111,10 +113,9 @@ def export(
     _lost(book, reports.lost_reasons_report(session, scope))
     _targets(book, summary["targets"])
     sheets = [ws.title for ws in book.worksheets]
-    try:
-        book.save(target)
-    except OSError as exc:
-        raise Invalid(f"cannot write {target}: {exc.strerror or exc}") from None
+    data = io.BytesIO()
+    book.save(data)
+    write(target, data.getvalue())  # atomically, mode 0600 like crm export: the reports name customers
     return {"path": str(target), "sheets": sheets, "charts": charts}
 
 

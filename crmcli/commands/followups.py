@@ -354,6 +354,7 @@ def export(
     ics: Annotated[str, typer.Option("--ics", metavar="FILE", help="Write iCalendar to FILE ('-': standard output).")],
     owner: OwnerOpt = None,
     mine: MineOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
     """Export the open follow-ups as an iCalendar file (stable UIDs: re-importing updates them).
 
@@ -361,17 +362,19 @@ def export(
     """
     import sys
 
+    from crmcli import export as export_
     from crmcli import followups
-    from crmcli.ics import followups_ics, write_file
+    from crmcli.ics import followups_ics
     from crmcli.output import message
 
     who = _owner(owner, mine)
+    path = export_.check_target(ics, force=force)  # as crm export: no overwriting without --force
     with session(ctx) as s:
         rows = followups.list_followups(s, window="all", owner=who)
     data = followups_ics(rows)
-    if ics == "-":
+    if path is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    path = write_file(ics, data)
+    export_.write(path, data)  # atomically, 0600
     message(f"Wrote {len(rows)} follow-up{'s' if len(rows) != 1 else ''} to {path}")

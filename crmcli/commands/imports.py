@@ -342,22 +342,36 @@ def undo(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """Undo an import: remove what it created, restore what it changed (unless edited since).
+    """Undo an import: remove what it created, restore what it changed. Records edited since,
+    or with activities, follow-ups, deals or people added since, are kept, each named with the
+    reason. It commits in batches, so others keep working; an interrupted undo completes when run again.
 
     Example: crm imports undo 3
     """
+    from crmcli.errors import CrmError
     from crmcli.importer.runs import get_run, undo_import
     from crmcli.output import emit_json, message
     from crmcli.prompts import Cancelled, confirm
 
-    with session(ctx, write=True) as s:
+    with session(ctx) as s:  # no write lock while a person answers
         run = get_run(s, import_id)
-        if not confirm(f"Undo import #{run.id} of {Path(run.file).name}?", assume_yes=yes):
-            raise Cancelled("nothing undone")
-        report = undo_import(s, import_id)
+    if not confirm(f"Undo import #{run.id} of {Path(run.file).name}?", assume_yes=yes):
+        raise Cancelled("nothing undone")
+    try:
+        with session(ctx, write=True) as s:
+            report = undo_import(s, import_id)
+    except KeyboardInterrupt:
+        error = CrmError(
+            f"interrupted: what was undone so far stays undone; run crm imports undo {import_id} again to complete it"
+        )
+        error.exit_code = 130
+        raise error from None
     if fmt_of(fmt) == "json":
         emit_json(report)
         return
-    message(f"Undid import #{import_id}: removed {report['removed']}, restored {report['restored']}")
-    for kept in report["kept"]:
-        message(f"  {kept['entity']} #{kept['id']}: {kept['reason']}")
+    kept = f", kept {report['kept_count']:,}" if report["kept_count"] else ""
+    message(f"Undid import #{import_id}: removed {report['removed']:,}, restored {report['restored']:,}{kept}")
+    for entry in report["kept"]:
+        message(f"  {entry['entity']} #{entry['id']}: {entry['reason']}")
+    if report["kept_count"] > len(report["kept"]):
+        message(f"  … and {report['kept_count'] - len(report['kept']):,} more")

@@ -190,11 +190,18 @@ def import_file(
         from crmcli.importer.headers import explain_unmapped
 
         raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field. {explain_unmapped(columns)}")
+    # The owner of new records where the file names none: --owner, else the user importing
+    # (CRM_USER, else the login name), as `crm contacts add` does; records that exist keep theirs.
+    # A file with an owner column (activities: by) keeps what it says, an empty cell too (crm's own
+    # exports travel back unchanged); so do vCards of crm's own export (X-CRM-ID).
+    default_owner = None if owner else (by or settings.current_user())
+    own_column = ("by" if chosen == "activities" else "owner") in columns.columns
     options = {
         "region": (region or settings.get(session, "default_region") or "US").upper(),
         "on_duplicate": on_duplicate,
         "tags": list(tags or []),
         "owner": owner,
+        "default_owner": default_owner if table.format == "vcard" or not own_column else None,
         "source": source,
         "dayfirst": dayfirst,
         "strict": strict,
@@ -203,17 +210,32 @@ def import_file(
     }
     if chosen in ("activities", "followups"):  # they have no custom fields: such columns are reported, not stored
         columns.columns = [None if c and c.startswith("custom.") else c for c in columns.columns]
-    declared = _declare(session, chosen, columns)
     report_to = None if dry_run else Path(report) if report else default_report(path)
+    if not dry_run:  # before anything is stored: an import must not store and then fail
+        from crmcli.importer.report import check_writable
+
+        check_writable(report_to, "--report")  # type: ignore[arg-type]
+        if rejects:
+            check_writable(Path(rejects), "--rejects")
+    declared = _declare(session, chosen, columns)
     run = None
     if not dry_run:
+        from crmcli.importer.runs import mark_killed, process_mark
+
+        mark_killed(session)  # runs whose process is gone are not "running" any more
         run = ImportRun(
             file=str(path.resolve()),
             sha256=_sha256(path),
             kind=chosen,
             by=by,
             status="running",
-            options={**options, "mapping": mapping or {}, "sheet": table.sheet, "unknown": unknown},
+            options={
+                **options,
+                "mapping": mapping or {},
+                "sheet": table.sheet,
+                "unknown": unknown,
+                "process": process_mark(),  # who imports: a killed run is told from a running one
+            },
             counts=dict.fromkeys(COUNTS + EXTRA_COUNTS, 0),
             started_at=clock.now(),
             report_file=str(report_to.resolve()) if report_to else None,
@@ -301,6 +323,7 @@ def import_file(
         if len(pending) > 1:
             handle(*pending.popleft())
 
+    interrupted = False
     try:
         for row in table.rows:
             raw.append(row)
@@ -311,7 +334,30 @@ def import_file(
         while pending:
             handle(*pending.popleft())
     except KeyboardInterrupt:
+        interrupted = True  # handled below, once this exception and the frames it holds are gone
+    except BaseException:
         cleaning.close(wait=False)
+        lines.discard()
+        rejected.discard()
+        # A file that turns out broken or hostile halfway changes nothing: what earlier batches
+        # committed is undone before the error is reported.
+        session.rollback()
+        if run is not None:
+            from crmcli.importer.runs import undo_import
+
+            undo_import(session, run.id, own=True)  # type: ignore[arg-type]
+            run.status = "failed"
+            run.finished_at = clock.now()
+            session.add(run)
+            session.commit()
+        raise
+    if interrupted:
+        # A statement Ctrl-C cut short keeps its SQLite connection, and the write lock, alive
+        # until the statement is finalised: collect it before writing the run's status.
+        import gc
+
+        gc.collect()
+        cleaning.close()  # the worker ignores Ctrl-C: it ends its batch and leaves, its semaphores released
         lines.close()  # what was reported so far; the run that completes the import reports it all again
         rejected.close()
         session.rollback()
@@ -323,23 +369,7 @@ def import_file(
         raise Interrupted(
             f"interrupted after {counts['read']:,} rows; what was committed stays. "
             "Run the same import again to complete it (rows already in are matched, not duplicated)"
-        ) from None
-    except BaseException:
-        cleaning.close(wait=False)
-        lines.discard()
-        rejected.discard()
-        # A file that turns out broken or hostile halfway changes nothing: what earlier batches
-        # committed is undone before the error is reported.
-        session.rollback()
-        if run is not None:
-            from crmcli.importer.runs import undo_import
-
-            undo_import(session, run.id)  # type: ignore[arg-type]
-            run.status = "failed"
-            run.finished_at = clock.now()
-            session.add(run)
-            session.commit()
-        raise
+        )
     cleaning.close()
     if progress:
         progress(counts["read"], counts["read"])

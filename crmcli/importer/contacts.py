@@ -582,6 +582,7 @@ class ContactImport(Options):
             rows = [
                 {
                     **{k: s.values[k] for k in SCALARS},
+                    "owner": self.owner_of_new(s.values["owner"], s.source_id),
                     "name_key": s.key or name_key(s.values["name"]),
                     "company_id": s.values["company_id"],
                     "custom": s.values["custom"],

@@ -388,7 +388,7 @@ class CompanyImport(_Base):
             phone=row["phone"],
             website=row["website"],
             tags=row["tags"],
-            owner=row["owner"],
+            owner=self.owner_of_new(row["owner"]),
             source=row["source"],
             notes=None,
             custom=None,
@@ -611,7 +611,7 @@ class DealImport(_Base):
         found = self.session.execute(select(Company.id).where(Company.name_key == key).order_by(Company.id)).first()
         if found:
             return int(found[0])
-        company = companies.add_company(self.session, name=row["company"], owner=row["owner"])
+        company = companies.add_company(self.session, name=row["company"], owner=self.owner_of_new(row["owner"]))
         return company.id
 
     def decide(self, row: dict[str, Any], company_id: int | None) -> tuple[int | None, list[Deal]]:
@@ -666,7 +666,7 @@ class DealImport(_Base):
             stage=row["stage"],
             pipeline=row["pipeline"],
             close_date=row["close_date"],
-            owner=row["owner"],
+            owner=self.owner_of_new(row["owner"]),
             source=row["source"],
             notes=None,
             custom=None,
@@ -880,7 +880,7 @@ class ActivityImport(_Subjects):
             company=self.session.get(Company, row["company"]) if row["company"] else None,
             deal=self.session.get(Deal, row["deal"]) if row["deal"] else None,
             at=row["at"],
-            by=row["by"],
+            by=self.owner_of_new(row["by"]),
         )
         assert activity.id is not None
         self.record(activity.id, "created", row["row"], source_id=row["source_id"])
@@ -954,7 +954,7 @@ class FollowUpImport(_Subjects):
             self.session,
             due_at=row["due_at"],
             note=None,
-            owner=row["owner"],
+            owner=self.owner_of_new(row["owner"]),
             contact=self.session.get(Contact, row["contact"]) if row["contact"] else None,
             company=self.session.get(Company, row["company"]) if row["company"] else None,
             deal=self.session.get(Deal, row["deal"]) if row["deal"] else None,

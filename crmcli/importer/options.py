@@ -31,6 +31,7 @@ class Options:
         strict: bool = False,
         own_export: bool = False,
         lines: bool = False,
+        default_owner: str | None = None,
     ) -> None:
         self.session = session
         self.options = {
@@ -45,6 +46,7 @@ class Options:
             "strict": strict,
             "own_export": own_export,
             "lines": lines,
+            "default_owner": default_owner,
         }
         self.region = region
         self.on_duplicate = on_duplicate
@@ -57,8 +59,15 @@ class Options:
         self.strict = strict
         self.own_export = own_export  # the file is crm's own export: its ids are crm ids
         self.lines = lines  # several values of a cell are one a line (vCard), never split at ; or ,
+        self.default_owner = default_owner  # for new records that name no owner: owner_of_new
         self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
         self.events: list[tuple[Any, ...]] = []
+
+    def owner_of_new(self, owner: str | None, source_id: str | None = None) -> str | None:
+        """The owner a record this import creates gets: its own, else the import's default (the
+        user importing, when neither the file nor --owner names one). Records that exist keep
+        theirs, and a record of crm's own export (SOURCE_ID) comes back as it was exported."""
+        return owner or (None if source_id else self.default_owner)
 
     def event(
         self,

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from crmcli.errors import Invalid
+from crmcli.errors import CrmError, Invalid
 from crmcli.importer.readers import MAX_CELL
 
 # Below this many rows a worker's start-up (about half a second of imports) costs more than it saves.
@@ -114,6 +114,16 @@ def workers_for(rows: int | None, requested: int | None) -> int:
     return 1 if (os.cpu_count() or 1) > 1 and (rows or 0) >= MIN_ROWS else 0
 
 
+WORKER_DIED = (
+    "the process cleaning the rows died (killed, or out of memory?); nothing of this import was kept: "
+    "run it again, with CRM_IMPORT_WORKERS=0 to clean in one process"
+)
+
+
+class WorkerDied(CrmError):
+    """The cleaning worker ended without a word: the import is undone, as for a broken file."""
+
+
 class Cleaning:
     """submit(raw) returns a function that gives the batch's results, in order."""
 
@@ -135,7 +145,20 @@ class Cleaning:
         if self.pool is None:
             done = clean_many(self.cleaner, self.layout, raw)
             return lambda: done
-        return self.pool.submit(_clean, raw).result
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            future = self.pool.submit(_clean, raw)
+        except BrokenProcessPool:
+            raise WorkerDied(WORKER_DIED) from None
+
+        def result() -> list[Any]:
+            try:
+                return future.result()
+            except BrokenProcessPool:  # killed (kill -9, out of memory): the import is undone
+                raise WorkerDied(WORKER_DIED) from None
+
+        return result
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the worker: after the last batch it is idle and quits at once; after Ctrl-C or an

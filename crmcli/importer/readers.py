@@ -8,6 +8,13 @@
   UTF-8, else cp1252; the delimiter sniffed among , ; tab | (and Excel's "sep=;" line).
 - .vcf/.vcard: vCard 2.1, 3.0 and 4.0 through importer.vcard, one row per card; a card that
   cannot be read is an Unreadable row, so one broken card never fails the file.
+
+Limits, so that memory and time stay bounded whatever the file (each refused in one line, before
+anything is stored): a CSV line, or a record whose quoted cells span lines, of at most MAX_LINE
+characters (1 MiB: the csv module holds a whole line in memory, and a 200 MB file of one line
+took 3.6 GB; lines are read through a reader that stops at the limit); at most MAX_COLUMNS
+(2,000) columns in any file (a 600 KB CSV of 200,000 columns took minutes to map); a cell of at
+most MAX_CELL characters (Excel's 32,767).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
 # much XML when free memory is at least twice that; bigger (wider) sheets are streamed by openpyxl.
 CALAMINE_LIMIT = 800 * 1024**2
 MAX_CELL = 32_767  # Excel's own limit for a cell; CSV fields are held to it too
+MAX_LINE = 1024 * 1024  # characters in a CSV line, or a record with quoted line breaks
+MAX_COLUMNS = 2_000  # columns of any file (Excel allows 16,384; no CRM export comes near 2,000)
 SNIFF_BYTES = 64 * 1024
 
 
@@ -125,14 +134,22 @@ def _csv(path: Path, header_row: int | None) -> Table:
         with path.open(
             "r", encoding=encoding, errors="strict" if encoding != "cp1252" else "replace", newline=""
         ) as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
+            lines = _CappedLines(fh, path.name)
+            reader = csv.reader(lines, delimiter=delimiter)
             try:
                 for _ in range(skip):
                     next(reader, None)
+                    lines.used = 0
                 for values in reader:
+                    lines.used = 0  # the limit is per record
+                    if len(values) > MAX_COLUMNS:
+                        raise Invalid(_too_wide(path.name, reader.line_num, len(values)))
                     yield reader.line_num, values
             except csv.Error as exc:
-                raise Invalid(f"cannot read {path.name} near line {reader.line_num}: {exc}") from None
+                why = str(exc)
+                if "field larger than field limit" in why:
+                    why = f"a cell longer than {MAX_CELL * 4:,} characters; not a table to import"
+                raise Invalid(f"cannot read {path.name} near line {reader.line_num:,}: {why}") from None
             except UnicodeDecodeError:
                 raise Invalid(f"cannot read {path.name}: not valid {encoding} text") from None
 
@@ -142,6 +159,35 @@ def _csv(path: Path, header_row: int | None) -> Table:
         int(size / max(1, len(text_head.encode(encoding, errors="replace")) / max(1, len(lines)))) if lines else None
     )
     return Table(headers, body, "csv", estimate=estimate, notes=notes)
+
+
+class _CappedLines:
+    """The lines of a text file for the csv module, which holds a whole line in memory: each read
+    stops at the limit, so a file of one 200 MB line is refused after reading MAX_LINE characters.
+    USED counts the characters of the record being read (its cells may span lines)."""
+
+    def __init__(self, fh: Any, name: str) -> None:
+        self.fh, self.name, self.used, self.number = fh, name, 0, 0
+
+    def __iter__(self) -> _CappedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.fh.readline(MAX_LINE - self.used + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        self.used += len(line)
+        if self.used > MAX_LINE:
+            raise Invalid(
+                f"cannot import {self.name}: line {self.number:,} is longer than {MAX_LINE:,} characters "
+                "(a row of a table is far shorter; is it a table?)"
+            )
+        return line
+
+
+def _too_wide(name: str, number: int, width: int) -> str:
+    return f"cannot import {name}: row {number:,} has {width:,} columns; at most {MAX_COLUMNS:,} are read"
 
 
 def _sniff(sample: str, suffix: str) -> str:
@@ -235,6 +281,8 @@ def _xlsx(path: Path, sheet: str | None, header_row: int | None) -> Table:
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         for number, values in enumerate(iterator, start=1):
+            if len(values) > MAX_COLUMNS:
+                raise Invalid(_too_wide(path.name, number, len(values)))
             yield number, list(values)
 
     headers, body = _split_header(rows(), header_row, path.name)
@@ -281,6 +329,8 @@ def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None, size: 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                if len(values) > MAX_COLUMNS:
+                    raise Invalid(_too_wide(path.name, number, len(values)))
                 yield number, ["" if v is None else v for v in values]
         finally:
             workbook.close()

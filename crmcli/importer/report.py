@@ -32,6 +32,22 @@ def default_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.import-report.csv")
 
 
+def check_writable(path: Path, option: str) -> None:
+    """Refuse a report or rejects file that could not be written before the import stores
+    anything (not after it has): a directory, a missing or read-only directory, a read-only file."""
+    from crmcli.errors import Invalid
+    from crmcli.export import check_writable as writable_dir
+
+    if path.is_dir():
+        raise Invalid(f"cannot write {path}: it is a directory; {option} FILE chooses the file")
+    try:
+        writable_dir(path)
+    except Invalid as exc:
+        raise Invalid(f"{exc}; {option} FILE chooses another place") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise Invalid(f"cannot write {path}: the file is read-only; {option} FILE chooses another place")
+
+
 class _Written:
     """A CSV file written as lines come: opened with the first, closed at the end."""
 
