@@ -300,7 +300,7 @@ def csv_bytes(
 def json_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = None) -> bytes:
     """The records as `-f json` of the list prints them; LABELS (custom.KEY → custom.KEY:TYPE) rename
     those keys of each record's custom object, so the file says what JSON's values cannot."""
-    from crmcli.output import _jsonable
+    from crmcli.output import dumps
 
     if labels:
         records = [
@@ -309,7 +309,7 @@ def json_bytes(records: list[dict[str, Any]], labels: dict[str, str] | None = No
             else r
             for r in records
         ]
-    return (json.dumps(_jsonable(records), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (dumps(records) + "\n").encode("utf-8")  # controls and bidi characters of old data escaped
 
 
 def _typed(value: Any, key: str, declared: dict[str, str]) -> Any:

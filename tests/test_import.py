@@ -781,3 +781,23 @@ def test_ignored_columns_and_json_lines_are_reported(db_url: str, tmp_path: Path
     assert [(r["row"], r["event"]) for r in lines if r["row"]] == [("2", "rejected")]
     with storage.session_scope(db_url) as s:
         assert {d.name: d.type for d in s.exec(select(FieldDef))} == {"vip": "bool"}
+
+
+def test_a_value_longer_than_crm_keeps_is_left_out_not_the_person(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text(
+        f"Name,Email,Title,Notes\nAnna,anna@acme.de,{'T' * 600},ok\n{'N' * 600},bo@x.de,CEO,\n", encoding="utf-8"
+    )
+    result = run_import(db_url, path)
+    assert result["counts"]["created"] == 2 and result["counts"]["dropped"] == 2
+    found = people(db_url)
+    assert (
+        found["Anna"]["title"] is None and found["bo@x.de"]["title"] == "CEO"
+    )  # a 600-character name: named after the email
+    reasons = {
+        r["column"]: r["reason"]
+        for r in report_of(tmp_path / "long.import-report.csv")
+        if r["event"] == "value dropped"
+    }
+    assert reasons["Title"].startswith("title too long: 600 characters, at most 500")
+    assert reasons["Name"].startswith("name too long")

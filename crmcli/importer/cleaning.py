@@ -23,7 +23,18 @@ from crmcli import fieldtypes, when
 from crmcli.documents import contact_document
 from crmcli.errors import Invalid, UsageError
 from crmcli.importer import values
-from crmcli.normalize import clean_text, company_key, field_key, name_key, normalize_name, normalize_tag
+from crmcli.normalize import (
+    LINE_MAX,
+    NAME_MAX,
+    NOTES_MAX,
+    check_length,
+    clean_text,
+    company_key,
+    field_key,
+    name_key,
+    normalize_name,
+    normalize_tag,
+)
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -158,11 +169,18 @@ class ContactCleaner:
                 dropped.append((key, values.text(raw), str(exc)))
                 return None
 
+        def text(key: str, limit: int = LINE_MAX) -> str | None:
+            """A one-line field, cleaned; a value longer than crm keeps is left out and reported."""
+            found = clean_text(one(key))
+            return attempt(key, found, lambda t: check_length(t, key.replace("_", " "), limit)) if found else None
+
         name = clean_text(
             full_name(
                 one("name"), one("first_name"), one("middle_name"), one("last_name"), one("prefix"), one("suffix")
             )
         )
+        if len(name) > NAME_MAX:
+            name = attempt("name", name, lambda t: check_length(t, "name", NAME_MAX)) or ""
         emails: list[str] = []
         for cell in cells.get("emails", ()):
             for part in self.split(cell):
@@ -221,6 +239,9 @@ class ContactCleaner:
                 address[key] = clean_text(", ".join(values.text(c) for c in cells[key])) or None
         if not address["street"] and one("address"):
             address["street"] = values.multiline(" ".join(values.text(c) for c in cells["address"]))
+        notes = values.multiline(one_lines(cells.get("notes", ()))) or None
+        if notes:
+            notes = attempt("notes", notes, lambda t: check_length(t, "notes", NOTES_MAX))
         if dropped and self.strict:
             raise Invalid("; ".join(reason for _, _, reason in dropped))
         row = Row(
@@ -228,14 +249,14 @@ class ContactCleaner:
             name=normalize_name(name),
             emails=emails,
             phones=phones,
-            title=clean_text(one("title")) or None,
-            company=clean_text(one("company")) or None,
+            title=text("title", NAME_MAX),
+            company=text("company", NAME_MAX),
             tags=list(dict.fromkeys([*tags, *self.extra_tags])),
-            owner=clean_text(one("owner")) or self.owner,
-            source=clean_text(one("source")) or self.source,
-            notes=values.multiline(one_lines(cells.get("notes", ()))) or None,
+            owner=text("owner") or self.owner,
+            source=text("source") or self.source,
+            notes=notes,
             created_at=created,
-            external_id=clean_text(one("external_id")) or None,
+            external_id=text("external_id"),
             cadence_days=cadence,
             custom=custom,
             birthday=birthday,
