@@ -506,8 +506,15 @@ def advisory_locks(session: Any, values: Iterable[tuple[str, str]]) -> None:
     if conn.dialect.name != "postgresql":
         return
     keys = sorted({advisory_key(kind, v) for kind, v in values if v})
-    for key in keys:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+    if len(keys) <= 8:
+        for key in keys:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+        return
+    # an import's batch: thousands of keys in one round trip, still taken in order
+    conn.exec_driver_sql(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%(keys)s::bigint[]) AS k ORDER BY 1) AS ordered",
+        {"keys": keys},
+    )
 
 
 def advisory_key(kind: str, value: str) -> int:

@@ -483,3 +483,18 @@ def test_database_error_is_one_line_for_an_unreadable_file(tmp_path: Path) -> No
     with pytest.raises(DatabaseError) as info:
         storage.open_engine(str(bad), create=False)
     assert "\n" not in str(info.value)
+
+
+def test_an_import_batch_takes_its_locks_in_one_statement(session) -> None:
+    """Thousands of emails of one batch: locked in one round trip on PostgreSQL, nothing on SQLite."""
+    from crmcli import storage
+
+    keys = [("email", f"p{i}@x.de") for i in range(3000)]
+    storage.advisory_locks(session, keys)
+    if session.connection().dialect.name == "postgresql":
+        held = (
+            session.connection()
+            .exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            .scalar()
+        )
+        assert held == 3000

@@ -262,6 +262,11 @@ class ContactImport(Options):
                 counts[key] += value
             rows = [r for r in rows if not r.is_org]
         states: dict[int, State] = {}
+        # PostgreSQL: the same locks `crm contacts add` takes, so a concurrent add cannot slip between
+        # this batch's lookups and its inserts (SQLite's writers go one at a time anyway)
+        from crmcli.contacts import lock_values
+
+        lock_values(self.session, {e for r in rows for e in r.emails}, {p for r in rows for p in r.phones})
         self._lookup(rows)
         # every record the batch's lookups found (the indexes hold nothing else yet), loaded at once
         wanted = {
