@@ -36,13 +36,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from load import DOMAIN, Backend, Crm, must, people_csv  # noqa: E402
+from load import DOMAIN, Backend, Crm, must, people_csv, shape  # noqa: E402
 
 RESULTS = BENCH / "RESULTS.md"
 SCENARIOS = ["import", "merge", "undo", "restore"]
@@ -353,7 +354,11 @@ def summarise(result: dict) -> dict:
         "complete": sum(1 for t in trials if t["complete"]),
         "all_or_nothing": sum(1 for t in trials if t.get("all_or_nothing")) if result["scenario"] == "merge" else None,
         "running": running,
-        "again_said": sorted({t["again_said"] for t in trials if t["again_code"] != 0}),
+        "again_said": Counter(
+            (shape(t["again_said"]), "finished before the kill" if not t["killed"] else "killed")
+            for t in trials
+            if t["again_code"] != 0
+        ),
         "doctor_said": sorted({t["doctor_said"] for t in trials if not t["doctor_ok"]}),
         "again_median": statistics.median(t["again_s"] for t in trials) if trials else None,
     }
@@ -403,8 +408,8 @@ def report(results: list[tuple[str, list[dict], list[str]]], args: argparse.Name
                 f"{s['trials']} ({s['killed']}) | {part} | {integrity} | {s['doctor_ok']}/{s['trials']} | "
                 f"{s['again_ok']}/{s['trials']} | {s['complete']}/{s['trials']} | {s['again_median']:.2f} |"
             )
-            for said in s["again_said"]:
-                notes.append(f"{r['scenario']}: the run again said `{said}`")
+            for (said, when), n in s["again_said"].items():
+                notes.append(f"{r['scenario']}: the run again said `{said}` {n} times (each where the command {when})")
             for said in s["doctor_said"]:
                 notes.append(f"{r['scenario']}: doctor said `{said}`")
             if s["running"]:
