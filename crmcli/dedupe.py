@@ -469,7 +469,7 @@ def _lock_all(session: Session, keep: Any, others: list[Any], what: str) -> None
             raise Invalid(
                 f"{what} #{other.id} is named twice"
                 if other.id != keep.id
-                else f"cannot merge {what} #{keep.id} into itself"
+                else f"cannot merge {what} #{keep.id} into itself: nothing left to merge (merged already?)"
             )
         seen.add(other.id)
     for record in sorted([keep, *others], key=lambda r: r.id):

@@ -47,7 +47,8 @@ def pick_one(what: str, ref: str, matches: Sequence[Any], describe: Callable[[An
     if len(matches) > 1:
         listed = [describe(m) for m in matches[:MAX_LISTED]]
         more = f" and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-        raise Ambiguous(f"'{ref}' matches {len(matches)} {what}s: {'; '.join(listed)}{more} (use the id)", listed)
+        many = f"{what[:-1]}ies" if what.endswith("y") else f"{what}s"  # companies, activities
+        raise Ambiguous(f"'{ref}' matches {len(matches)} {many}: {'; '.join(listed)}{more} (use the id)", listed)
     return matches[0]
 
 

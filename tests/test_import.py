@@ -801,3 +801,18 @@ def test_a_value_longer_than_crm_keeps_is_left_out_not_the_person(db_url: str, t
     }
     assert reasons["Title"].startswith("title too long: 600 characters, at most 500")
     assert reasons["Name"].startswith("name too long")
+
+
+def test_follow_ups_named_by_a_contact_column(db_url: str, tmp_path: Path) -> None:
+    """A task list that names the person in a `contact` column (email or name), without subject_kind."""
+    with storage.session_scope(db_url, write=True) as s:
+        contacts.add_contact(s, name="Anna Müller", emails=["anna@acme.de"])
+    path = tmp_path / "tasks.csv"
+    path.write_text("due,contact,note\n2027-01-05 09:00,anna@acme.de,Send pricing\n2027-01-06,Nobody Known,x\n")
+    result = run_import(db_url, path, kind="followups")
+    assert six(result["counts"]) == {"read": 2, "created": 1, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1}
+    with storage.session_scope(db_url) as s:
+        from crmcli import followups
+
+        (made,) = [f for f in followups.list_followups(s, window="all") if f["kind"] == "followup"]
+    assert made["subject"] == "Anna Müller" and made["note"] == "Send pricing"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, State, fmt_of, session
+from crmcli.commands._common import FormatOpt, QuietOpt, State, YesOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Imports done so far: list them, undo one.")
 
@@ -339,7 +339,7 @@ def list_(
 def undo(
     ctx: typer.Context,
     import_id: Annotated[int, typer.Argument(help="The import's id (crm imports list).")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Undo an import: remove what it created, restore what it changed. Records edited since,

@@ -907,9 +907,22 @@ class FollowUpImport(_Subjects):
         linked = self.subjects(cells, dropped)
         if not any(linked.values()):
             subject_kind, subject = self.one(cells, "subject_kind").casefold(), self.one(cells, "subject")
-            finder = {"contact": contact_by, "company": company_by, "deal": deal_by}.get(subject_kind)
-            if finder and subject:
+            finders = {"contact": contact_by, "company": company_by, "deal": deal_by}
+            if subject and subject_kind in finders:
+                finder = finders[subject_kind]
                 linked[subject_kind] = self.attempt(dropped, "subject", subject, lambda t: finder(self.session, t))
+            elif subject:  # no kind given: the one contact, company or deal the text names
+                found = []
+                for kind, finder in finders.items():
+                    try:
+                        found.append((kind, finder(self.session, subject)))
+                    except Invalid:
+                        continue
+                if len(found) == 1:
+                    linked[found[0][0]] = found[0][1]
+                else:
+                    why = "names a contact, a company or a deal alike" if found else "names no contact, company or deal"
+                    dropped.append(("subject", subject, f"'{subject}' {why}"))
         if not any(linked.values()):
             reasons = [r for _, _, r in dropped if r]
             raise Invalid("; ".join(["no contact, company or deal to follow up", *reasons]))
