@@ -445,3 +445,25 @@ def test_ctrl_c_and_a_dead_worker_end_an_import_in_one_line(db_url: str, tmp_pat
     else:
         assert proc.returncode == 1 and "the process cleaning the rows died" in stderr
         assert run["status"] == "failed" and stored == 0
+
+
+def test_json_files_are_bounded(tmp_path) -> None:
+    """A JSON array is held whole: a big one is refused (JSON Lines stream); a JSON Lines line and the
+    keys of a record have the CSV limits."""
+    from crmcli.errors import Invalid
+    from crmcli.importer import jsonfile, readers
+
+    big = tmp_path / "big.json"
+    with big.open("w") as fh:  # sparse: no 100 MB written to disk
+        fh.seek(jsonfile.MAX_JSON + 1)
+        fh.write("]")
+    with pytest.raises(Invalid, match="JSON Lines"):
+        readers.open_table(big)
+    line = tmp_path / "line.jsonl"
+    line.write_text('{"name": "' + "x" * (readers.MAX_LINE + 10) + '"}\n')
+    with pytest.raises(Invalid, match="longer than"):
+        list(readers.open_table(line).rows)
+    wide = tmp_path / "wide.json"
+    wide.write_text("[" + "{" + ", ".join(f'"k{i}": 1' for i in range(readers.MAX_COLUMNS + 1)) + "}]")
+    with pytest.raises(Invalid, match="keys"):
+        readers.open_table(wide)

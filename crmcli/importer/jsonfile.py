@@ -6,6 +6,10 @@ what other tools' APIs dump.
 - .jsonl / .ndjson: one object a line, numbered by line; a line that is not an object is
   reported as a rejected row and the rest import.
 
+Limits, as for CSV: a JSON file is read whole (json.load), so one of more than MAX_JSON bytes is
+refused in one line (JSON Lines streams: each line may be up to readers.MAX_LINE characters), and
+a record may have at most readers.MAX_COLUMNS keys.
+
 Objects are flattened as exports flatten them (`{"custom": {"tier": "gold"}}` → `custom.tier`),
 lists of plain values are one cell with a value a line (emails, phones, tags), JSON's types are
 kept: a custom field whose values are all true/false is declared yes/no (`custom.KEY:bool`), all
@@ -20,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import Invalid
-from crmcli.importer.readers import Table, Unreadable
+from crmcli.importer.readers import MAX_COLUMNS, MAX_LINE, Table, Unreadable
+
+MAX_JSON = 100 * 1024**2  # a JSON array held in memory takes ~10x its size: bigger files should be JSON Lines
 
 LIST_KEYS = ("data", "records", "results", "items", "rows", "contacts", "companies", "deals", "activities", "followups")
 
@@ -46,7 +52,13 @@ def _records(path: Path) -> tuple[str, Iterator[tuple[int, Any]]]:
 
         def lines() -> Iterator[tuple[int, Any]]:
             with path.open("r", encoding="utf-8-sig") as fh:
-                for number, line in enumerate(fh, start=1):
+                number = 0
+                while line := fh.readline(MAX_LINE + 1):
+                    number += 1
+                    if len(line) > MAX_LINE:
+                        raise Invalid(
+                            f"cannot import {path.name}: line {number:,} is longer than {MAX_LINE:,} characters"
+                        )
                     if not line.strip():
                         continue
                     try:
@@ -60,6 +72,12 @@ def _records(path: Path) -> tuple[str, Iterator[tuple[int, Any]]]:
                     yield number, value
 
         return "json lines", lines()
+    size = path.stat().st_size
+    if size > MAX_JSON:
+        raise Invalid(
+            f"cannot import {path.name}: {size:,} bytes of JSON is more than {MAX_JSON:,} to hold at once; "
+            "write it as JSON Lines (.jsonl, a record a line) instead"
+        )
     try:
         with path.open("r", encoding="utf-8-sig") as fh:
             data = json.load(fh)
@@ -100,6 +118,8 @@ def read_json(path: Path) -> Table:
             continue
         flat = _flat(record, {}, "", nested)
         headers.update(dict.fromkeys(flat))
+        if len(headers) > MAX_COLUMNS:
+            raise Invalid(f"cannot import {path.name}: its records have more than {MAX_COLUMNS:,} keys")
         for key, value in flat.items():
             if key.startswith("custom.") and value is not None and value != "":
                 types.setdefault(key, set()).add(
