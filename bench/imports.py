@@ -133,13 +133,15 @@ def files(rows: int) -> tuple[Path, Path]:
     return csv_path, xlsx_path
 
 
-def empty_db(target: Path) -> Path:
+def empty_db(target: Path, env: dict[str, str] | None = None) -> Path:
     """A migrated, empty database, copied so that migration is not timed."""
-    template = DATA / "empty-template.db"
+    source = Path((env or {}).get("PYTHONPATH", "tree")).name  # one template per crmcli under test
+    template = DATA / f"empty-template-{source}.db"
     if not template.exists():  # in a child process: the bench's own size would count in every child's peak RSS
         subprocess.run(
             [PYTHON, "-c", "import sys; from crmcli import storage; storage.open_engine(sys.argv[1])", str(template)],
             check=True,
+            env=env,
         )
     target.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
@@ -346,7 +348,7 @@ def measure_inner(label: str, argv: list[str], env: dict[str, str], runs: int, d
     rows to write, is not timed)."""
     times = []
     for _ in range(runs):
-        empty_db(db)
+        empty_db(db, env)
         out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
         times.append(float(out.stdout.split()[-1]))
     print(f"  {label}: {statistics.median(times):.2f} s", file=sys.stderr)
@@ -357,7 +359,7 @@ def measure(label: str, argv: list[str], env: dict[str, str], runs: int, db: Pat
     walls, rss = [], []
     for _ in range(runs):
         if db is not None:
-            empty_db(db)
+            empty_db(db, env)
         w, m = timed(argv, env)
         walls.append(w)
         rss.append(m)
@@ -370,7 +372,7 @@ def measure_undo(argv: list[str], env: dict[str, str], runs: int, db: Path) -> t
     import's times, the undo's times), so the two are compared within the same runs."""
     imports, undos = [], []
     for _ in range(runs):
-        empty_db(db)
+        empty_db(db, env)
         imports.append(timed(argv, env)[0])
         listed = subprocess.run(
             [argv[0], "imports", "list", "-f", "ids"], env=env, capture_output=True, text=True, check=True
@@ -383,7 +385,7 @@ def measure_undo(argv: list[str], env: dict[str, str], runs: int, db: Path) -> t
     return stats[0], stats[1]
 
 
-def profile(path: Path, db: Path) -> list[tuple[str, float]]:
+def profile(path: Path, db: Path, env: dict[str, str]) -> list[tuple[str, float]]:
     """Where an import spends its time: cProfile's top functions by own time (in-process)."""
     code = (
         "import cProfile, pstats, sys\n"
@@ -397,12 +399,13 @@ def profile(path: Path, db: Path) -> list[tuple[str, float]]:
         "for (f, line, name), (cc, nc, tt, ct, callers) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:15]:\n"
         "    print(f'{tt:.3f}\\t{Path(f).name if False else f.split(\"/site-packages/\")[-1]}:{line}({name})')\n"
     )
-    empty_db(db)
+    empty_db(db, env)
     out = subprocess.run(
         [PYTHON, "-c", code.replace("Path(f).name if False else ", ""), str(path), str(db)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     return [(line.split("\t")[1], float(line.split("\t")[0])) for line in out.splitlines() if "\t" in line]
 
@@ -533,7 +536,7 @@ def main() -> int:
                 db,
             )
         )
-    prof = profile(csv_path, db)
+    prof = profile(csv_path, db, env)
     by = {r["label"]: r for r in results}
     info = machine()
     if args.ref:
