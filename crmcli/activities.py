@@ -105,27 +105,14 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
 
 
 def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
-    """A contact, a company or a deal. 'contact:REF', 'company:REF' and 'deal:REF' say which;
-    otherwise all three are tried and a REF that names more than one is ambiguous."""
-    from crmcli.companies import resolve_company
-    from crmcli.contacts import resolve_contact
-    from crmcli.deals import resolve_deal
-    from crmcli.errors import Ambiguous, NotFound
+    """A contact, a company or a deal (crmcli.refs.resolve). 'contact:REF', 'company:REF' and
+    'deal:REF' say which; otherwise all three are looked for, an email names a contact before a
+    company's domain, and a REF that names more than one record is ambiguous."""
+    from crmcli.refs import resolve
 
-    resolvers = {"contact": resolve_contact, "company": resolve_company, "deal": resolve_deal}
-    kind, _, rest = ref.partition(":")
-    if rest and kind in resolvers:
-        found: dict[str, Any] = {kind: resolvers[kind](session, rest)}
-    else:
-        found = {}
-        for name, resolver in resolvers.items():
-            try:
-                found[name] = resolver(session, ref)
-            except NotFound:
-                pass
-    if not found:
-        raise NotFound(f"no contact, company or deal matches '{ref}'")
-    if len(found) > 1:
-        named = " and ".join(f"{k} #{v.id}" for k, v in found.items())
-        raise Ambiguous(f"'{ref}' is {named}: say " + " or ".join(f"{k}:{ref}" for k in found))
-    return found.get("contact"), found.get("company"), found.get("deal")
+    kind, record = resolve(session, ref, ("contact", "company", "deal"))
+    return (
+        record if kind == "contact" else None,
+        record if kind == "company" else None,
+        record if kind == "deal" else None,
+    )

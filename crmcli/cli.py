@@ -35,6 +35,9 @@ from crmcli.commands import (
 )
 from crmcli.commands._common import State
 from crmcli.errors import CrmError, ExitCode
+from crmcli.helpfmt import tidy
+
+tidy()  # help shows FILE, N, [a|b] and REF, not Typer's <bool>, <str> and {id_}
 
 
 class CrmGroup(TyperGroup):

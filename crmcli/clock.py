@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime, tzinfo
 
 _zone: tzinfo | None = None
+_date_order: str | None = None
 
 
 def now() -> datetime:
@@ -30,6 +31,17 @@ def set_local_zone(name: str | None) -> None:
 def local_zone() -> tzinfo | None:
     """The configured zone, or None for the system's own (which honours TZ)."""
     return _zone
+
+
+def set_date_order(order: str | None) -> None:
+    """How numeric dates typed or imported read: dmy, mdy or ymd (config date_order); None: the locale's."""
+    global _date_order
+    _date_order = order or None
+
+
+def date_order() -> str | None:
+    """The configured date order, or None for the locale's (crmcli.when.locale_order)."""
+    return _date_order
 
 
 def as_utc(value: datetime) -> datetime:

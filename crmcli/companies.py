@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, update
@@ -11,15 +12,14 @@ from sqlmodel import Session, select
 from crmcli import clock, fields, search, settings
 from crmcli.addressbook import normalize_website
 from crmcli.documents import company_parts
-from crmcli.errors import Invalid
-from crmcli.filters import apply_sort, where_custom
+from crmcli.errors import Invalid, NotFound
+from crmcli.filters import apply_sort, where_clauses
 from crmcli.models import Activity, Company, CompanyTag, Contact
-from crmcli.normalize import name_key, normalize_name, normalize_phone, optional_notes, optional_text
-from crmcli.refs import as_id, pick_one
+from crmcli.normalize import clean_text, name_key, normalize_name, normalize_phone, optional_notes, optional_text
+from crmcli.refs import as_id, like_escape, note, resolve, split_kind
 from crmcli.tags import having_tag, set_tags, tags_of
 
 SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
-BUILTIN_WHERE = {"name", "domain", "owner", "source", "phone", "website"}
 # Plain text columns, cleaned on write; --where compares them with the value cleaned the same way.
 TEXT_FIELDS = ("street", "city", "region", "postcode", "country", "industry")
 
@@ -37,40 +37,51 @@ def normalize_domain(value: str | None) -> str | None:
     return text
 
 
-def _describe(company: Company) -> str:
-    return f"#{company.id} {company.name}" + (f" ({company.domain})" if company.domain else "")
-
-
 def resolve_company(session: Session, ref: str) -> Company:
-    """An id, a domain or an email at that domain, or an exact (case-blind) name. The id of a
-    company merged into another gives that other one, with a note (crmcli.refs.note)."""
-    ref_id = as_id(ref)
-    if ref_id is not None:
-        company = session.get(Company, ref_id)
-        if company is None:  # merged away: the company it lives on, with a note (refs.note)
-            from crmcli.refs import merged_record
-
-            return merged_record(session, Company, "company", ref_id)
-        return company
-    matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
-    if not matches and ("@" in ref or "." in ref):
-        try:
-            domain = normalize_domain(ref)
-        except Invalid:
-            domain = None
-        if domain:
-            matches = list(session.exec(select(Company).where(Company.domain == domain).order_by(Company.id)))
-    return pick_one("company", ref, matches, _describe)
+    """The one company REF names: company:REF, an id, an email at its domain, a phone, the name
+    (case- and accent-blind), its domain, a prefix or words of the name (crmcli.refs.resolve). The
+    id of a company merged into another gives that other one, with a note (crmcli.refs.note)."""
+    return resolve(session, ref, ("company",))[1]
 
 
-def find_or_create(session: Session, ref: str, *, owner: str | None = None) -> Company:
-    """The company REF names (id or exact name); a name not yet known makes a new company."""
-    if as_id(ref) is not None:
-        return resolve_company(session, ref)
-    matches = list(session.exec(select(Company).where(Company.name_key == name_key(ref)).order_by(Company.id)))
-    if matches:
-        return pick_one("company", ref, matches, _describe)
-    return add_company(session, name=ref, owner=owner)
+def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Company | None, bool]:
+    """The company a company option's REF names, without making one: (company, True when only
+    NEAR: its name matches once legal forms, "&"/"and"/"und", case and accents are ignored, or
+    is a close fuzzy match, matching.closest_company), or (None, False) for a new name. An id or
+    company:REF must name one (NotFound otherwise); an email, domain or phone may; a name is
+    matched whole (case- and accent-blind), never by a part of it."""
+    text = clean_text(ref)
+    try:
+        return resolve(session, text, ("company",), words=False)[1], False
+    except NotFound:
+        if as_id(text) is not None or split_kind(text)[0] is not None:
+            raise
+    if not near:
+        return None, False
+    from crmcli.matching import closest_company
+
+    # the companies whose name begins as TEXT does (a typo in the first two letters is rare): one
+    # pass of the database over the names, instead of folding every name here
+    start = like_escape(name_key(text)[:2])
+    query = select(Company.id, Company.name).where(Company.name_key.like(f"{start}%", escape="\\")).order_by(Company.id)
+    found = closest_company(text, dict(session.exec(query).all()))
+    return (session.get(Company, found), True) if found is not None else (None, False)
+
+
+def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_company: bool = False) -> Company:
+    """The company REF names (see find_company); a name of none makes a new company. A near match
+    is used, and said in a note (crmcli.refs.note); NEW_COMPANY makes a new company of the name
+    REF whatever exists."""
+    if new_company:
+        if split_kind(clean_text(ref))[0] is not None:
+            raise Invalid(f"'{ref}' is a reference to a company, not a name for a new one")
+        return add_company(session, name=ref, owner=owner)
+    company, near = find_company(session, ref)
+    if company is None:
+        return add_company(session, name=ref, owner=owner)
+    if near:
+        note(f"using company #{company.id} {company.name} for '{clean_text(ref)}' (--new-company makes a new one)")
+    return company
 
 
 def reindex(session: Session, company: Company) -> None:
@@ -235,6 +246,28 @@ def company_record(company: Company, tags: list[str], people: int) -> dict[str, 
     }
 
 
+def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
+    """The built-in fields --where takes, each with the clause it makes of a value (cleaned as a
+    write would clean it)."""
+
+    def text_field(column: Any) -> Callable[[str], Any]:
+        return lambda value: column == optional_text(value)
+
+    def phone(value: str) -> Any:
+        return Company.phone == normalize_phone(value, settings.get(session, "default_region"))
+
+    return {
+        "name": lambda value: Company.name_key == name_key(value),
+        "domain": lambda value: Company.domain == normalize_domain(value),
+        "website": lambda value: Company.website == normalize_website(value),
+        "owner": text_field(Company.owner),
+        "source": text_field(Company.source),
+        "phone": phone,
+        **{key: text_field(getattr(Company, key)) for key in TEXT_FIELDS},
+        "state": text_field(Company.region),
+    }
+
+
 def list_companies(
     session: Session,
     *,
@@ -254,19 +287,8 @@ def list_companies(
         from crmcli.when import parse_past
 
         query = query.where(Company.created_at >= parse_past(since))
-    for key, value in fields.parse_assignments(where).items():
-        if key == "name":
-            query = query.where(Company.name_key == name_key(value))
-        elif key == "domain":
-            query = query.where(Company.domain == normalize_domain(value))
-        elif key == "website":
-            query = query.where(Company.website == normalize_website(value))
-        elif key in TEXT_FIELDS or key == "state":
-            query = query.where(getattr(Company, "region" if key == "state" else key) == optional_text(value))
-        elif key in BUILTIN_WHERE:
-            query = query.where(getattr(Company, key) == value)
-        else:
-            query = query.where(where_custom(session, Company, "companies", key, value))
+    for clause in where_clauses(session, Company, "companies", where, _where_fields(session)):
+        query = query.where(clause)
     query = apply_sort(query, SORTS, sort, Company.id)
     if limit:
         query = query.limit(limit)
@@ -286,7 +308,9 @@ def list_companies(
 
 
 def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> dict[str, Any]:
-    """Everything about one company: details, its people, and the activity timeline of both."""
+    """Everything about one company: details, its people, the activity timeline of both, its open
+    follow-ups, and its deals (its own and its people's), open and closed, with the open pipeline
+    and won revenue per currency."""
     from crmcli.activities import timeline
     from crmcli.contacts import list_contacts
 
@@ -303,6 +327,11 @@ def company_view(session: Session, company: Company, *, timeline_limit: int | No
     record["contacts"] = people
     record["activity_count"] = total
     record["activities"] = activities
+    from crmcli.deals import customer_deals
+    from crmcli.followups import open_followups
+
+    record["followups"] = open_followups(session, company_id=company.id)
+    record.update(customer_deals(session, company_id=company.id))
     from crmcli.dedupe import merge_history
 
     record["merged"] = merge_history(session, "company", company.id)

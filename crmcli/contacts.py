@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import exists, or_
@@ -14,7 +14,7 @@ from crmcli.activities import last_touch, timeline
 from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.documents import document_parts
 from crmcli.errors import Conflict, Invalid, NotFound
-from crmcli.filters import apply_sort, where_custom
+from crmcli.filters import apply_sort, where_clauses
 from crmcli.models import (
     Activity,
     Company,
@@ -31,7 +31,7 @@ from crmcli.normalize import (
     optional_notes,
     optional_text,
 )
-from crmcli.refs import as_id, pick_one
+from crmcli.refs import resolve
 from crmcli.tags import having_tag, set_tags, tags_of
 
 SORTS = {
@@ -49,38 +49,11 @@ def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _describe(session: Session, contact: Contact) -> str:
-    email = session.exec(
-        select(ContactEmail.email)
-        .where(ContactEmail.contact_id == contact.id)
-        .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
-    ).first()
-    return f"#{contact.id} {contact.name}" + (f" <{email}>" if email else "")
-
-
 def resolve_contact(session: Session, ref: str) -> Contact:
-    """An id (12 or #12), an email, or an exact (case-blind) name matching one contact. The id of
-    a contact merged into another gives that other one, with a note (crmcli.refs.note)."""
-    ref_id = as_id(ref)
-    if ref_id is not None:
-        contact = session.get(Contact, ref_id)
-        if contact is None:  # merged away: the contact it lives on, with a note (refs.note)
-            from crmcli.refs import merged_record
-
-            return merged_record(session, Contact, "contact", ref_id)
-        return contact
-    if "@" in ref:
-        try:
-            email = normalize_email(ref)
-        except Invalid:
-            email = ref.strip().lower()
-        query = (
-            select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id).where(ContactEmail.email == email)
-        )
-    else:
-        query = select(Contact).where(Contact.name_key == name_key(ref))
-    matches = list(session.exec(query.distinct().order_by(Contact.id)))
-    return pick_one("contact", ref, matches, lambda c: _describe(session, c))
+    """The one contact REF names: contact:REF, an id (12 or #12), an email, a phone, the name
+    (case- and accent-blind), a prefix or words of it (crmcli.refs.resolve). The id of a contact
+    merged into another gives that other one, with a note (crmcli.refs.note)."""
+    return resolve(session, ref, ("contact",))[1]
 
 
 def _region(session: Session, region: str | None) -> str:
@@ -120,16 +93,21 @@ def lock_values(session: Session, emails: Iterable[str], phones: Iterable[str], 
     advisory_locks(session, keys)
 
 
-def _company_key_of(session: Session, company: str | None) -> str:
-    """normalize.company_key of the company COMPANY (an id or a name) names, before it is created."""
+def _company_key_of(session: Session, company: str | None, new_company: bool = False) -> str:
+    """normalize.company_key of the company COMPANY (a REF or a name) names, before it is created."""
+    from crmcli.companies import find_company
     from crmcli.normalize import company_key
 
     ref = optional_text(company)
-    ref_id = as_id(ref) if ref else None
-    if ref_id is not None:
-        found = session.get(Company, ref_id)
-        return company_key(found.name) if found else ""
-    return company_key(ref)
+    if not ref:
+        return ""
+    if new_company:
+        return company_key(ref)
+    try:
+        found, _ = find_company(session, ref)
+    except NotFound:
+        return ""  # said when the company is looked up to be linked
+    return company_key(found.name if found else ref)
 
 
 def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tuple[Any, int, Any, str | None]]:
@@ -264,10 +242,12 @@ def add_contact(
     country: str | None = None,
     birthday: str | None = None,
     website: str | None = None,
+    new_company: bool = False,
 ) -> Contact:
     """A new contact, cleaned and checked; the first email and phone are the primary ones.
 
-    COMPANY is a company id or name; an unknown name creates the company. REGION is the country
+    COMPANY is a company REF or name; a name of none creates the company, a name near one
+    (companies.find_or_create) uses it with a note; NEW_COMPANY makes a new company. REGION is the country
     phones without +code are read for; STATE is the address's region (state, province, county),
     stored as region. BIRTHDAY takes 1985-04-15, --04-15 (no year) or an unambiguous date.
     """
@@ -285,13 +265,13 @@ def add_contact(
         from crmcli.matching import Identity
 
         mine = Identity(clean_name, clean_emails, clean_phones, None, optional_text(source))
-        mine.company_key = _company_key_of(session, company)
+        mine.company_key = _company_key_of(session, company, new_company)
         _refuse_same(session, mine)
     company_obj = None
     if optional_text(company):
         from crmcli.companies import find_or_create
 
-        company_obj = find_or_create(session, company or "", owner=optional_text(owner))
+        company_obj = find_or_create(session, company or "", owner=optional_text(owner), new_company=new_company)
     now = clock.now()
     contact = Contact(
         name=clean_name,
@@ -352,10 +332,12 @@ def edit_contact(
     country: str | None = None,
     birthday: str | None = None,
     website: str | None = None,
+    new_company: bool = False,
 ) -> Contact:
     """Change what is given. An empty string clears title, company, owner, source, notes, an
     address part, the birthday or the website; an empty custom value removes that field. STATE
-    is the address's region (REGION: the country phones without +code are read for)."""
+    is the address's region (REGION: the country phones without +code are read for). COMPANY
+    and NEW_COMPANY are as for add_contact."""
     assert contact.id is not None
     # Re-read the row under a lock, so that two people editing one contact at once on a
     # shared PostgreSQL queue up instead of one silently undoing the other (custom fields
@@ -383,7 +365,7 @@ def edit_contact(
         if optional_text(company):
             from crmcli.companies import find_or_create
 
-            contact.company_id = find_or_create(session, company).id
+            contact.company_id = find_or_create(session, company, new_company=new_company).id
         else:
             contact.company_id = None
     if custom:
@@ -526,8 +508,8 @@ def list_contacts(
         from crmcli.when import parse_past
 
         query = query.where(Contact.created_at >= parse_past(since))
-    for key, value in fields.parse_assignments(where).items():
-        query = query.where(_where(session, key, value))
+    for clause in where_clauses(session, Contact, "contacts", where, _where_fields(session)):
+        query = query.where(clause)
     query = apply_sort(query, SORTS, sort, Contact.id)
     if limit:
         query = query.limit(limit)
@@ -541,31 +523,39 @@ def list_contacts(
     ]
 
 
-def _where(session: Session, key: str, value: str) -> Any:
-    if key == "name":
-        return Contact.name_key == name_key(value)
-    if key == "email":
-        return exists().where(ContactEmail.contact_id == Contact.id, ContactEmail.email == normalize_email(value))
-    if key == "phone":
-        phone = normalize_phone(value, _region(session, None))
-        return exists().where(ContactPhone.contact_id == Contact.id, ContactPhone.phone == phone)
-    if key == "company":
-        return Company.name_key == name_key(value)
-    if key in TEXT_FIELDS or key == "state":
-        return getattr(Contact, "region" if key == "state" else key) == optional_text(value)
-    if key == "website":
-        return Contact.website == normalize_website(value)
-    if key == "birthday":
+def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
+    """The built-in fields --where takes, each with the clause it makes of a value (cleaned as a
+    write would clean it, so a value no contact could have is refused, not silently unmatched)."""
+
+    def birthday(value: str) -> Any:
         born = normalize_birthday(value)
         if born and born.startswith("--"):  # a day without a year: that day in any year
             return or_(Contact.birthday == born, Contact.birthday.like(f"____{born[1:]}"))
         return Contact.birthday == born
-    return where_custom(session, Contact, "contacts", key, value)
+
+    def text_field(column: Any) -> Callable[[str], Any]:
+        return lambda value: column == optional_text(value)
+
+    return {
+        "name": lambda value: Contact.name_key == name_key(value),
+        "email": lambda value: exists().where(
+            ContactEmail.contact_id == Contact.id, ContactEmail.email == normalize_email(value)
+        ),
+        "phone": lambda value: exists().where(
+            ContactPhone.contact_id == Contact.id, ContactPhone.phone == normalize_phone(value, _region(session, None))
+        ),
+        "company": lambda value: Company.name_key == name_key(value),
+        **{key: text_field(getattr(Contact, key)) for key in TEXT_FIELDS},
+        "state": text_field(Contact.region),
+        "website": lambda value: Contact.website == normalize_website(value),
+        "birthday": birthday,
+    }
 
 
 def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> dict[str, Any]:
     """The single customer view: details, company, tags, custom fields, last touch, timeline,
-    keep-in-touch cadence and open follow-ups."""
+    keep-in-touch cadence, open follow-ups, and the contact's deals, open and closed, with the
+    open pipeline and won revenue per currency."""
     assert contact.id is not None
     company = session.get(Company, contact.company_id) if contact.company_id else None
     emails, phones, tags = _details(session, [contact.id])
@@ -583,6 +573,9 @@ def contact_view(session: Session, contact: Contact, *, timeline_limit: int | No
     from crmcli.followups import open_followups
 
     record["followups"] = open_followups(session, contact_id=contact.id)
+    from crmcli.deals import customer_deals
+
+    record.update(customer_deals(session, contact_id=contact.id))
     from crmcli.dedupe import merge_history
 
     record["merged"] = merge_history(session, "contact", contact.id)

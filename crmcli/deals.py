@@ -7,6 +7,7 @@ SQL and handed out as Decimal, never float.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,12 +17,12 @@ from sqlmodel import Session, select
 
 from crmcli import clock, fields, search, settings
 from crmcli.errors import Invalid, NotFound
-from crmcli.filters import apply_sort, where_custom
+from crmcli.filters import apply_sort, where_clauses
 from crmcli.models import Activity, Company, Contact, Deal, Pipeline, Stage, StageChange
 from crmcli.money import currency_code, parse_amount, to_decimal
 from crmcli.normalize import clean_text, name_key, normalize_name, optional_notes, optional_text
 from crmcli.pipeline import get_pipeline, parse_rule, resolve_stage, stage_of_kind, stages
-from crmcli.refs import as_id, pick_one
+from crmcli.refs import resolve
 
 STATUSES = ("open", "won", "lost")
 SORTS = {
@@ -39,15 +40,9 @@ SORTS = {
 
 
 def resolve_deal(session: Session, ref: str) -> Deal:
-    """An id (12 or #12) or the exact (case-blind) title of one deal."""
-    ref_id = as_id(ref)
-    if ref_id is not None:
-        deal = session.get(Deal, ref_id)
-        if deal is None:
-            raise NotFound(f"no deal with id {ref_id}")
-        return deal
-    matches = list(session.exec(select(Deal).where(Deal.title_key == name_key(ref)).order_by(Deal.id)))
-    return pick_one("deal", ref, matches, lambda d: f"#{d.id} {d.title} ({d.status})")
+    """The one deal REF names: deal:REF, an id (12 or #12), the title (case- and accent-blind), a
+    prefix or words of it: 'Müller' is the one deal whose title has that word (crmcli.refs.resolve)."""
+    return resolve(session, ref, ("deal",))[1]
 
 
 def parse_close_date(value: str | date | None) -> date | None:
@@ -56,10 +51,10 @@ def parse_close_date(value: str | date | None) -> date | None:
     text = clean_text(value)
     if not text:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"invalid close date '{value}': use YYYY-MM-DD, e.g. 2026-12-31") from None
+    from crmcli.when import parse_date
+
+    # the one date reader (crmcli.when), leaning ahead: 2026-12-31, 'in 3 weeks', eom, 'end of quarter', 12/31/2026
+    return parse_date(text, what="close date", lean="future", error=Invalid)
 
 
 # ---------------------------------------------------------------- rules and moves
@@ -385,16 +380,57 @@ def deal_record(deal: Deal, stage: Stage, pipeline: str, contact: str | None, co
     }
 
 
-def _where(session: Session, key: str, value: str) -> Any:
-    if key == "title":
-        return Deal.title_key == name_key(value)
-    if key in ("owner", "source", "currency", "status"):
-        return getattr(Deal, key) == (value.upper() if key == "currency" else value)
-    if key == "contact":
-        return Contact.name_key == name_key(value)
-    if key == "company":
-        return Company.name_key == name_key(value)
-    return where_custom(session, Deal, "deals", key, value)
+def _status(value: str) -> str:
+    status = clean_text(value).lower()
+    if status not in STATUSES:
+        raise Invalid(f"unknown status '{value}': use open, won or lost")
+    return status
+
+
+def _named(session: Session, model: Any, what: str) -> Callable[[str], Any]:
+    """--where stage=NAME, pipeline=NAME: any pipeline's, case-insensitively; a name none has is refused."""
+
+    def clause(value: str) -> Any:
+        wanted = clean_text(value).casefold()
+        names = sorted({n for n in session.exec(select(model.name)) if n.casefold() == wanted})
+        if not names:
+            known = ", ".join(dict.fromkeys(session.exec(select(model.name).order_by(model.id))))
+            raise Invalid(f"no {what} named '{value}': {what}s are {known}")
+        return model.name.in_(names)
+
+    return clause
+
+
+def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
+    """The built-in fields --where takes, each with the clause it makes of a value."""
+    return {
+        "title": lambda value: Deal.title_key == name_key(value),
+        "stage": _named(session, Stage, "stage"),
+        "pipeline": _named(session, Pipeline, "pipeline"),
+        "owner": lambda value: Deal.owner == optional_text(value),
+        "source": lambda value: Deal.source == optional_text(value),
+        "currency": lambda value: Deal.currency == currency_code(value),
+        "status": lambda value: Deal.status == _status(value),
+        "contact": lambda value: Contact.name_key == name_key(value),
+        "company": lambda value: Company.name_key == name_key(value),
+    }
+
+
+def _record_rows() -> Any:
+    """Deals with what deal_record shows of them: stage, pipeline name, contact and company names."""
+    return (
+        select(Deal, Stage, Pipeline.name, Contact.name, Company.name)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .join(Pipeline, Pipeline.id == Deal.pipeline_id)
+        .outerjoin(Contact, Contact.id == Deal.contact_id)
+        .outerjoin(Company, Company.id == Deal.company_id)
+    )
+
+
+def _of_company(company_id: int) -> Any:
+    """A company's deals: its own, and those of its people that name no company."""
+    people = select(Contact.id).where(Contact.company_id == company_id)
+    return (Deal.company_id == company_id) | (Deal.company_id.is_(None) & Deal.contact_id.in_(people))  # type: ignore[union-attr]
 
 
 def list_deals(
@@ -406,17 +442,15 @@ def list_deals(
     status: str | None = None,
     closing_before: str | date | None = None,
     where: list[str] | None = None,
+    contact: str | None = None,
+    company: str | None = None,
     sort: str = "close",
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Deals as plain records, filtered and sorted (close date first by default, undated last)."""
-    query = (
-        select(Deal, Stage, Pipeline.name, Contact.name, Company.name)
-        .join(Stage, Stage.id == Deal.stage_id)
-        .join(Pipeline, Pipeline.id == Deal.pipeline_id)
-        .outerjoin(Contact, Contact.id == Deal.contact_id)
-        .outerjoin(Company, Company.id == Deal.company_id)
-    )
+    """Deals as plain records, filtered and sorted (close date first by default, undated last).
+    CONTACT: that contact's deals; COMPANY: the company's own and its people's that name no
+    company (as `crm companies show` counts them); both REFs."""
+    query = _record_rows()
     if pipeline or stage:
         pipeline_obj = get_pipeline(session, pipeline)
         query = query.where(Deal.pipeline_id == pipeline_obj.id)
@@ -430,8 +464,17 @@ def list_deals(
         query = query.where(Deal.status == status)
     if closing_before:
         query = query.where(Deal.close_date < parse_close_date(closing_before))
-    for key, value in fields.parse_assignments(where).items():
-        query = query.where(_where(session, key, value))
+    if contact:
+        from crmcli.contacts import resolve_contact
+
+        query = query.where(Deal.contact_id == resolve_contact(session, contact).id)
+    if company:
+        from crmcli.companies import resolve_company
+
+        company_id = resolve_company(session, company).id
+        query = query.where(_of_company(company_id))
+    for clause in where_clauses(session, Deal, "deals", where, _where_fields(session)):
+        query = query.where(clause)
     query = apply_sort(query, SORTS, sort, Deal.id)
     if limit:
         query = query.limit(limit)
@@ -475,6 +518,48 @@ def deal_view(session: Session, deal: Deal, *, timeline_limit: int | None = 20) 
     ]
     record["followups"] = open_followups(session, deal_id=deal.id)
     return record
+
+
+def customer_deals(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> dict[str, Any]:
+    """The deals of one contact, or of one company (its own, and those of its people that name no
+    company), for the single customer view: open ones first by close date (undated last), then
+    closed ones, latest first; with the open pipeline (amount and weighted) and the won revenue
+    per currency, never added across currencies."""
+    query = _record_rows()
+    if company_id is not None:
+        query = query.where(_of_company(company_id))
+    elif contact_id is not None:
+        query = query.where(Deal.contact_id == contact_id)
+    else:
+        raise Invalid("customer_deals needs a contact or a company")
+    records = [deal_record(d, st, p, c, co) for d, st, p, c, co in session.exec(query)]
+    open_ = sorted(
+        (r for r in records if r["status"] == "open"),
+        key=lambda r: (r["close_date"] is None, r["close_date"] or date.min, r["id"]),
+    )
+    closed = sorted(  # latest first; a closed deal without a close time (imported) last
+        (r for r in records if r["status"] != "open"),
+        key=lambda r: (r["closed_at"] is not None, r["closed_at"], r["id"]),
+        reverse=True,
+    )
+
+    def per_currency(rows: list[dict[str, Any]], key: str) -> dict[str, Decimal]:
+        sums: dict[str, Decimal] = {}
+        for r in rows:
+            if r[key] is not None:
+                sums[r["currency"]] = sums.get(r["currency"], Decimal(0)) + r[key]
+        return dict(sorted(sums.items()))
+
+    won = [r for r in closed if r["status"] == "won"]
+    return {
+        "deals": open_ + closed,
+        "open_deals": len(open_),
+        "won_deals": len(won),
+        "lost_deals": len(closed) - len(won),
+        "open_pipeline": per_currency(open_, "amount"),
+        "open_weighted": per_currency(open_, "weighted"),
+        "won_revenue": per_currency(won, "amount"),
+    }
 
 
 def board(

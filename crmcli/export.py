@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -46,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.clock import iso_utc as _iso_utc
-from crmcli.errors import Conflict, Invalid, UsageError
+from crmcli.errors import Invalid, UsageError
 
 KINDS = ("contacts", "companies", "deals", "activities", "followups")
 FORMATS = ("csv", "xlsx", "json", "vcf")
@@ -507,50 +505,19 @@ def render(session: Any, kind: str, records: list[dict[str, Any]], fmt: str, *, 
 
 
 def check_target(target: str, *, force: bool) -> Path | None:
-    """The path to write (None for standard output); refuses to overwrite without FORCE."""
-    if target == "-":
-        return None
-    path = Path(target).expanduser()
-    if path.is_dir():
-        raise Invalid(f"{path} is a directory: give a file name such as {path / 'export.csv'}")
-    check_writable(path)
-    if path.exists() and not force:
-        raise Conflict(f"{path} exists: --force overwrites it")
-    return path
+    """The path to write (None for standard output), checked before any work (crmcli.files)."""
+    from crmcli.files import target as checked
+
+    return checked(target, force=force)
 
 
-def check_writable(path: Path) -> None:
-    """Refuse, before anything is done, a file that could not be written: its directory missing
-    or not writable (files are written beside their target, then renamed)."""
-    if not path.parent.is_dir():
-        raise Invalid(f"cannot write {path}: directory {path.parent} does not exist")
-    try:  # a probe, as the write will be: permissions, read-only file systems, ACLs and root alike
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise Invalid(f"cannot write {path}: directory {path.parent}: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-def write(path: Path | None, data: bytes) -> None:
+def write(path: Path | None, data: bytes, *, force: bool) -> None:
     """DATA to PATH atomically (mode 0600: it is personal data), or to standard output."""
     if path is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise Invalid(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as exc:  # a full disk
-        Path(tmp).unlink(missing_ok=True)
-        raise Invalid(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from crmcli.files import write_bytes
+
+    write_bytes(path, data, force=force)

@@ -209,7 +209,13 @@ class FollowUpId:
 
 
 def parse_id(ref: str | int) -> FollowUpId:
-    raw = str(ref).strip().lower().lstrip("#")
+    """12, #12 or followup:12 (follow-up:12), and c12 for the cadence of contact #12 (crmcli.refs)."""
+    from crmcli.refs import split_kind
+
+    kind, rest = split_kind(str(ref))
+    if kind is not None and kind != "followup":
+        raise Invalid(f"'{ref}' names a {kind}: a follow-up id is wanted here")
+    raw = rest.strip().lower().lstrip("#")
     if raw.isdigit():
         return FollowUpId(int(raw))
     m = _CADENCE_ID.match(raw)
@@ -226,14 +232,18 @@ def get_followup(session: Session, ref: str | int, *, lock: bool = False) -> Fol
             f"{fid} is the keep-in-touch cadence of contact #{fid.value}: it moves when you log an activity "
             f"(crm followups done {fid} --log TEXT); change it with crm contacts cadence {fid.value} 30d|off"
         )
-    followup = session.get(FollowUp, fid.value, with_for_update=lock or None)
+    from crmcli.refs import ID_MAX
+
+    followup = session.get(FollowUp, fid.value, with_for_update=lock or None) if fid.value <= ID_MAX else None
     if followup is None:
         raise NotFound(f"no follow-up with id {fid.value}")
     return followup
 
 
 def _cadence_contact(session: Session, fid: FollowUpId) -> Contact:
-    contact = session.get(Contact, fid.value)
+    from crmcli.refs import ID_MAX
+
+    contact = session.get(Contact, fid.value) if fid.value <= ID_MAX else None
     if contact is None or not contact.cadence_days:
         raise NotFound(f"no cadence follow-up {fid}: contact #{fid.value} has no keep-in-touch cadence")
     return contact
@@ -598,15 +608,30 @@ def list_followups(
     days: int = 7,
     owner: str | None = None,
     cadence: bool = True,
+    contact: str | None = None,
+    company: str | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Open follow-ups, soonest first, stored and cadence ones together. WINDOW: due (overdue and
-    today, the default), overdue, today, upcoming (today and the next DAYS days) or all."""
+    today, the default), overdue, today, upcoming (today and the next DAYS days) or all. CONTACT,
+    COMPANY (REFs): only those on that contact (its cadence one included) or on that company, as
+    its `show` lists them (not those on its deals or people)."""
     frame = Frame.at()
     low, high = _bounds(frame, window, days)
-    rows = _stored_rows(session, frame, low=low, high=high, owner=owner, limit=limit)
-    if cadence:
-        rows += _cadence_rows(session, frame, low=low, high=high, owner=owner)
+    contact_id = company_id = None
+    if contact:
+        from crmcli.contacts import resolve_contact
+
+        contact_id = resolve_contact(session, contact).id
+    if company:
+        from crmcli.companies import resolve_company
+
+        company_id = resolve_company(session, company).id
+    rows = _stored_rows(
+        session, frame, low=low, high=high, owner=owner, contact_id=contact_id, company_id=company_id, limit=limit
+    )
+    if cadence and company_id is None:  # a cadence follow-up is on a contact
+        rows += _cadence_rows(session, frame, low=low, high=high, owner=owner, contact_id=contact_id)
         rows.sort(key=_sort_key)
     return rows[:limit] if limit else rows
 

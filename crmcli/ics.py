@@ -9,10 +9,7 @@ follow-ups carry an RRULE; every event has a VALARM at its start. Imported only 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event
@@ -76,22 +73,3 @@ def followups_ics(rows: list[dict[str, Any]]) -> bytes:
         event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()
-
-
-def write_file(target: str, data: bytes) -> Path:
-    """DATA into TARGET atomically (a reader never sees half a calendar)."""
-    path = Path(target).expanduser()
-    if not path.parent.is_dir():
-        from crmcli.errors import Invalid
-
-        raise Invalid(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o600)  # follow-ups are personal data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

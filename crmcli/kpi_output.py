@@ -85,7 +85,19 @@ def _figure_label(fig: dict[str, Any]) -> str:
 
 
 STATUS_MARK = {"met": "✓ met", "on target": "✓ on target", "on pace": "✓ on pace", "behind": "⚠ behind pace",
-               "missed": "✗ missed", "no data": "— no data"}  # fmt: skip
+               "missed": "✗ missed", "no data": "— no data", "incomplete": "? rate missing"}  # fmt: skip
+
+
+def unconverted_text(target: dict[str, Any]) -> str:
+    """'+ $1,200.00 USD not converted: no rate (crm config rates set USD …)', or ''."""
+    from crmcli.money import format_money
+
+    if not target.get("unconverted"):
+        return ""
+    amounts = " + ".join(f"{format_money(v, c)} {c}" for c, v in target["unconverted"].items())
+    missing = target.get("missing_rates") or list(target["unconverted"])
+    hint = "; ".join(f"crm config rates set {c} …" for c in missing)
+    return f"+ {amounts} not converted: no rate ({hint})"
 
 
 def _target_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,7 +106,8 @@ def _target_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             **t, "who": t["owner"] or "team",
             "target_text": value_text(t["unit"], t["target"], t["currency"]),
-            "actual_text": value_text(t["unit"], t["actual"], t["currency"]),
+            "actual_text": value_text(t["unit"], t["actual"], t["currency"]) + ("*" if t.get("unconverted") else ""),
+            "unconverted_text": unconverted_text(t),
             "expected_text": value_text(t["unit"], t["expected"], t["currency"]) if t["expected"] is not None else "",
             "attainment_text": f"{t['attainment_pct']}%" if t["attainment_pct"] is not None else "",
             "mark": "⚠ behind target" if t["status"] == "behind" and not t["paced"] else STATUS_MARK[t["status"]],
@@ -119,7 +132,8 @@ def emit_kpi(data: dict[str, Any], fmt: str) -> None:
             cells += [value_text(f["unit"], f["previous"], f["currency"]), change_text(f)]
             out.write("\t".join(_clean_cell(c) for c in cells) + "\n")
         for t in _target_rows(data):
-            cells = ["target " + t["metric"], t["who"], t["window"], t["target_text"], t["actual_text"], t["mark"]]
+            actual = " ".join(x for x in (t["actual_text"].rstrip("*"), t["unconverted_text"]) if x)
+            cells = ["target " + t["metric"], t["who"], t["window"], t["target_text"], actual, t["mark"]]
             out.write("\t".join(_clean_cell(c) for c in cells) + "\n")
         return
     _kpi_screen(data)
@@ -206,6 +220,9 @@ def _targets_table(console: Any, data: dict[str, Any]) -> None:
             Col("expected_text", "Pace", justify="right", drop=1), Col("attainment_text", "Done", justify="right"),
             Col("mark", "Status")]  # fmt: skip
     console.print(_rich_table(rows, cols, "Targets (pace: where a count or sum should be by now)", console.width))
+    for r in rows:
+        if r["unconverted_text"]:  # the * beside Actual
+            console.print(rich_text(f"* {r['metric']} ({r['who']}): {r['unconverted_text']}"))
     behind = [r for r in rows if r["behind"]]
     if behind:
         names = ", ".join(f"{r['metric']} ({r['who']})" for r in behind)

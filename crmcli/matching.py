@@ -173,6 +173,27 @@ def company_names_compatible(a: str | None, b: str | None) -> bool:
     return fuzz.ratio(ka, kb) >= 85
 
 
+NEAR_COMPANY = 90  # rapidfuzz ratio of company keys: 'Mueller & Soehne' ~ 'Müller & Söhne GmbH', 'Siemens' ≁ 'Siemans'
+
+
+def closest_company(name: str, companies: dict[int, str]) -> int | None:
+    """The id of the company in COMPANIES ({id: name}) that NAME most likely means although it is
+    not written the same: the oldest whose name is NAME once legal forms, "&"/"and"/"und",
+    punctuation, case and accents are ignored (normalize.company_key), else the closest by a
+    fuzzy ratio of those keys of at least NEAR_COMPANY; None when no name is that close."""
+    key = _company_key(name)
+    if not key:
+        return None
+    keys = {cid: _company_key(other) for cid, other in companies.items()}
+    same = [cid for cid, other in keys.items() if other == key]
+    if same:
+        return min(same)
+    from rapidfuzz import fuzz, process
+
+    best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=NEAR_COMPANY)
+    return None if best is None else int(best[2])
+
+
 # ---------------------------------------------------------------- verdicts
 
 

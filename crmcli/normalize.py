@@ -109,11 +109,20 @@ def name_key(value: str) -> str:
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Latin letters that are not a base letter and a mark, so NFKD leaves them whole: read as people
+# type them without the key for it ("Søren Ødegård" is "Soren Odegard", "Łódź" is "Lodz").
+_LETTERS = str.maketrans({
+    "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ł": "l", "Ł": "L", "ħ": "h", "Ħ": "H",
+    "ŧ": "t", "Ŧ": "T", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH",
+})  # fmt: skip
+
+
 def fold_accents(value: str) -> str:
-    """Müller → Muller, for accent-blind search. CJK is left as it is."""
+    """Müller → Muller, Søren → Soren, for accent-blind search. CJK is left as it is."""
     if value.isascii():
         return value
-    return unicodedata.normalize("NFC", _COMBINING.sub("", unicodedata.normalize("NFKD", value)))
+    folded = _COMBINING.sub("", unicodedata.normalize("NFKD", value)).translate(_LETTERS)
+    return unicodedata.normalize("NFC", folded)
 
 
 @functools.cache
@@ -214,13 +223,15 @@ _LEGAL = {
     "gmbh", "mbh", "ag", "kg", "ohg", "ug", "ev", "se", "sa", "sas", "sarl", "sasu", "sl", "slu", "srl", "spa",
     "bv", "nv", "pty", "kk", "oy", "ab", "as", "aps", "pte", "pvt", "cokg", "gmbhcokg",
 }  # fmt: skip
+_AND = {"and", "und", "et"}
 _LEGAL_CJK = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社", "集团", "公司")
 
 
 @functools.lru_cache(maxsize=65536)  # imports ask for the same few thousand companies again and again
 def company_key(name: str | None) -> str:
     """The form company names are matched by: case, accents, punctuation and legal suffixes
-    (Inc., GmbH, Ltd, S.A., 有限公司 …) ignored. 'Acme GmbH' and 'ACME, Inc.' both give 'acme'."""
+    (Inc., GmbH, Ltd, S.A., 有限公司 …) and "&"/"and"/"und" ignored. 'Acme GmbH' and 'ACME, Inc.' both
+    give 'acme'; 'Müller und Söhne' and 'Müller & Söhne GmbH' both give 'mullersohne'."""
     text = fold_accents(clean_text(name)).casefold()
     for suffix in _LEGAL_CJK:
         if text.endswith(suffix) and len(text) > len(suffix):
@@ -237,6 +248,8 @@ def company_key(name: str | None) -> str:
             words.pop()
         else:
             break
+    # "and", "und", "et" after the first word are the "&" people write out: "Müller und Söhne" is "Müller & Söhne"
+    words = words[:1] + [w for w in words[1:] if w not in _AND]
     return "".join(words)
 
 

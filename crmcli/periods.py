@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from crmcli import clock
-from crmcli.errors import UsageError
-from crmcli.when import add_months, day_start
+from crmcli.errors import Invalid, UsageError
+from crmcli.when import add_months, day_start, parse_date
 
 KINDS = ("week", "month", "quarter", "year")
 _NAMED = re.compile(r"^(\d{4})(?:-(?:(\d{1,2})|[qQ]([1-4])|[wW](\d{1,2})))?$")
@@ -129,10 +129,14 @@ def _named(text: str) -> Window | None:
 
 
 def _day(text: str, option: str) -> date:
+    """A period bound, through the one date reader (crmcli.when), leaning back: 2026-11-01,
+    yesterday, 'last fri', 'start of month', 'end of last quarter', 30d, 1/11/2026 (date order)."""
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"invalid {option} '{text}': use a date such as 2026-11-01") from None
+        return parse_date(text, what=option, lean="past")
+    except (UsageError, Invalid):
+        raise UsageError(
+            f"invalid {option} '{text}': use a date such as 2026-11-01, yesterday, 'start of month' or 30d"
+        ) from None
 
 
 def window(

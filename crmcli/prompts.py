@@ -47,6 +47,27 @@ def confirm(question: str, *, assume_yes: bool, action: str | None = None) -> bo
     return bool(answer)
 
 
+def can_choose() -> bool:
+    """A list to choose from needs a person at both ends: stdin and stdout are terminals."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def choose_ref(ref: str, candidates: list) -> object | None:
+    """One of CANDIDATES (crmcli.refs.Candidate) that the ambiguous REF matched, chosen by the person
+    at the terminal; None without a terminal (the REF stays ambiguous). Escape or Ctrl-C cancels."""
+    if not can_choose():
+        return None
+    import questionary
+
+    from crmcli.output import one_line  # names are shown, never obeyed
+
+    choices = [questionary.Choice(one_line(c.label()), value=c) for c in candidates]
+    answer = questionary.select(one_line(f"'{ref}' matches {len(candidates)}: which one?"), choices=choices).ask()
+    if answer is None:
+        raise Cancelled("cancelled")
+    return answer
+
+
 def _action(question: str) -> str:
     """'Remove #3 Acme? Their people stay.' -> 'remove #3 Acme' (a name may hold a '?' itself)."""
     said = question.rstrip()

@@ -34,6 +34,12 @@ def _currency(value: str) -> str:
     return currency_code(value)
 
 
+def _date_order(value: str) -> str:
+    from crmcli.when import valid_order
+
+    return valid_order(value)
+
+
 def _user(value: str) -> str:
     from crmcli.normalize import normalize_name
 
@@ -45,6 +51,11 @@ KNOWN: dict[str, tuple[str | None, Callable[[str], str], str]] = {
     "default_region": ("US", _region, "country assumed for phone numbers without +country code"),
     "currency": ("EUR", _currency, "default currency for deal amounts (ISO 4217)"),
     "timezone": (None, _timezone, "IANA zone for showing times (default: the system's, TZ)"),
+    "date_order": (
+        None,
+        _date_order,
+        "how 1/2/2027 reads: dmy, mdy or ymd (default: the locale's, LC_ALL/LC_TIME/LANG; C: mdy)",
+    ),
 }
 
 

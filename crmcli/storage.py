@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The revisions shipped in crmcli/migrations/versions, oldest first. A test checks this
 # against Alembic's own view, so the open path never has to import Alembic to know the head.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 _engines: dict[str, Engine] = {}
@@ -274,26 +274,24 @@ def _has_tables(conn: Connection) -> bool:
 
 
 def backup_sqlite(path: Path, revision: str) -> Path:
-    """A consistent copy of the SQLite file before a migration touches it."""
+    """A consistent copy of the SQLite file before a migration touches it: FILE.bak-REVISION
+    (FILE.bak-REVISION.2 … beside an older one: a backup never replaces another), 0600, complete
+    or absent."""
     import sqlite3
 
-    target = path.with_name(f"{path.name}.bak-{revision}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.bak-{revision}.{n}")
-    src = sqlite3.connect(path)
-    try:
-        # made private before anything is written to it
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        dst = sqlite3.connect(target)
-        with dst:
-            src.backup(dst)
-        dst.close()
-    finally:
-        src.close()
-    os.chmod(target, 0o600)
-    return target
+    from crmcli.files import write_new
+
+    def fill(tmp: str) -> None:
+        src = sqlite3.connect(path)
+        try:
+            dst = sqlite3.connect(tmp)
+            with dst:
+                src.backup(dst)
+            dst.close()
+        finally:
+            src.close()
+
+    return write_new(path.with_name(f"{path.name}.bak-{revision}"), fill)
 
 
 def _newer(url: str, revision: str) -> DatabaseError:

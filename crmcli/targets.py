@@ -6,6 +6,11 @@ the month half the target should be reached, so a target is *behind* when the fi
 target × the elapsed share of its period. Rates and medians (win rate, speed to lead, cycle
 days) are not paced: they are compared with the target as they stand. Speed to lead and cycle
 days are better when lower.
+
+A won-value target has one currency (the config currency unless set with --currency). Wins in
+other currencies are converted into it with the rates the user keeps (crmcli.rates), added up
+exactly and rounded once; wins in a currency without a rate are listed as not converted, never
+counted as 0, and a target that only they could still make is "incomplete", not "behind".
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from crmcli.periods import Window, containing
 
 # metric: (unit, better, paced, help)
 METRICS: dict[str, tuple[str, str, bool, str]] = {
-    "won_value": ("money", "up", True, "value of deals won (one currency: --currency, default config currency)"),
+    "won_value": ("money", "up", True, "value of deals won in one currency, others converted (crm config rates)"),
     "won_count": ("count", "up", True, "number of deals won"),
     "win_rate": ("percent", "up", False, "won / (won + lost), in percent"),
     "new_contacts": ("count", "up", True, "contacts created"),
@@ -164,10 +169,22 @@ def _parts(session: Session, scope: kpi.Scope, cache: dict, part: str) -> Any:
     return stored[part]
 
 
+def won_value(session: Session, scope: kpi.Scope, currency: str, cache: dict) -> dict[str, Any]:
+    """The value won over SCOPE in CURRENCY: wins in other currencies converted with the stored
+    rates (crmcli.rates); those without a rate are left out of 'value' and listed in 'unconverted'."""
+    from crmcli import rates
+
+    if "rates" not in cache:
+        cache["rates"] = (rates.load(session), rates.base_currency(session))
+    stored, base = cache["rates"]
+    won = _parts(session, scope, cache, "closed")["won"]["value"]
+    return rates.convert(won, currency, stored, base)
+
+
 def actual(session: Session, scope: kpi.Scope, metric: str, currency: str | None, cache: dict) -> Decimal | None:
     """The figure METRIC stands at over SCOPE (None: nothing to measure yet, e.g. no closed deals)."""
     if metric == "won_value":
-        return _parts(session, scope, cache, "closed")["won"]["value"].get(currency or "", Decimal(0))
+        return won_value(session, scope, currency or settings.get(session, "currency") or "EUR", cache)["value"]
     if metric == "won_count":
         return Decimal(_parts(session, scope, cache, "closed")["won"]["count"])
     if metric == "win_rate":
@@ -213,10 +230,19 @@ def attainment(
     for record in list_targets(session, owner=owner):
         window = viewed if viewed.kind == record["period"] else containing(record["period"], as_of)
         scope = kpi.Scope(window, record["owner"])
-        value = actual(session, scope, record["metric"], record["currency"], cache)
         elapsed = window.elapsed(now)
         goal = record.pop("value")
+        if record["unit"] == "money":  # one figure in the target's currency, and what could not be converted
+            won = won_value(session, scope, record["currency"] or "EUR", cache)
+            value = won["value"]
+            extra = {k: won[k] for k in ("converted", "unconverted", "missing_rates")}
+        else:
+            value = actual(session, scope, record["metric"], record["currency"], cache)
+            extra = {}
         verdict = judge(record["metric"], goal, value, elapsed)
+        if extra.get("unconverted") and verdict["status"] in ("behind", "missed"):
+            # the wins without a rate might make up the difference: say so rather than judge
+            verdict = {**verdict, "status": "incomplete", "behind": False}
         rows.append({**record, "target": goal, "window": window.label, "elapsed": round(elapsed, 3), "actual": value,
-                     **verdict})  # fmt: skip
+                     **extra, **verdict})  # fmt: skip
     return rows

@@ -8,7 +8,6 @@ times as local times, so the sheets can be sorted, summed and charted further.
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -89,16 +88,17 @@ def export(
     pipeline: str | None = None,
     months: int = 6,
     trend_months: int = 12,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write the workbook; returns {"path", "sheets", "charts"}."""
+    """Write the workbook (not over an existing file unless FORCE); returns {"path", "sheets", "charts"}."""
     from openpyxl import Workbook
+
+    from crmcli import files
 
     target = Path(path).expanduser()
     if target.suffix.lower() != ".xlsx":
         raise Invalid(f"'{path}' does not end in .xlsx: the export is an Excel workbook")
-    from crmcli.export import check_writable, write
-
-    check_writable(target)  # before the work, not after it
+    files.target(target, force=force, example="report.xlsx")  # before the work, not after it
     scope = kpi.make_scope(session, window, owner, pipeline)
     book = Workbook(write_only=True)
     charts = 0
@@ -113,9 +113,8 @@ def export(
     _lost(book, reports.lost_reasons_report(session, scope))
     _targets(book, summary["targets"])
     sheets = [ws.title for ws in book.worksheets]
-    data = io.BytesIO()
-    book.save(data)
-    write(target, data.getvalue())  # atomically, mode 0600 like crm export: the reports name customers
+    with files.atomic(target, force=force) as out:  # mode 0600 like crm export: the reports name customers
+        book.save(out)
     return {"path": str(target), "sheets": sheets, "charts": charts}
 
 
@@ -289,13 +288,16 @@ def _lost(book: Any, rows: list[dict[str, Any]]) -> None:
 
 def _targets(book: Any, rows: list[dict[str, Any]]) -> None:
     s = _Sheet(book, "Targets")
-    s.widths(22, 10, 12, 14, 16, 16, 16, 10, 14)
-    s.header(["Metric", "For", "Period", "Currency", "Target", "Actual", "Pace (by now)", "Done %", "Status"])
+    s.widths(22, 10, 12, 14, 16, 16, 16, 10, 14, 40)
+    s.header(["Metric", "For", "Period", "Currency", "Target", "Actual", "Pace (by now)", "Done %", "Status",
+              "Not converted (no rate)"])  # fmt: skip
+    from crmcli.kpi_output import unconverted_text
+
     for r in rows:
         fmt = _money_format(r["currency"]) if r["unit"] == "money" else None
         s.append([r["metric"], r["owner"] or "team", r["window"], r["currency"], s.cell(r["target"], fmt),
                   s.cell(r["actual"], fmt), s.cell(r["expected"], fmt), s.cell(_pct(r["attainment_pct"]), "0.0%"),
-                  r["status"]])  # fmt: skip
+                  r["status"], unconverted_text(r) or None])  # fmt: skip
     if not rows:
         s.append(
             [f"No targets: set one with crm targets set METRIC VALUE --period month ({', '.join(targets.METRICS)})"]

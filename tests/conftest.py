@@ -32,6 +32,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CRM_USER", "tester")
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("LANG", "C.UTF-8")  # numeric dates read month-first unless a test sets date_order
+    for var in ("LC_ALL", "LC_TIME"):
+        monkeypatch.delenv(var, raising=False)
     for var in ("CRM_DB", "CRM_NOW", "NO_COLOR", "CRM_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     clock.set_local_zone(None)

@@ -109,7 +109,10 @@ def test_ambiguous_ref_lists_the_candidates(session) -> None:
     two = contacts.add_contact(session, name="Anna Müller", emails=["a2@x.de"])
     with pytest.raises(Ambiguous) as info:
         contacts.resolve_contact(session, "Anna Müller")
-    assert info.value.candidates == [f"#{one.id} Anna Müller <a1@x.de>", f"#{two.id} Anna Müller <a2@x.de>"]
+    assert info.value.candidates == [
+        f"contact #{one.id} Anna Müller <a1@x.de>",
+        f"contact #{two.id} Anna Müller <a2@x.de>",
+    ]
     assert "use the id" in str(info.value)
 
 
@@ -269,9 +272,9 @@ def test_companies_add_edit_remove(session) -> None:
 
 
 def test_log_subject_resolution(session) -> None:
-    contacts.add_contact(session, name="Acme", emails=["x@y.de"])
-    companies.add_company(session, name="Acme")
-    with pytest.raises(Ambiguous, match="contact:Acme or company:Acme"):
+    person = contacts.add_contact(session, name="Acme", emails=["x@y.de"])
+    firm = companies.add_company(session, name="Acme")
+    with pytest.raises(Ambiguous, match=f"say contact:{person.id} or company:{firm.id}"):
         activities.resolve_subject(session, "Acme")
     contact, company, deal = activities.resolve_subject(session, "company:Acme")
     assert contact is None and company is not None and deal is None

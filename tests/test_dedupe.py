@@ -233,6 +233,7 @@ def test_merge_contacts_moves_everything_and_keeps_keeps_values(session) -> None
         emails=["anna.m@acme.de", "anna@acme.de"],
         phones=["+4915112345678"],
         company="ACME Inc.",
+        new_company=True,  # a company of its own (else the near name is Acme GmbH's)
         title="CEO",
         tags=["newsletter", "vip"],
         owner="ben",
@@ -383,7 +384,7 @@ def _add(cli, *args: str) -> str:
 
 def test_cli_dedupe_lists_clusters_in_every_format(cli) -> None:
     anna = _add(cli, "Anna Müller", "-e", "anna@acme.de", "-c", "Acme GmbH")
-    anna2 = _add(cli, "Anna Mueller", "-e", "anna@acme.de", "-c", "ACME Inc.", "--allow-duplicate")
+    anna2 = _add(cli, "Anna Mueller", "-e", "anna@acme.de", "-c", "ACME Inc.", "--new-company", "--allow-duplicate")
     jon = _add(cli, "Jon Smith", "-c", "Globex")
     john = _add(cli, "John Smith", "-c", "Globex")
     _add(cli, "Hugo Lefèvre", "-c", "Globex")

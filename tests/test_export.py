@@ -259,7 +259,7 @@ def test_cli_export_refuses_what_it_should(cli, tmp_path: Path) -> None:
     target = tmp_path / "c.csv"
     ok(cli("export", "contacts", str(target)))
     before = target.read_bytes()
-    one_line_error(cli("export", "contacts", str(target)), 1, "exists: --force overwrites it")
+    one_line_error(cli("export", "contacts", str(target)), 1, "exists: use --force to replace it")
     ok(cli("contacts", "add", "Bo"))
     ok(cli("export", "contacts", str(target), "--force"))
     assert target.read_bytes() != before and target.read_bytes().count(b"\r\n") == 3

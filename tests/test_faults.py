@@ -109,11 +109,13 @@ def test_report_export_is_private_and_ics_export_needs_force(cli, tmp_path: Path
     book = tmp_path / "kpis.xlsx"
     book.write_bytes(b"old")
     book.chmod(0o644)
-    ok(cli("report", "export", str(book)))  # a workbook is replaced, as its help says, and private
+    one_line_error(cli("report", "export", str(book)), 1, f"{book} exists: use --force to replace it")
+    assert book.read_bytes() == b"old"
+    ok(cli("report", "export", str(book), "--force"))  # replaced with --force, and private
     assert oct(book.stat().st_mode & 0o777) == "0o600" and book.read_bytes()[:2] == b"PK"
     ics = tmp_path / "f.ics"
     ics.write_text("mine")
-    one_line_error(cli("followups", "export", "--ics", str(ics)), 1, f"{ics} exists: --force overwrites it")
+    one_line_error(cli("followups", "export", "--ics", str(ics)), 1, f"{ics} exists: use --force to replace it")
     assert ics.read_text() == "mine"
     ok(cli("followups", "export", "--ics", str(ics), "--force"))
     assert ics.read_text().startswith("BEGIN:VCALENDAR") and oct(ics.stat().st_mode & 0o777) == "0o600"

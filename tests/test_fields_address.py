@@ -17,7 +17,7 @@ from test_cli import ok, one_line_error
 from crmcli import companies, contacts, export, fields, search, storage
 from crmcli.addressbook import address_line, normalize_birthday, normalize_website, show_birthday
 from crmcli.documents import company_document, contact_document, document_parts
-from crmcli.errors import Invalid
+from crmcli.errors import Invalid, UsageError
 from crmcli.models import SearchDoc
 from crmcli.normalize import clean_text
 
@@ -247,7 +247,7 @@ def test_list_where_filters_the_new_fields(session) -> None:
     assert names("birthday=--04-15") == ["Anna Müller", "Bo"]  # a day without a year: that day, any year
     assert names("birthday=24 December") == ["Cy"]
     assert names("website=bo.fr") == names("website=https://bo.fr") == ["Bo"]
-    with pytest.raises(Invalid, match="ambiguous birthday"):
+    with pytest.raises(UsageError, match="ambiguous birthday"):  # a filter's value: a usage error (exit 2)
         names("birthday=04/05/1985")
 
     companies.add_company(session, name="Acme", city="Berlin", industry="SaaS", country="DE", website="acme.de")

@@ -64,7 +64,7 @@ def test_bad_input_is_one_line_with_the_right_exit_code(cli) -> None:
 
 def test_list_windows_owner_and_mine(cli) -> None:
     people(cli)
-    add(cli, "anna@acme.de", "--due", "2026-11-20", "--note", "overdue", "--owner", "ana")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-20", "--note", "overdue", "--owner", "ana")
     add(cli, "anna@acme.de", "--due", "today 16:00", "--note", "today", "--owner", "tester")
     add(cli, "张伟明", "--due", "in 3 days", "--note", "soon", "--owner", "ben")
     add(cli, "张伟明", "--due", "in 3 weeks", "--note", "later", "--owner", "ben")
@@ -96,8 +96,8 @@ def test_overdue_for_cron(cli) -> None:
     quiet = ok(cli("followups", "overdue", "--exit-code"))
     assert quiet.stdout == "" and quiet.stderr == ""
     assert json.loads(ok(cli("followups", "overdue", "-f", "json")).stdout) == []
-    add(cli, "anna@acme.de", "--due", "2026-11-21 09:00", "--note", "Call back", "--owner", "ana")
-    add(cli, "张伟明", "--due", "2026-11-22 18:00", "--note", "Send the quote", "--owner", "ben")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-21 09:00", "--note", "Call back", "--owner", "ana")
+    add(cli, "张伟明", "--allow-past", "--due", "2026-11-22 18:00", "--note", "Send the quote", "--owner", "ben")
     result = ok(cli("followups", "overdue"))
     assert result.stderr == ""
     assert result.stdout.splitlines() == [
@@ -131,8 +131,8 @@ def test_overdue_never_prompts_or_needs_a_terminal(tmp_path: Path) -> None:
 
 def test_done_snooze_edit_rm(cli) -> None:
     people(cli)
-    add(cli, "anna@acme.de", "--due", "2026-11-20", "--note", "Call back")
-    add(cli, "anna@acme.de", "--due", "2026-11-16 09:00", "--every", "weekly", "--note", "Status call")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-20", "--note", "Call back")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-16 09:00", "--every", "weekly", "--note", "Status call")
     done = ok(cli("followups", "done", "1", "--log", "Called, sending the contract", "--type", "call"))
     assert done.stdout == "1\n" and "Done follow-up #1 on Anna Müller, logged activity #1" in done.stderr
     shown = as_json(cli, "contacts", "show", "anna@acme.de")
@@ -167,7 +167,7 @@ def test_cadence_through_the_cli(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(r["id"], r["kind"], r["subject"]) for r in rows] == [("c1", "cadence", "Anna Müller")]
     monkeypatch.setenv("CRM_NOW", "2027-01-02T10:00:00Z")  # 40 days on, nobody called
     assert [(r["id"], r["relative"]) for r in as_json(cli, "followups", "overdue")] == [("c1", "10 days overdue")]
-    add(cli, "anna@acme.de", "--due", "2026-12-30", "--note", "dated")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-12-30", "--note", "dated")
     assert [r["id"] for r in as_json(cli, "followups", "list")] == ["c1", 1]  # side by side, by due time
     assert ok(cli("followups", "list", "--no-cadence", "-q")).stdout.split() == ["1"]
     ok(cli("log", "anna@acme.de", "--type", "call", "Catch-up", "--at", "2026-12-31 15:00"))  # logging pushes it back
@@ -188,7 +188,7 @@ def test_cadence_through_the_cli(cli, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_follow_ups_on_deals_list_show_and_export(cli, tmp_path: Path) -> None:
     people(cli)
     deal = ok(cli("deals", "add", "Acme renewal", "-c", "anna@acme.de", "--amount", "12000")).stdout.strip()
-    add(cli, f"deal:{deal}", "--due", "2026-11-22", "--note", "Chase the proposal")
+    add(cli, f"deal:{deal}", "--allow-past", "--due", "2026-11-22", "--note", "Chase the proposal")
     add(cli, "Acme renewal", "--due", "tomorrow", "--note", "Send the contract")
     rows = as_json(cli, "followups", "list", "--all")
     assert [(r["subject_kind"], r["subject"], r["deal_id"]) for r in rows] == [("deal", "Acme renewal", int(deal))] * 2
@@ -201,7 +201,7 @@ def test_export_ics_is_strict_stable_and_updates(cli, tmp_path: Path, monkeypatc
     from ical.calendar_stream import IcsCalendarStream
 
     people(cli)
-    add(cli, "anna@acme.de", "--due", "2026-11-20 14:00", "--note", "Call back")
+    add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-20 14:00", "--note", "Call back")
     add(cli, "张伟明", "--due", "tomorrow 9am", "--every", "2w", "--note", "Status", "--owner", "ben")
     ok(cli("contacts", "cadence", "张伟明", "2w"))
     target = tmp_path / "followups.ics"

@@ -43,7 +43,7 @@ EXPECTED = {
 def _import(db_url: str, path: Path, tmp_path: Path, **kw: Any) -> dict[str, Any]:
     engine, _ = storage.open_engine(db_url)
     with storage.make_session(engine, write=True) as s:
-        return importer.import_file(s, path, report=tmp_path / "report.csv", **kw)
+        return importer.import_file(s, path, report=tmp_path / "report.csv", force=True, **kw)
 
 
 def _report(tmp_path: Path) -> list[dict[str, str]]:

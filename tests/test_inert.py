@@ -214,7 +214,8 @@ def test_markup_in_deals_kpi_reports_and_followups(cli) -> None:
     contact = ok(cli("contacts", "add", "A[/b]", "-q")).stdout.strip()
     deal = ok(cli("deals", "add", "[/bold]Deal", "-c", contact, "--amount", "100", "-q")).stdout.strip()
     inert(ok(cli("deals", "lost", deal, "--reason", "[link=http://evil]price[/link]\x1b[31m")))
-    ok(cli("followups", "add", f"contact:{contact}", "--due", "2020-01-01", "--note", f"{ESCAPES}\ncall back"))
+    past = ("--allow-past", "--due", "2020-01-01")
+    ok(cli("followups", "add", f"contact:{contact}", *past, "--note", f"{ESCAPES}\ncall back"))
     for args in (
         ("deals", "list"),
         ("deals", "show", deal),
@@ -231,7 +232,8 @@ def test_markup_in_deals_kpi_reports_and_followups(cli) -> None:
 
 def test_cron_output_is_one_inert_line_per_item(cli) -> None:
     contact = ok(cli("contacts", "add", "Cron Target", "-q")).stdout.strip()
-    ok(cli("followups", "add", f"contact:{contact}", "--due", "2020-01-01", "--note", f"{ESCAPES}\nsecond line"))
+    past = ("--allow-past", "--due", "2020-01-01")
+    ok(cli("followups", "add", f"contact:{contact}", *past, "--note", f"{ESCAPES}\nsecond line"))
     result = ok(cli("followups", "overdue"))  # no terminal: plain lines, what cron mails
     inert(result)
     lines = result.stdout.splitlines()

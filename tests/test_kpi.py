@@ -13,7 +13,7 @@ from kpi_data import NOW, at, build
 from sqlalchemy import event, literal
 from sqlmodel import select
 
-from crmcli import clock, deals, kpi, periods, reports, settings, targets
+from crmcli import clock, deals, kpi, periods, rates, reports, settings, targets
 from crmcli.errors import Invalid, NotFound, UsageError
 from crmcli.models import Deal
 
@@ -433,7 +433,12 @@ def test_targets_pace_and_attainment(session, data) -> None:
         ("new_contacts", None): (D("30"), D("6"), D("16.47"), D("20.0"), "behind"),
     }
     october = {t["metric"]: t["status"] for t in targets.attainment(session, periods.window("2026-10"))}
-    assert october["won_value"] == "missed" and october["win_rate"] == "missed"  # 50 % < 60 %, and October is over
+    assert october["win_rate"] == "missed"  # 50 % < 60 %, and October is over
+    # October's only win is $8,000 (Delta): without a USD rate the EUR target cannot be judged, not €0 missed
+    assert october["won_value"] == "incomplete"
+    rates.set_rate(session, "USD", "0.92")
+    october = {t["metric"]: (t["actual"], t["status"]) for t in targets.attainment(session, periods.window("2026-10"))}
+    assert october["won_value"] == (D("7360.00"), "missed")  # 8,000 × 0.92 of 60,000
     assert [t["metric"] for t in targets.attainment(session, november(), owner="ben")] == ["won_count"]
     assert [r["metric"] for r in targets.list_targets(session)][:2] == ["won_value", "win_rate"]
     removed = targets.remove_target(session, made[2].id)

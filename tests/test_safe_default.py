@@ -26,6 +26,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "fields rm": (["fields", "rm", "contacts", "size"], "remove the declaration of contacts field 'size'"),
     "targets rm": (["targets", "rm", "1"], "remove target #1"),
     "imports undo": (["imports", "undo", "1"], "undo import #1 of people.csv"),
+    "config rates rm": (["config", "rates", "rm", "usd"], "remove the rate of USD (1 USD = 0.92 EUR)"),
 }
 
 
@@ -72,6 +73,7 @@ def _fill(cli, tmp_path) -> None:
     ok(cli("pipeline", "stage", "add", "Demo", "--probability", "40"))
     ok(cli("fields", "add", "contacts", "size", "--type", "number"))
     ok(cli("targets", "set", "won_count", "10"))
+    ok(cli("config", "rates", "set", "USD", "0.92"))
     sheet = tmp_path / "people.csv"
     sheet.write_text("name,email\nZoe Import,zoe@example.com\n")
     ok(cli("import", str(sheet)))

@@ -34,15 +34,37 @@ FormatOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids, one a line (as --format ids).")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")]
 SinceOpt = Annotated[
-    Optional[str], typer.Option("--since", help="Created at or after WHEN (2026-11-01, 7d, yesterday).")
+    Optional[str],
+    typer.Option("--since", metavar="WHEN", help="Created at or after WHEN (2026-11-01, 7d, yesterday)."),
 ]
 WhereOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--where", "-w", help="FIELD=VALUE on a built-in or custom field; repeat to narrow further."),
+    typer.Option(
+        "--where",
+        "-w",
+        metavar="FIELD=VALUE",
+        help="Only records whose FIELD (built-in or custom) is VALUE; repeat to narrow further. "
+        "An unknown FIELD or a VALUE it cannot hold is refused (exit 2).",
+    ),
+]
+ContactFilterOpt = Annotated[
+    Optional[str], typer.Option("--contact", metavar="REF", help="Only those of this contact (id, email or name).")
+]
+CompanyDealsOpt = Annotated[
+    Optional[str],
+    typer.Option("--company", metavar="REF", help="Only this company's deals, its people's included."),
+]
+CompanyFollowupsOpt = Annotated[
+    Optional[str], typer.Option("--company", metavar="REF", help="Only those on this company (id, domain or name).")
 ]
 FieldOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--field", "-F", help="Custom field KEY=VALUE (declared fields are type-checked); repeatable."),
+    typer.Option(
+        "--field",
+        "-F",
+        metavar="KEY=VALUE",
+        help="Custom field KEY=VALUE (declared fields are type-checked); repeatable.",
+    ),
 ]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag; repeatable or comma-separated.")]
 OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Owner (a user name).")]
@@ -53,6 +75,9 @@ PipelineOpt = Annotated[
     Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (required without a terminal).")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace the file to write if it exists (without --force crm never does).")
+]
 
 
 @dataclass
@@ -72,13 +97,17 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
     database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
     from crmcli import clock, refs, settings, storage
     from crmcli.output import message
+    from crmcli.prompts import choose_ref
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
     refs.set_note_sink(message)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
+    refs.set_chooser(choose_ref)  # an ambiguous REF is chosen from a list on a terminal, else an error
     try:
         with storage.session_scope(db, write=write, create=create or not db) as s:
             clock.set_local_zone(settings.get(s, "timezone"))
+            clock.set_date_order(settings.get(s, "date_order"))  # how 1/2/2027 reads (crmcli.when)
             yield s
     finally:
         refs.set_note_sink(None)
+        refs.set_chooser(None)

@@ -30,7 +30,7 @@ def log(
         ActivityType, typer.Option("--type", "-t", help="call, email, meeting or note.")
     ] = ActivityType.note,
     at: Annotated[
-        Optional[str], typer.Option("--at", help="When it happened (default: now), e.g. '2026-11-20 15:00', 2d.")
+        Optional[str], typer.Option("--at", help="When it happened (default: now): 'yesterday 15:00', 'last fri', 2d.")
     ] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Who did it (default: you).")] = None,
     fmt: FormatOpt = None,

@@ -134,17 +134,19 @@ def list_(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, domain, or exact name.")],
+    ref: Annotated[str, typer.Argument(help="Id, domain, name or a unique part of it (see REF in the README).")],
     timeline: Annotated[int, typer.Option("--timeline", min=0, help="Show the N latest activities (0: all).")] = 20,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show a company with its people and the activity of both.
+    """Show a company with its people, its deals (open and closed, with the open pipeline and won
+    revenue per currency), its open follow-ups and the activity of the company and its people.
 
-    Example: crm companies show acme.de
+    Example: crm companies show acme-robotics.de
     """
     from crmcli import companies
     from crmcli.addressbook import address_line
+    from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.contacts import list_cols
     from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
@@ -153,7 +155,7 @@ def show(
         record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
     shown = fmt_of(fmt, quiet)
     if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
-        record = {**record, "address": address_line(record)}
+        record = deal_summary({**record, "address": address_line(record)})
     cols = [
         Col("id", "ID"),
         Col("name", "Name"),
@@ -167,6 +169,7 @@ def show(
         Col("source", "Source"),
         Col("custom", "Fields"),
         Col("last_touch", "Last touch", kind="time"),
+        *summary_cols(),
         Col("notes", "Notes"),
         Col("created_at", "Created", kind="time"),
     ]
@@ -180,6 +183,8 @@ def show(
     ]
     sections = [
         Section(f"People ({record['people']})", "contacts", people_cols, empty="nobody yet"),
+        deal_section(record, with_contact=True),
+        followup_section(record),
         Section(f"Activity ({record['activity_count']})", "activities", activity_cols, empty="none yet"),
     ]
     if record["merged"]:  # duplicates merged into this one (crm companies merge)
@@ -190,7 +195,7 @@ def show(
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, domain, or exact name.")],
+    ref: Annotated[str, typer.Argument(help="Id, domain, name or a unique part of it (see REF in the README).")],
     name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
     domain: DomainOpt = None,
     phone: PhoneOpt = None,
@@ -217,7 +222,7 @@ def edit(
 ) -> None:
     """Change a company; options not given stay as they are ('' clears a value).
 
-    Example: crm companies edit "Acme GmbH" --domain acme.com -t partner --city Hamburg --postcode 20095
+    Example: crm companies edit acme-robotics.de --domain acme-robotics.com -t partner --city Hamburg --postcode 20095
     """
     from crmcli import companies, fields
     from crmcli.normalize import split_multi
@@ -253,7 +258,7 @@ def edit(
 @app.command("rm")
 def rm(
     ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(help="Ids, domains or exact names.")],
+    refs: Annotated[list[str], typer.Argument(help="Ids, domains, names or unique parts of them.")],
     yes: YesOpt = False,
 ) -> None:
     """Remove companies; their people stay, without a company.

@@ -30,7 +30,13 @@ PhoneOpt = Annotated[
     Optional[list[str]], typer.Option("--phone", "-p", help="Phone; repeatable, the first is primary.")
 ]
 CompanyOpt = Annotated[
-    Optional[str], typer.Option("--company", "-c", help="Company id or name (a new name creates it).")
+    Optional[str],
+    typer.Option(
+        "--company", "-c", help="Company REF or name (a new name creates it; a near one is used, said on stderr)."
+    ),
+]
+NewCompanyOpt = Annotated[
+    bool, typer.Option("--new-company", help="Make a new company of the --company name, even if one is close to it.")
 ]
 SortOpt = Annotated[
     str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")
@@ -95,13 +101,14 @@ def add(
             help="Add even if another contact seems the same person (email or phone and name, or name and company).",
         ),
     ] = False,
+    new_company: NewCompanyOpt = False,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Add a contact.
 
-    Example: crm contacts add "Anna Müller" -e anna@acme.de -p "0151 1234567" -c "Acme GmbH" -t vip --city Berlin
+    Example: crm contacts add "Anna Müller" -e anna@acme.de -p "+49 151 12345678" -c "Acme GmbH" -t vip --city Berlin
     """
     from crmcli import contacts, fields, settings
     from crmcli.normalize import split_multi
@@ -131,6 +138,7 @@ def add(
             country=country,
             birthday=birthday,
             website=website,
+            new_company=new_company,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
         possible = [] if allow_duplicate else contacts.possible_duplicates(s, contact)
@@ -146,7 +154,9 @@ def add(
 def list_(
     ctx: typer.Context,
     tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only contacts with this tag.")] = None,
-    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Only people of this company.")] = None,
+    company: Annotated[
+        Optional[str], typer.Option("--company", "-c", metavar="REF", help="Only people of this company.")
+    ] = None,
     owner: OwnerOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
@@ -172,17 +182,19 @@ def list_(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    ref: Annotated[str, typer.Argument(help="Id, email, phone, name or a unique part of it (see REF in the README).")],
     timeline: TimelineOpt = 20,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show everything about one contact: details, company, tags, fields and the activity timeline.
+    """Show everything about one contact: details, company, tags, fields, deals (open and closed, with
+    the open pipeline and won revenue per currency), open follow-ups and the activity timeline.
 
-    Example: crm contacts show anna@acme.de
+    Example: crm contacts show anna.muller@nordlicht.de
     """
     from crmcli import contacts
     from crmcli.addressbook import address_line, show_birthday
+    from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.dedupe import merged_cols
     from crmcli.output import Col, Section, emit_record
 
@@ -191,6 +203,7 @@ def show(
     shown = fmt_of(fmt, quiet)
     if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
         record = {**record, "address": address_line(record), "birthday": show_birthday(record["birthday"])}
+        record = deal_summary(record)
     cols = [
         Col("id", "ID"),
         Col("name", "Name"),
@@ -207,6 +220,7 @@ def show(
         Col("custom", "Fields"),
         Col("last_touch", "Last touch", kind="time"),
         Col("cadence_days", "Cadence (days)"),
+        *summary_cols(),
         Col("notes", "Notes"),
         Col("created_at", "Created", kind="time"),
         Col("updated_at", "Updated", kind="time"),
@@ -217,16 +231,10 @@ def show(
         Col("text", "What", wrap=True),
         Col("by", "By", drop=1),
     ]
-    followup_cols = [
-        Col("id", "ID", justify="right"),
-        Col("due_at", "Due", kind="time", drop=2),
-        Col("relative", "When"),
-        Col("note", "Note", wrap=True),
-        Col("owner", "Owner", drop=1),
-    ]
     title = f"Activity ({record['activity_count']})"
     sections = [
-        Section(f"Follow-ups ({len(record['followups'])})", "followups", followup_cols, empty="none open"),
+        deal_section(record),
+        followup_section(record),
         Section(title, "activities", activity_cols, empty="none yet"),
     ]
     if record["merged"]:  # duplicates merged into this one (crm contacts merge)
@@ -237,10 +245,12 @@ def show(
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    ref: Annotated[str, typer.Argument(help="Id, email, phone, name or a unique part of it (see REF in the README).")],
     name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Job title ('' clears).")] = None,
-    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Company id or name ('' clears).")] = None,
+    company: Annotated[
+        Optional[str], typer.Option("--company", "-c", help="Company REF or name, as for add ('' clears).")
+    ] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
@@ -270,6 +280,7 @@ def edit(
     allow_duplicate: Annotated[
         bool, typer.Option("--allow-duplicate", help="Accept an email or phone another contact has.")
     ] = False,
+    new_company: NewCompanyOpt = False,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -311,6 +322,7 @@ def edit(
             country=country,
             birthday=birthday,
             website=website,
+            new_company=new_company,
         )
         record = contacts.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")
@@ -319,7 +331,7 @@ def edit(
 @app.command("cadence")
 def cadence(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Id, email or exact name.")],
+    ref: Annotated[str, typer.Argument(help="Id, email, phone, name or a unique part of it (see REF in the README).")],
     every: Annotated[str, typer.Argument(metavar="SPAN", help="30d, 2w, 3mo (30 days each), 45, or off.")],
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -350,7 +362,7 @@ def cadence(
 @app.command("rm")
 def rm(
     ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(help="Ids, emails or exact names.")],
+    refs: Annotated[list[str], typer.Argument(help="Ids, emails, phones, names or unique parts of them.")],
     yes: YesOpt = False,
 ) -> None:
     """Remove contacts with their emails, phones, tags and activities.

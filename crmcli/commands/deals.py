@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from crmcli.commands._common import (
+    CompanyDealsOpt,
+    ContactFilterOpt,
     FieldOpt,
     FormatOpt,
     LimitOpt,
@@ -21,7 +23,7 @@ from crmcli.commands._common import (
 
 app = typer.Typer(no_args_is_help=True, help="Deals: add, list, show, edit, and move them through stages.")
 
-RefArg = Annotated[str, typer.Argument(help="Deal id or exact title.")]
+RefArg = Annotated[str, typer.Argument(help="Deal id, title or a unique part of it (see REF in the README).")]
 
 
 def list_cols() -> list:
@@ -57,7 +59,9 @@ def add(
     currency: Annotated[Optional[str], typer.Option("--currency", help="ISO 4217 (default: config currency).")] = None,
     stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage (default: the first).")] = None,
     pipeline: PipelineOpt = None,
-    close: Annotated[Optional[str], typer.Option("--close", help="Expected close date, YYYY-MM-DD.")] = None,
+    close: Annotated[
+        Optional[str], typer.Option("--close", help="Expected close date: 2026-12-31, 'in 3 weeks', eom.")
+    ] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
@@ -67,7 +71,7 @@ def add(
 ) -> None:
     """Add a deal.
 
-    Example: crm deals add "Acme renewal" -c anna@acme.de --amount 12000 --currency EUR --close 2026-12-31
+    Example: crm deals add "Nordlicht 2027" -c anna.muller@nordlicht.de --amount 12000 --currency EUR --close 2027-01-31
     """
     from crmcli import deals, fields, settings
     from crmcli.prompts import ask_text
@@ -94,8 +98,11 @@ def list_(
     won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
     closing_before: Annotated[
-        Optional[str], typer.Option("--closing-before", help="Expected to close before DATE (YYYY-MM-DD).")
+        Optional[str],
+        typer.Option("--closing-before", metavar="DATE", help="Expected to close before DATE (2026-12-31, eoq)."),
     ] = None,
+    contact: ContactFilterOpt = None,
+    company: CompanyDealsOpt = None,
     where: WhereOpt = None,
     sort: Annotated[
         str, typer.Option("--sort", help="close, amount, title, stage, created, updated or id; prefix - to reverse.")
@@ -118,7 +125,8 @@ def list_(
     with session(ctx) as s:
         rows = deals.list_deals(
             s, stage=stage, pipeline=pipeline, owner=owner, status=chosen[0] if chosen else None,
-            closing_before=closing_before, where=where, sort=sort, limit=limit or None,
+            closing_before=closing_before, contact=contact, company=company, where=where, sort=sort,
+            limit=limit or None,
         )  # fmt: skip
     emit_list(rows, list_cols(), fmt_of(fmt, quiet), noun="deals")
 
@@ -133,7 +141,7 @@ def show(
 ) -> None:
     """Show a deal: details, contact, company, stage history with days in each, activities, follow-ups.
 
-    Example: crm deals show "Acme renewal"
+    Example: crm deals show "Acme – Renewal"
     """
     from crmcli import deals
     from crmcli.output import Col, Section, emit_record
@@ -177,7 +185,7 @@ def edit(
     company: Annotated[Optional[str], typer.Option("--company", help="Company REF ('' clears).")] = None,
     amount: Annotated[Optional[str], typer.Option("--amount", "-a", help="Value ('' clears).")] = None,
     currency: Annotated[Optional[str], typer.Option("--currency", help="ISO 4217 code.")] = None,
-    close: Annotated[Optional[str], typer.Option("--close", help="Expected close date ('' clears).")] = None,
+    close: Annotated[Optional[str], typer.Option("--close", help="Expected close date, as add ('' clears).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
@@ -255,7 +263,7 @@ def move(
 def won(ctx: typer.Context, ref: RefArg, fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
     """Mark a deal won.
 
-    Example: crm deals won 12
+    Example: crm deals won 117
     """
     from crmcli import deals
 

@@ -172,7 +172,7 @@ def contacts_merge(
 ) -> None:
     """Merge duplicate contacts into KEEP: emails, phones, tags, activities, deals and follow-ups move over.
 
-    Example: crm contacts merge 12 57 88
+    Example: crm contacts merge 12 57 88 --yes
     """
     merge(ctx, "contact", keep, others, reason, yes, fmt, quiet)
 
@@ -207,7 +207,7 @@ def companies_merge(
 ) -> None:
     """Merge duplicate companies into KEEP: their people, activities, deals and follow-ups move over.
 
-    Example: crm companies merge "Acme GmbH" "ACME Inc."
+    Example: crm companies merge "Acme GmbH" "ACME, Inc." --yes
     """
     merge(ctx, "company", keep, others, reason, yes, fmt, quiet)
 

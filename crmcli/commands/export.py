@@ -7,7 +7,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import OwnerOpt, SinceOpt, WhereOpt, session
+from crmcli.commands._common import (
+    CompanyDealsOpt,
+    CompanyFollowupsOpt,
+    ContactFilterOpt,
+    ForceOpt,
+    OwnerOpt,
+    SinceOpt,
+    WhereOpt,
+    session,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,7 +38,6 @@ ExportFmtOpt = Annotated[
     Optional[ExportFmt],
     typer.Option("--format", "-f", case_sensitive=False, help="csv, xlsx, json or vcf (default: from the extension)."),
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 BomOpt = Annotated[
     bool, typer.Option("--bom/--no-bom", help="Start a CSV file with a UTF-8 byte order mark (Excel needs it).")
 ]
@@ -55,7 +63,7 @@ def _export(
     with session(ctx) as s:
         records = export.rows(s, kind, **filters)
         data = export.render(s, kind, records, chosen, bom=bom and path is not None)
-    export.write(path, data)
+    export.write(path, data, force=force)
     nouns = {"followups": ("follow-up", "follow-ups"), "activities": ("activity", "activities")}
     nouns["companies"] = ("company", "companies")
     one, many = nouns.get(kind, (kind[:-1], kind))
@@ -69,7 +77,9 @@ def contacts(
     ctx: typer.Context,
     file: FileArg,
     tag: TagOpt = None,
-    company: Annotated[Optional[str], typer.Option("--company", "-c", help="Only people of this company.")] = None,
+    company: Annotated[
+        Optional[str], typer.Option("--company", "-c", metavar="REF", help="Only people of this company.")
+    ] = None,
     owner: OwnerOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
@@ -128,8 +138,11 @@ def deals(
     won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
     closing_before: Annotated[
-        Optional[str], typer.Option("--closing-before", help="Expected to close before DATE (YYYY-MM-DD).")
+        Optional[str],
+        typer.Option("--closing-before", metavar="DATE", help="Expected to close before DATE (2026-12-31, eoq)."),
     ] = None,
+    contact: ContactFilterOpt = None,
+    company: CompanyDealsOpt = None,
     where: WhereOpt = None,
     sort: Annotated[
         str, typer.Option("--sort", help="close, amount, title, stage, created, updated or id; prefix - to reverse.")
@@ -151,7 +164,8 @@ def deals(
     _export(
         ctx, "deals", file, fmt, force, bom,
         stage=stage, pipeline=pipeline, owner=owner, status=chosen[0] if chosen else None,
-        closing_before=closing_before, where=where, sort=sort, limit=limit or None,
+        closing_before=closing_before, contact=contact, company=company, where=where, sort=sort,
+        limit=limit or None,
     )  # fmt: skip
 
 
@@ -194,6 +208,8 @@ def followups(
     cadence: Annotated[
         bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
     ] = True,
+    contact: ContactFilterOpt = None,
+    company: CompanyFollowupsOpt = None,
     limit: LimitExportOpt = None,
     fmt: ExportFmtOpt = None,
     force: ForceOpt = False,
@@ -216,5 +232,5 @@ def followups(
     _export(
         ctx, "followups", file, fmt, force, bom,
         window=chosen[0] if chosen else "all", days=days, owner=_owner(owner, mine), cadence=cadence,
-        limit=limit or None,
+        contact=contact, company=company, limit=limit or None,
     )  # fmt: skip

@@ -42,7 +42,7 @@ def add(
 ) -> None:
     """Declare a custom field; its values are then checked on every write.
 
-    Example: crm fields add contacts industry --type choice --choices SaaS,Retail
+    Example: crm fields add contacts tier --type choice --choices Gold,Silver,Bronze
     """
     from crmcli import fields
     from crmcli.normalize import split_multi

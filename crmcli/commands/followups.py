@@ -7,11 +7,24 @@ nothing for prompts, and in a pipe it prints one plain line per item and nothing
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, LimitOpt, QuietOpt, YesOpt, fmt_of, session
+from crmcli.commands._common import (
+    CompanyFollowupsOpt,
+    ContactFilterOpt,
+    ForceOpt,
+    FormatOpt,
+    LimitOpt,
+    QuietOpt,
+    YesOpt,
+    fmt_of,
+    session,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -33,6 +46,20 @@ EveryOpt = Annotated[
     Optional[str],
     typer.Option("--every", help="Repeat: daily, weekly, 2w, monthly, quarterly (or Nd, Nw, Nmo; none stops it)."),
 ]
+AllowPastOpt = Annotated[
+    bool, typer.Option("--allow-past", help="Accept a time already past (else refused, naming the time it read).")
+]
+
+
+def _future(text: str, what: str, allow_past: bool) -> datetime:
+    """TEXT read ahead (crmcli.when); a time already past is refused unless ALLOW_PAST."""
+    from crmcli.errors import UsageError
+    from crmcli.when import PastTime, parse_when
+
+    try:
+        return parse_when(text, what=what, allow_past=allow_past)
+    except PastTime as exc:
+        raise UsageError(f"{exc}: use --allow-past to set it anyway") from None
 
 
 def list_cols() -> list:
@@ -74,9 +101,13 @@ def add(
     due: Annotated[
         str,
         typer.Option(
-            "--due", "-d", help="When: tomorrow 9am, 'in 3 days', 3d, 2w, 'next monday', 'fri 14:00', eom, 2026-12-01."
+            "--due",
+            "-d",
+            help="When: tomorrow 9am, 'in 3 days', 3d, 2w, 'next monday', 'fri 14:00', eow, eom, 2026-12-01 "
+            "(see Dates and times in the README).",
         ),
     ],
+    allow_past: AllowPastOpt = False,
     note: Annotated[Optional[str], typer.Option("--note", help="What to do.")] = None,
     every: EveryOpt = None,
     from_done: Annotated[
@@ -88,14 +119,13 @@ def add(
 ) -> None:
     """Add a follow-up reminder on a contact, company or deal.
 
-    Example: crm followups add anna@acme.de --due "tomorrow 9am" --note "Send the pricing" --every 2w
+    Example: crm followups add anna.muller@nordlicht.de --due "tomorrow 9am" --note "Send the pricing" --every 2w
     """
     from crmcli import followups, settings
     from crmcli.output import emit_written
-    from crmcli.when import parse_when
 
     with session(ctx, write=True) as s:
-        due_at = parse_when(due, what="due time")
+        due_at = _future(due, "due time", allow_past)
         contact, company, deal = followups.resolve_subject(s, ref)
         followup = followups.add_followup(
             s,
@@ -131,6 +161,8 @@ def list_(
     cadence: Annotated[
         bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
     ] = True,
+    contact: ContactFilterOpt = None,
+    company: CompanyFollowupsOpt = None,
     limit: LimitOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -157,7 +189,10 @@ def list_(
             raise UsageError(f"cannot read --upcoming '{upcoming}': use e.g. 7d, 2w, 30 (days)") from None
     who = _owner(owner, mine)
     with session(ctx) as s:
-        rows = followups.list_followups(s, window=window, days=days, owner=who, cadence=cadence, limit=limit or None)
+        rows = followups.list_followups(
+            s, window=window, days=days, owner=who, cadence=cadence, contact=contact, company=company,
+            limit=limit or None,
+        )  # fmt: skip
     emit_list(rows, list_cols(), fmt_of(fmt, quiet), noun="follow-ups")
 
 
@@ -175,7 +210,7 @@ def overdue(
 ) -> None:
     """List overdue follow-ups; in a pipe, one line each and nothing at all when none (for cron).
 
-    Example: crm followups overdue --owner ana --exit-code
+    Example: crm followups overdue --owner ana
     """
     import sys
 
@@ -268,6 +303,7 @@ def snooze(
     ctx: typer.Context,
     id_: IdArg,
     until: Annotated[str, typer.Option("--until", "-u", help="New due time: tomorrow 9am, 3d, 'next monday' …")],
+    allow_past: AllowPastOpt = False,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -277,10 +313,9 @@ def snooze(
     """
     from crmcli import followups
     from crmcli.output import emit_written
-    from crmcli.when import parse_when
 
     with session(ctx, write=True) as s:
-        when = parse_when(until, what="time to snooze until")
+        when = _future(until, "time to snooze until", allow_past)
         followup = followups.snooze(s, id_, when)
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
     emit_written(record, fmt.value if fmt else None, quiet, f"Snoozed follow-up #{record['id']} until {_said(record)}")
@@ -290,7 +325,8 @@ def snooze(
 def edit(
     ctx: typer.Context,
     id_: IdArg,
-    due: Annotated[Optional[str], typer.Option("--due", "-d", help="New due time.")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", "-d", help="New due time (as for add).")] = None,
+    allow_past: AllowPastOpt = False,
     note: Annotated[Optional[str], typer.Option("--note", help="New note ('' clears).")] = None,
     every: EveryOpt = None,
     from_done: Annotated[
@@ -311,9 +347,7 @@ def edit(
     with session(ctx, write=True) as s:
         due_at = None
         if due is not None:
-            from crmcli.when import parse_when
-
-            due_at = parse_when(due, what="due time")
+            due_at = _future(due, "due time", allow_past)
         changes: dict[str, Any] = {"due_at": due_at, "note": note, "owner": owner, "from_done": from_done}
         if every is not None:
             changes["every"] = every
@@ -354,7 +388,7 @@ def export(
     ics: Annotated[str, typer.Option("--ics", metavar="FILE", help="Write iCalendar to FILE ('-': standard output).")],
     owner: OwnerOpt = None,
     mine: MineOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export the open follow-ups as an iCalendar file (stable UIDs: re-importing updates them).
 
@@ -376,5 +410,5 @@ def export(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    export_.write(path, data)  # atomically, 0600
+    export_.write(path, data, force=force)  # atomically, 0600
     message(f"Wrote {len(rows)} follow-up{'s' if len(rows) != 1 else ''} to {path}")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, State, YesOpt, fmt_of, session
+from crmcli.commands._common import ForceOpt, FormatOpt, QuietOpt, State, YesOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Imports done so far: list them, undo one.")
 
@@ -48,7 +48,10 @@ def import_(
         typer.Option("--header-row", min=1, help="Row of the headers (default: the first with two filled cells)."),
     ] = None,
     map_: Annotated[
-        Optional[list[str]], typer.Option("--map", "-m", help="'Header=field' (or custom.KEY, or ignore); repeatable.")
+        Optional[list[str]],
+        typer.Option(
+            "--map", "-m", metavar="HEADER=FIELD", help="'Header=field' (or custom.KEY, or ignore); repeatable."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Show the mapping, the first rows and the counts; write nothing.")
@@ -59,11 +62,15 @@ def import_(
     ] = OnDuplicate.merge,
     report: Annotated[
         Optional[Path],
-        typer.Option("--report", help="Where to report what was not taken as given (default: FILE.import-report.csv)."),
+        typer.Option(
+            "--report",
+            help="Report of what was not taken as given (default: FILE.import-report.csv, replaced by each import).",
+        ),
     ] = None,
     rejects: Annotated[
         Optional[Path], typer.Option("--rejects", help="Also write the rejected rows, in FILE's own columns, here.")
     ] = None,
+    force: ForceOpt = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Reject a row rather than leave out a value; exit 1 on any rejection.")
     ] = False,
@@ -81,13 +88,13 @@ def import_(
         Optional[str], typer.Option("--region", help="Country for phones without +code (default: config).")
     ] = None,
     dayfirst: Annotated[
-        bool, typer.Option("--dayfirst", help="Read 03/04/2026 as 3 April (default: March 4, as US exports).")
+        bool, typer.Option("--dayfirst", help="Read 03/04/2026 as 3 April (default: as config date_order says).")
     ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Import contacts, companies, deals, activities or follow-ups from a spreadsheet, CSV, JSON or vCard file.
 
-    Example: crm import hubspot-contacts.csv --dry-run    ·    crm import leads.xlsx --tag fair-2026 --owner ana
+    Example: crm import hubspot-contacts.csv --dry-run
     """
     from crmcli import importer, settings
     from crmcli.normalize import split_multi
@@ -115,6 +122,7 @@ def import_(
             on_duplicate=on_duplicate.value,
             report=report,
             rejects=rejects,
+            force=force,
             tags=split_multi(tag),
             owner=owner,
             source=source,
@@ -346,7 +354,7 @@ def undo(
     or with activities, follow-ups, deals or people added since, are kept, each named with the
     reason. It commits in batches, so others keep working; an interrupted undo completes when run again.
 
-    Example: crm imports undo 3
+    Example: crm imports undo 3 --yes
     """
     from crmcli.errors import CrmError
     from crmcli.importer.runs import get_run, undo_import

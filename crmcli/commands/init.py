@@ -14,7 +14,7 @@ def init(
 ) -> None:
     """Create the database (and with --demo, a sample to explore); an existing CRM is never touched.
 
-    Example: crm init --demo && crm contacts list
+    Example: crm init --demo
     """
     from crmcli import demo as demo_
     from crmcli.commands._common import session

@@ -14,7 +14,7 @@ PERIOD_HELP = (
 )
 PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help=PERIOD_HELP + " Default: month.")]
 FromOpt = Annotated[
-    Optional[str], typer.Option("--since", help="First day of a period of your own, YYYY-MM-DD (local).")
+    Optional[str], typer.Option("--since", help="First day of a period of your own (local): 2026-11-01, 30d.")
 ]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day of it, included (default: today).")]
 OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals, activities and follow-ups.")]
@@ -161,7 +161,7 @@ def targets_rm(
 ) -> None:
     """Remove a target.
 
-    Example: crm targets rm 3
+    Example: crm targets rm 3 --yes
     """
     from crmcli import targets
     from crmcli.output import message

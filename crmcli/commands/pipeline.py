@@ -105,7 +105,7 @@ def add(
 def stages(ctx: typer.Context, pipeline: PipelineOpt = None, fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
     """List a pipeline's stages with probabilities, rot days, rules and deal counts.
 
-    Example: crm pipeline stages --pipeline Renewals
+    Example: crm pipeline stages --pipeline Sales
     """
     from crmcli import pipeline as pipeline_
     from crmcli.output import emit_list

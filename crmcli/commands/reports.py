@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import session
+from crmcli.commands._common import ForceOpt, session
 from crmcli.commands.kpi import PERIOD_HELP, FromOpt, OwnerOpt, PipelineOpt, UntilOpt
 
 app = typer.Typer(
@@ -287,13 +287,14 @@ def trend(
 @app.command("export")
 def export(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(metavar="FILE.xlsx", help="The workbook to write (replaced if it exists).")],
+    path: Annotated[str, typer.Argument(metavar="FILE.xlsx", help="The workbook to write.")],
     period: PeriodOpt = None,
     since: FromOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
     pipeline: PipelineOpt = None,
     months: Annotated[int, typer.Option("--months", "-m", min=1, max=60, help="Forecast months.")] = 6,
+    force: ForceOpt = False,
 ) -> None:
     """Write every report to its own sheet of an Excel workbook, with native charts: funnel bars,
     forecast columns and a monthly won-value line (they open in Excel and LibreOffice).
@@ -305,7 +306,7 @@ def export(
 
     window = periods.window(period, since, until, default="quarter")
     with session(ctx) as s:
-        done = xlsx.export(s, path, window, owner=owner, pipeline=pipeline, months=months)
+        done = xlsx.export(s, path, window, owner=owner, pipeline=pipeline, months=months, force=force)
     message(
         f"Wrote {done['path']}: {len(done['sheets'])} sheets ({', '.join(done['sheets'])}), {done['charts']} charts"
     )

@@ -142,6 +142,7 @@ def import_file(
     on_duplicate: str = "merge",
     report: Path | str | None = None,
     rejects: Path | str | None = None,
+    force: bool = False,
     tags: list[str] | None = None,
     owner: str | None = None,
     source: str | None = None,
@@ -158,8 +159,9 @@ def import_file(
     """Import PATH; commits SESSION after every batch (a dry run rolls everything back).
 
     REPORT: where the report goes (default: beside PATH, see importer.report); REJECTS: also
-    write the rejected rows in the file's own columns there. STRICT: a row that would lose a
-    value is rejected instead.
+    write the rejected rows in the file's own columns there. FORCE: REPORT and REJECTS may replace
+    files that exist (the default report replaces an older import report of its own without it).
+    STRICT: a row that would lose a value is rejected instead.
 
     WORKERS: processes that clean contact rows while this one writes. None: CRM_IMPORT_WORKERS,
     else one for files of 20,000 rows or more on a machine with several cores (what `crm import`
@@ -172,6 +174,7 @@ def import_file(
     from crmcli import settings
     from crmcli.importer.report import Rejects, Report
     from crmcli.models import ImportRun
+    from crmcli.when import locale_order
 
     path = Path(path)
     if on_duplicate not in ON_DUPLICATE:
@@ -204,6 +207,8 @@ def import_file(
         "default_owner": default_owner if table.format == "vcard" or not own_column else None,
         "source": source,
         "dayfirst": dayfirst,
+        # how 1/2/2027 reads: --dayfirst, else config date_order, else the locale's (crmcli.when)
+        "date_order": "dmy" if dayfirst else settings.get(session, "date_order") or locale_order(),
         "strict": strict,
         "own_export": bool(columns.own_export),
         "lines": table.format == "vcard",
@@ -211,12 +216,15 @@ def import_file(
     if chosen in ("activities", "followups"):  # they have no custom fields: such columns are reported, not stored
         columns.columns = [None if c and c.startswith("custom.") else c for c in columns.columns]
     report_to = None if dry_run else Path(report) if report else default_report(path)
-    if not dry_run:  # before anything is stored: an import must not store and then fail
-        from crmcli.importer.report import check_writable
+    replace_report = force
+    if report_to is not None:  # before anything is stored: an import must not store and then fail
+        from crmcli.importer.report import check_writable, is_report
 
-        check_writable(report_to, "--report")  # type: ignore[arg-type]
+        # the default report is crm's own: a re-run replaces the one an earlier run left
+        replace_report = force or (not report and is_report(report_to) and not report_to.is_symlink())
+        check_writable(report_to, "--report", force=replace_report)
         if rejects:
-            check_writable(Path(rejects), "--rejects")
+            check_writable(Path(rejects), "--rejects", force=force)
     declared = _declare(session, chosen, columns)
     run = None
     if not dry_run:
@@ -245,8 +253,8 @@ def import_file(
     engine = _engine_for(chosen, session, options, run.id if run else None)
     _bulk_pragmas(session)
     counts = dict.fromkeys(COUNTS + EXTRA_COUNTS, 0)
-    lines = Report(report_to, keep=200 if dry_run else 50)
-    rejected = Rejects(None if dry_run or not rejects else Path(rejects), table.headers)
+    lines = Report(report_to, keep=200 if dry_run else 50, force=replace_report)
+    rejected = Rejects(None if dry_run or not rejects else Path(rejects), table.headers, force=force)
     where = _Columns(table.headers, columns.columns)
     for header, column in zip(table.headers, columns.columns, strict=True):
         if header and column is None:

@@ -137,10 +137,12 @@ class ContactCleaner:
         extra_tags: list[str],
         strict: bool = False,
         lines: bool = False,
+        date_order: str | None = None,
     ) -> None:
         self.region = region
         self.split = _lines if lines else values.split  # vCards give one value a line; ';' may be in one
         self.dayfirst = dayfirst
+        self.date_order = date_order or ("dmy" if dayfirst else "mdy")  # how 1/2/2027 reads
         # the declared custom fields as plain values (FieldDef rows belong to a session)
         self.defs = {n: SimpleNamespace(type=d.type, choices=list(d.choices or [])) for n, d in defs.items()}
         self.owner = owner
@@ -227,7 +229,7 @@ class ContactCleaner:
                         custom[field_name] = value
         created = None
         if one("created_at"):
-            created = attempt("created_at", cells["created_at"][0], lambda v: values.moment(v, dayfirst=self.dayfirst))
+            created = attempt("created_at", cells["created_at"][0], lambda v: values.moment(v, order=self.date_order))
         cadence = attempt("cadence", one("cadence"), parse_cadence) if one("cadence") else None
         birthday = None
         if one("birthday"):

@@ -91,6 +91,7 @@ class ContactImport(Options):
         self.cleaner = ContactCleaner(
             region=self.region,
             dayfirst=self.dayfirst,
+            date_order=self.date_order,
             defs=self.defs,
             owner=self.owner,
             source=self.source,

@@ -143,7 +143,7 @@ class _Base(Options):
     def moment(self, cells: dict[str, list[Any]], key: str, dropped: list[Any]) -> datetime | None:
         if not self.one(cells, key):
             return None
-        return self.attempt(dropped, key, cells[key][0], lambda v: values.moment(v, dayfirst=self.dayfirst))
+        return self.attempt(dropped, key, cells[key][0], lambda v: values.moment(v, order=self.date_order))
 
     def finish(self, row: dict[str, Any]) -> dict[str, Any]:
         """--strict: a row that would lose a value is rejected instead."""
@@ -549,7 +549,7 @@ class DealImport(_Base):
         close_date = None
         if self.one(cells, "close_date"):
             close_date = self.attempt(
-                dropped, "close_date", cells["close_date"][0], lambda v: values.day(v, dayfirst=self.dayfirst)
+                dropped, "close_date", cells["close_date"][0], lambda v: values.day(v, order=self.date_order)
             )
         contact_id = self._contact(cells, dropped)
         company_id, company_name = self._company(cells, dropped)
@@ -840,7 +840,7 @@ class ActivityImport(_Subjects):
             kind = "note"
         if not self.one(cells, "at"):
             raise Invalid("an activity needs its date: no date")
-        at = values.moment(cells["at"][0], dayfirst=self.dayfirst)
+        at = values.moment(cells["at"][0], order=self.date_order)
         linked = self.subjects(cells, dropped)
         if not any(linked.values()):
             reasons = [r for _, _, r in dropped if r]
@@ -903,7 +903,7 @@ class FollowUpImport(_Subjects):
             return {"row": number, "cadence": True, "dropped": []}
         if not self.one(cells, "due_at"):
             raise Invalid("a follow-up needs its due time: none given")
-        due = values.moment(cells["due_at"][0], dayfirst=self.dayfirst)
+        due = values.moment(cells["due_at"][0], order=self.date_order, lean="future")
         linked = self.subjects(cells, dropped)
         if not any(linked.values()):
             subject_kind, subject = self.one(cells, "subject_kind").casefold(), self.one(cells, "subject")

@@ -27,6 +27,7 @@ class Options:
         source: str | None,
         dayfirst: bool,
         run_id: int | None,
+        date_order: str | None = None,
         now: datetime,
         strict: bool = False,
         own_export: bool = False,
@@ -41,6 +42,7 @@ class Options:
             "owner": owner,
             "source": source,
             "dayfirst": dayfirst,
+            "date_order": date_order,
             "run_id": run_id,
             "now": now,
             "strict": strict,
@@ -54,6 +56,7 @@ class Options:
         self.owner = owner
         self.source = source
         self.dayfirst = dayfirst
+        self.date_order = date_order or ("dmy" if dayfirst else "mdy")  # how 1/2/2027 reads
         self.run_id = run_id
         self.now = now
         self.strict = strict

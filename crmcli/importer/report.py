@@ -2,8 +2,13 @@
 
 Beside the input by default (`contacts.xlsx` → `contacts.import-report.csv`), UTF-8 with a BOM so
 Excel opens it, formula-neutralised like crm's exports, readable by the user alone (0600: it holds
-personal data). Columns: row (the line or row of the file), event, record (#id name), column (the
-file's header), value (as written) and reason. Events:
+personal data), written atomically through crmcli.files. The default report is crm's own: importing
+the same file again replaces it with the new run's report (no --force needed; a file of that name
+that is not an import report is not replaced without --force). A report or rejects file named with
+--report or --rejects is the user's: one that exists is replaced only with --force.
+
+Columns: row (the line or row of the file), event, record (#id name), column (the file's header),
+value (as written) and reason. Events:
 
 - rejected: nothing of the row could be stored (its values are in `value`, Header=value; …)
 - value dropped: a value that cannot be used, left out of the record the row made or changed
@@ -20,7 +25,6 @@ the first ones, to show.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,51 +36,73 @@ def default_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.import-report.csv")
 
 
-def check_writable(path: Path, option: str) -> None:
+def is_report(path: Path) -> bool:
+    """PATH is an import report crm wrote (it starts with the report's header row)."""
+    header = ("\ufeff" + ",".join(COLUMNS)).encode("utf-8")
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(header) + 2).rstrip(b"\r\n") == header
+    except OSError:
+        return False
+
+
+def check_writable(path: Path, option: str, *, force: bool) -> None:
     """Refuse a report or rejects file that could not be written before the import stores
-    anything (not after it has): a directory, a missing or read-only directory, a read-only file."""
-    from crmcli.errors import Invalid
-    from crmcli.export import check_writable as writable_dir
+    anything (not after it has): a directory, a missing or read-only directory, a symbolic link,
+    a file that exists (without FORCE)."""
+    from crmcli.errors import Conflict, Invalid
+    from crmcli.files import check
 
     if path.is_dir():
         raise Invalid(f"cannot write {path}: it is a directory; {option} FILE chooses the file")
     try:
-        writable_dir(path)
-    except Invalid as exc:
-        raise Invalid(f"{exc}; {option} FILE chooses another place") from None
-    if path.exists() and not os.access(path, os.W_OK):
-        raise Invalid(f"cannot write {path}: the file is read-only; {option} FILE chooses another place")
+        check(path, force=force)
+    except (Invalid, Conflict) as exc:
+        raise type(exc)(f"{exc}; {option} FILE chooses another place") from None
 
 
 class _Written:
-    """A CSV file written as lines come: opened with the first, closed at the end."""
+    """A CSV file written as lines come: opened with the first (as a temporary file beside PATH),
+    put in place at the end."""
 
     path: Path | None
-    _fh: Any = None
+    force: bool
+    _out: Any = None
 
     def close(self) -> Path | None:
         """The file's path, if anything was written."""
-        if self._fh is None:
+        if self._out is None:
             return None
-        self._fh.close()
-        self._fh = None
-        return self.path
+        out, self._out = self._out, None
+        return out.commit()
 
     def discard(self) -> None:
-        """A failed import leaves no file behind."""
-        if self.close() is not None and self.path is not None:
-            self.path.unlink(missing_ok=True)
+        """A failed import leaves no file behind (an older one of the same name stays as it was)."""
+        if self._out is not None:
+            self._out.abort()
+            self._out = None
+
+    def _open(self, header: Any) -> Any:
+        """A CSV writer into PATH's temporary file (UTF-8 with BOM, 0600), HEADER written."""
+        from crmcli.files import Atomic
+
+        assert self.path is not None
+        self._out = Atomic(self.path, force=self.force, binary=False, encoding="utf-8-sig", newline="")
+        writer = csv.writer(self._out.fh)
+        writer.writerow(header)
+        return writer
 
 
 class Report(_Written):
-    """Lines to PATH (None: a dry run, nothing written) with the first KEEP kept for the summary."""
+    """Lines to PATH (None: a dry run, nothing written) with the first KEEP kept for the summary;
+    FORCE: PATH may be replaced."""
 
-    def __init__(self, path: Path | None, keep: int = 50) -> None:
-        self.path, self.keep = path, keep
+    def __init__(self, path: Path | None, keep: int = 50, *, force: bool = False) -> None:
+        self.path, self.keep, self.force = path, keep, force
         self.first: list[dict[str, Any]] = []
         self.lines = 0
         self.counts: dict[str, int] = {}
-        self._fh: Any = None
+        self._out: Any = None
         self._writer: Any = None
 
     def add(self, line: dict[str, Any]) -> None:
@@ -89,18 +115,8 @@ class Report(_Written):
         from crmcli.export import neutralize
 
         if self._writer is None:
-            self._fh, self._writer = _open(self.path, COLUMNS)
+            self._writer = self._open(COLUMNS)
         self._writer.writerow([neutralize(_text(line.get(c))) for c in COLUMNS])
-
-
-def _open(path: Path, header: Any) -> tuple[Any, Any]:
-    """PATH for writing CSV (UTF-8 with BOM), readable by its owner alone, with HEADER written."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older file of the same name may have had other rights
-    fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
-    writer = csv.writer(fh)
-    writer.writerow(header)
-    return fh, writer
 
 
 def _text(value: Any) -> str:
@@ -113,9 +129,9 @@ class Rejects(_Written):
     """--rejects FILE: the rejected rows in the file's own columns plus a reason, to be fixed and
     imported again (UTF-8 with BOM, formula-neutralised, 0600), written as rows are rejected."""
 
-    def __init__(self, path: Path | None, headers: list[str]) -> None:
-        self.path, self.headers = path, headers
-        self._fh: Any = None
+    def __init__(self, path: Path | None, headers: list[str], *, force: bool = False) -> None:
+        self.path, self.headers, self.force = path, headers, force
+        self._out: Any = None
         self._writer: Any = None
 
     def add(self, cells: list[Any], reason: str) -> None:
@@ -125,7 +141,7 @@ class Rejects(_Written):
         from crmcli.importer.values import text
 
         if self._writer is None:
-            self._fh, self._writer = _open(self.path, [*self.headers, "reason"])
+            self._writer = self._open([*self.headers, "reason"])
         width = len(self.headers)
         padded = [*cells, *[""] * (width - len(cells))][:width]
         self._writer.writerow([neutralize(text(c) if not isinstance(c, str) else c) for c in padded] + [reason])

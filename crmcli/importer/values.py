@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcli import clock
+from crmcli import clock, when
 from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.errors import Invalid
 from crmcli.export import unneutralize
@@ -128,9 +128,11 @@ def phones(value: Any, region: str) -> list[str]:
     return list(dict.fromkeys(phone(part, region) for part in split(value)))
 
 
-def moment(value: Any, *, dayfirst: bool = False) -> datetime | None:
+def moment(value: Any, *, dayfirst: bool = False, order: str | None = None, lean: str = "past") -> datetime | None:
     """A date or time cell as aware UTC: datetimes, dates (local midnight), Excel serials, ISO
-    text, and what dateutil reads (US month/day first unless DAYFIRST)."""
+    text, what `crm` options take (crmcli.when: 1/2/2027 in the date ORDER, else month first, or
+    day first with DAYFIRST; 'yesterday 15:00', 'dec 1'), then what dateutil reads ('Tue, 3 Mar 2026
+    10:00:00 +0100')."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -148,10 +150,19 @@ def moment(value: Any, *, dayfirst: bool = False) -> datetime | None:
         return clock.as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
     except ValueError:
         pass
+    order = order or ("dmy" if dayfirst else "mdy")
+    try:  # the reader of crm's options, without its dateparser fallback (a million rows)
+        found = when.read(
+            raw, now=clock.now(), zone=clock.local_zone(), order=order, lean=lean, day_time=time(), fallback=False
+        )
+    except (OverflowError, ValueError):
+        found = None
+    if found is not None:
+        return found.at
     from dateutil import parser
 
     try:
-        return clock.as_utc(parser.parse(raw, dayfirst=dayfirst))
+        return clock.as_utc(parser.parse(raw, dayfirst=order == "dmy", yearfirst=order == "ymd"))
     except (ValueError, OverflowError):
         raise Invalid(f"invalid date '{raw}': use YYYY-MM-DD (or a date Excel understands)") from None
 
@@ -191,9 +202,9 @@ def _serial(number: float) -> datetime:
     return clock.as_utc(EXCEL_EPOCH + timedelta(days=number))
 
 
-def day(value: Any, *, dayfirst: bool = False) -> date | None:
-    """A calendar date (close dates): the local day of the moment."""
-    found = moment(value, dayfirst=dayfirst)
+def day(value: Any, *, dayfirst: bool = False, order: str | None = None) -> date | None:
+    """A calendar date (close dates): the local day of the moment; phrases lean ahead (eoq)."""
+    found = moment(value, dayfirst=dayfirst, order=order, lean="future")
     return clock.to_local(found).date() if found else None
 
 
