@@ -105,7 +105,8 @@ def generate(path: Path, deals: int, history: int, seed: int) -> None:
 
 IN_PROCESS = """
 import json, statistics, sys, time
-from crmcli import deals, storage
+from crmcli import storage
+from crmcli.domain import deals
 times = []
 for _ in range(7):
     with storage.session_scope(sys.argv[1]) as s:

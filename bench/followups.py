@@ -212,7 +212,8 @@ def sent_sql(db: Path) -> list[tuple[str, tuple]]:
     time.tzset()
     from sqlalchemy import event
 
-    from crmcli import followups, storage
+    from crmcli import storage
+    from crmcli.domain import followups
 
     engine, _ = storage.open_engine(str(db))
     sent: list[tuple[str, tuple]] = []
@@ -274,7 +275,8 @@ import io, json, sys, time
 t0 = time.perf_counter()
 from crmcli.cli import app  # typer and the command modules, as the crm script starts
 t1 = time.perf_counter()
-from crmcli import followups, output, storage
+from crmcli import output, storage
+from crmcli.domain import followups
 t2 = time.perf_counter()
 with storage.session_scope() as s:
     t3 = time.perf_counter()

@@ -195,8 +195,8 @@ class Phones:
 
 def generate(path: Path, contacts: int, seed: int) -> dict[str, int]:
     from crmcli import storage
-    from crmcli.normalize import clean_text, name_key
-    from crmcli.search import compose as _compose  # the exact search-document body crmcli writes
+    from crmcli.domain.search import compose as _compose  # the exact search-document body crmcli writes
+    from crmcli.values.normalize import clean_text, name_key
 
     rng = random.Random(seed)
     phones = Phones(rng)

@@ -211,7 +211,9 @@ def bench_env(db: Path) -> dict[str, str]:
 RECORD = """
 import json, sys, time
 from sqlalchemy import event
-from crmcli import kpi, periods, storage
+from crmcli import storage
+from crmcli.analytics import kpi
+from crmcli.values import periods
 engine, _ = storage.open_engine(sys.argv[1])
 sent = []
 record = lambda c, cur, sql, params, ctx, many: sent.append([sql, list(params)])  # noqa: E731

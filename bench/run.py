@@ -251,7 +251,8 @@ def modules_of(profile: list[tuple[str, int, int, int]]) -> set[str]:
 
 QUERY_SNIPPET = r"""
 import json, statistics, sys, time
-from crmcli import contacts, search, storage
+from crmcli import storage
+from crmcli.domain import contacts, search
 names = json.loads(sys.argv[1])
 jobs = {"crm contacts list --limit 20": lambda s: contacts.list_contacts(s, limit=20)}
 for label, term in names.items():

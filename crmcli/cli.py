@@ -34,8 +34,8 @@ from crmcli.commands import (
     search,
 )
 from crmcli.commands._common import State
+from crmcli.commands._helpfmt import tidy
 from crmcli.errors import CrmError, ExitCode
-from crmcli.helpfmt import tidy
 
 tidy()  # help shows FILE, N, [a|b] and REF, not Typer's <bool>, <str> and {id_}
 

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crmcli import activities, clock, companies, contacts, fields
+from crmcli.domain import activities, companies, contacts, fields
 from crmcli.errors import Conflict
 from crmcli.models import Activity, Company, Contact
+from crmcli.values import clock
 
 OWNERS = ("ana", "ben", "mei")
 # country: (landline pattern, mobile pattern, names)
@@ -395,7 +396,7 @@ AMOUNTS = [2400, 4800, 7500, 9600, 12000, 18000, 24000, 36000, 48000, 60000, 850
 def _deals(session: Session, rng: random.Random, now: datetime, made: list[tuple[Company, str, str]]) -> int:
     """Deals with a believable past: created over the last ten months, moved stage by stage
     every few days or weeks, some won, some lost with a reason, the rest open (a few stalled)."""
-    from crmcli import deals, pipeline
+    from crmcli.domain import deals, pipeline
 
     sales = pipeline.get_pipeline(session)
     open_stages = [s.name for s in pipeline.stages(session, sales) if s.kind == "open"]
@@ -477,9 +478,9 @@ def _followups(session: Session, rng: random.Random, now: datetime) -> int:
     import uuid
     from datetime import time
 
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.models import Deal
-    from crmcli.when import at_local
+    from crmcli.values.when import at_local
 
     today = clock.to_local(now).date()
     people = list(session.exec(select(Contact).order_by(Contact.id)))
@@ -533,7 +534,7 @@ def _last_year(session: Session, rng: random.Random, now: datetime, made: list[t
     """Deals closed a year or more ago, so that `crm kpi --period year` has a year to compare
     with and `crm report customers` has customers who have not bought for a long time (at risk,
     lost). Added last, with the stages' on-enter rules held back: old wins make no follow-ups."""
-    from crmcli import deals, pipeline
+    from crmcli.domain import deals, pipeline
 
     sales = pipeline.get_pipeline(session)
     all_stages = pipeline.stages(session, sales)
@@ -571,7 +572,7 @@ def _last_year(session: Session, rng: random.Random, now: datetime, made: list[t
 
 def _targets(session: Session) -> int:
     """Goals, so that `crm kpi` shows attainment and pace."""
-    from crmcli import targets
+    from crmcli.analytics import targets
 
     goals = [("won_value", "80000", "month", None), ("won_count", "3", "month", None),
              ("win_rate", "50", "quarter", None), ("activities", "150", "month", None),

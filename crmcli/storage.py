@@ -279,7 +279,7 @@ def backup_sqlite(path: Path, revision: str) -> Path:
     or absent."""
     import sqlite3
 
-    from crmcli.files import write_new
+    from crmcli.values.files import write_new
 
     def fill(tmp: str) -> None:
         src = sqlite3.connect(path)

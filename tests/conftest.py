@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from crmcli import clock, storage
+from crmcli import storage
+from crmcli.values import clock
 
 _counter = itertools.count()
 

@@ -45,7 +45,7 @@ def at(text: str) -> datetime:
 
 def build(session: Any, monkeypatch: Any) -> dict[str, int]:
     """Write the fixture through the domain API; returns deal ids by name."""
-    from crmcli import activities, companies, contacts, deals, followups, pipeline
+    from crmcli.domain import activities, companies, contacts, deals, followups, pipeline
 
     sales = pipeline.get_pipeline(session)
     for name in ("Lead", "Qualified", "Negotiation"):

@@ -181,7 +181,7 @@ def test_errors_are_one_line_with_exit_codes(cli) -> None:
 def test_prompts_on_a_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import questionary
 
-    from crmcli import prompts
+    from crmcli.commands import _prompts as prompts
 
     class Answer:
         def __init__(self, value):

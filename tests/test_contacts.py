@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmcli import activities, companies, contacts, fields, settings
+from crmcli.domain import activities, companies, contacts, fields, settings
 from crmcli.errors import Ambiguous, Conflict, Invalid, NotFound
 
 
@@ -65,7 +65,7 @@ def test_duplicate_email_or_phone_is_refused_naming_the_other(session) -> None:
 
 
 def test_add_refuses_the_same_person_but_adds_a_possible_duplicate(session) -> None:
-    """crmcli.matching decides: a shared email or phone with a like name, or the same name at the
+    """crmcli.values.matching decides: a shared email or phone with a like name, or the same name at the
     same company with no other email or phone, is the same person; a shared info@ with another
     name, or the same name and company with other emails, is only possibly one."""
     anna = contacts.add_contact(session, name="Anna Müller", emails=["info@acme-gmbh.de"], company="Acme GmbH")
@@ -227,7 +227,7 @@ def test_single_customer_view_has_timeline_newest_first(session) -> None:
 
 
 def test_remove_contact_takes_its_activities_and_search_entries(session) -> None:
-    from crmcli import search
+    from crmcli.domain import search
 
     c = contacts.add_contact(session, name="Zora Quux", emails=["z@q.de"])
     activities.log_activity(session, type="call", text="zoraquux call", contact=c)

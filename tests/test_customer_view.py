@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from test_cli import ok
 
-from crmcli import companies, contacts, deals
+from crmcli.domain import companies, contacts, deals
 
 WIDE = {"COLUMNS": "200", "CRM_NOW": "2026-11-20T12:00:00Z"}
 

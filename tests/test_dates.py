@@ -1,4 +1,4 @@
-"""One date reader everywhere (crmcli.when): a table of phrases × reference times and zones, with
+"""One date reader everywhere (crmcli.values.when): a table of phrases × reference times and zones, with
 daylight-saving changes in Berlin and New York; the date order (config date_order, else the
 locale's); the refusal of a time already past where only the future makes sense; and every date
 option and import date cell through the CLI, on SQLite and PostgreSQL."""
@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_cli import ok, one_line_error
 
-from crmcli import clock
-from crmcli.when import locale_order, read
+from crmcli.values import clock
+from crmcli.values.when import locale_order, read
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -231,7 +231,7 @@ def test_the_dateparser_fallback_is_lazy() -> None:
     code = (
         "import sys\n"
         "from datetime import datetime, UTC\n"
-        "from crmcli.when import read\n"
+        "from crmcli.values.when import read\n"
         "now = datetime(2026, 11, 23, 10, tzinfo=UTC)\n"
         "for text in ('tomorrow 9am', 'eow', '1/2/2027', 'yesterday 15:00', 'in 3 weeks', 'dec 1'):\n"
         "    assert read(text, now=now, order='dmy') is not None\n"

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from crmcli import contacts, deals, fields, pipeline, settings, storage
+from crmcli import storage
+from crmcli.domain import contacts, deals, fields, pipeline, settings
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import FollowUp, StageChange
 

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import event, select
 from test_cli import ok, one_line_error
 
-from crmcli import activities, clock, companies, contacts, deals, dedupe, followups, search
+from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, search
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Contact, ContactEmail, Deal, FollowUp, MergeRecord
+from crmcli.values import clock
 
 # ---------------------------------------------------------------- finding
 

@@ -8,8 +8,10 @@ from datetime import timedelta
 from sqlalchemy import text, update
 from test_cli import ok
 
-from crmcli import clock, companies, contacts, deals, doctor, fields, followups, storage
+from crmcli import storage
+from crmcli.domain import companies, contacts, deals, doctor, fields, followups
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone
+from crmcli.values import clock
 
 
 def _counts(session) -> dict[str, int]:

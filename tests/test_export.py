@@ -15,7 +15,10 @@ import pytest
 from test_cli import ok, one_line_error
 from test_lazy_imports import loaded
 
-from crmcli import activities, clock, companies, contacts, deals, export, fields, followups, storage
+from crmcli import storage
+from crmcli.domain import activities, companies, contacts, deals, fields, followups
+from crmcli.exporter import records as export
+from crmcli.values import clock
 
 # ---------------------------------------------------------------- formula injection
 

@@ -160,7 +160,7 @@ def test_a_vcard_names_its_owner_per_card(db_url: str, tmp_path: Path) -> None:
     engine, _ = storage.open_engine(db_url)
     with storage.make_session(engine, write=True) as s:
         importer.import_file(s, path)
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     with storage.session_scope(db_url) as s:
         assert {c["name"]: c["owner"] for c in contacts.list_contacts(s)} == {"Anna": "tester", "Bo": "ben", "Cy": None}
@@ -191,8 +191,9 @@ def test_undo_keeps_what_was_added_since_on_contacts_companies_and_deals(db_url:
 
     from sqlmodel import func, select
 
-    from crmcli import activities, clock, contacts, deals, followups
+    from crmcli.domain import activities, contacts, deals, followups
     from crmcli.models import Activity, Company, Contact, Deal, FollowUp
+    from crmcli.values import clock
 
     (tmp_path / "companies.csv").write_text(
         "Company name,Company Domain Name\nAcme GmbH,acme.de\nGlobex Inc.,globex.com\nInitech,initech.com\n"
@@ -259,7 +260,7 @@ def importer_runs(session) -> list[dict]:
 def test_an_undo_commits_in_batches_and_an_interrupted_one_completes(db_url: str, tmp_path: Path) -> None:
     """Each batch commits (another writer gets in between batches: no "database is locked"); an
     undo stopped halfway is "undoing", and running it again completes it."""
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     path = tmp_path / "many.csv"
     path.write_text("Name,Email\n" + "".join(f"Person {i},p{i}@x.de\n" for i in range(50)), encoding="utf-8")
@@ -322,7 +323,7 @@ def test_a_killed_import_is_shown_killed_and_can_be_undone(db_url: str, tmp_path
     assert run["status"] == "killed" and run["read"] >= 2000
     report = _undo(db_url, run["id"])
     assert report["removed"] >= 2000 and report["kept"] == []
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     with storage.session_scope(db_url) as s:
         assert contacts.list_contacts(s) == [] and importer_runs(s)[0]["status"] == "undone"
@@ -375,7 +376,7 @@ def test_a_csv_past_the_limits_is_refused_in_one_line_and_bounded_memory(db_url:
     assert code == 1 and stderr.count("\n") == 1 and stderr.startswith("Error: ") and expected in stderr, stderr
     assert peak < 300, f"{peak} MB"
     with storage.session_scope(db_url) as s:
-        from crmcli import contacts
+        from crmcli.domain import contacts
 
         assert contacts.list_contacts(s) == []
 
@@ -401,7 +402,7 @@ def test_ctrl_c_and_a_dead_worker_end_an_import_in_one_line(db_url: str, tmp_pat
     import sys
     import time
 
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     path = tmp_path / "big.csv"
     path.write_text("Name,Email\n" + "".join(f"P {i},p{i}@x.de\n" for i in range(40_000)), encoding="utf-8")

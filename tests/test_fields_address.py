@@ -14,12 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cli import ok, one_line_error
 
-from crmcli import companies, contacts, export, fields, search, storage
-from crmcli.addressbook import address_line, normalize_birthday, normalize_website, show_birthday
-from crmcli.documents import company_document, contact_document, document_parts
+from crmcli import storage
+from crmcli.domain import companies, contacts, fields, search
 from crmcli.errors import Invalid, UsageError
+from crmcli.exporter import records as export
 from crmcli.models import SearchDoc
-from crmcli.normalize import clean_text
+from crmcli.values.addressbook import address_line, normalize_birthday, normalize_website, show_birthday
+from crmcli.values.documents import company_document, contact_document, document_parts
+from crmcli.values.normalize import clean_text
 
 # ---------------------------------------------------------------- cleaning, no database
 
@@ -306,7 +308,7 @@ def test_company_search_document_is_what_company_document_writes(session) -> Non
 def test_doctor_finds_birthdays_and_websites_stored_before_they_were_checked(session) -> None:
     from sqlalchemy import update
 
-    from crmcli import doctor
+    from crmcli.domain import doctor
     from crmcli.models import Company, Contact
 
     anna = _anna(session)
@@ -508,7 +510,7 @@ def test_json_types_the_declared_fields_json_cannot(session) -> None:
 def test_contacts_export_their_keep_in_touch_cadence(session) -> None:
     import vobject
 
-    from crmcli import followups
+    from crmcli.domain import followups
 
     anna = _anna(session)
     followups.set_cadence(session, anna, 30)
@@ -686,7 +688,7 @@ def test_custom_fields_cannot_take_a_built_in_name_of_their_record(session) -> N
 
 
 def test_choices_carry_their_escapes() -> None:
-    from crmcli.fieldtypes import split_choices
+    from crmcli.values.fieldtypes import split_choices
 
     assert split_choices(r"Gold|Silver|A\|B|C\\D") == ["Gold", "Silver", "A|B", "C\\D"]
     assert split_choices("") == [] and split_choices(None) == []

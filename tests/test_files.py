@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from crmcli import files, storage
+from crmcli import storage
 from crmcli.errors import Conflict, Invalid
+from crmcli.values import files
 from tests.test_cli import ok, one_line_error
 
 
@@ -165,9 +166,9 @@ def test_symbolic_links_and_directories_are_refused(tmp_path: Path) -> None:
 
 
 def test_no_module_writes_a_file_but_through_crmcli_files() -> None:
-    """One way to write a file: every writer goes through crmcli.files (the database file and its
+    """One way to write a file: every writer goes through crmcli.values.files (the database file and its
     lock file, opened by storage, are not files crm writes content to)."""
-    root = Path(files.__file__).parent
+    root = Path(files.__file__).parent.parent  # crmcli/
     pattern = re.compile(
         r"os\.replace\(|mkstemp\(|NamedTemporaryFile|\.write_bytes\(|\.write_text\(|O_TRUNC|"
         r"""open\([^)]*["'](w|a|x)b?["']"""

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from crmcli import contacts, deals, fields, followups
+from crmcli.domain import contacts, deals, fields, followups
 from crmcli.errors import NotFound, UsageError
 from tests.test_cli import ok, one_line_error
 

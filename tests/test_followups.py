@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmcli import activities, clock, companies, contacts, followups
+from crmcli.domain import activities, companies, contacts, followups
 from crmcli.errors import Conflict, Invalid, NotFound, UsageError
 from crmcli.models import Deal
+from crmcli.values import clock
 
 NOW = "2026-11-23T10:00:00+00:00"  # a Monday
 
@@ -118,7 +119,7 @@ BERLIN = "Europe/Berlin"
     ],
 )
 def test_parse_when_reads_what_people_type(text: str, local: str) -> None:
-    from crmcli.when import parse_when
+    from crmcli.values.when import parse_when
 
     clock.set_local_zone(BERLIN)
     assert clock.show_local(parse_when(text)) == local
@@ -126,14 +127,14 @@ def test_parse_when_reads_what_people_type(text: str, local: str) -> None:
 
 @pytest.mark.parametrize("text", ["garbage", "3", "fri 25:00", "13pm", "", "in x days"])
 def test_unreadable_when_is_refused_with_examples(text: str) -> None:
-    from crmcli.when import parse_when
+    from crmcli.values.when import parse_when
 
     with pytest.raises(UsageError, match="tomorrow 9am.*next monday"):
         parse_when(text)
 
 
 def test_parse_when_follows_the_clock_across_a_dst_change(monkeypatch: pytest.MonkeyPatch) -> None:
-    from crmcli.when import parse_when
+    from crmcli.values.when import parse_when
 
     clock.set_local_zone(BERLIN)
     monkeypatch.setenv("CRM_NOW", "2026-10-24T08:00:00Z")  # Saturday 10:00 CEST; clocks go back that night

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcli.export import HEADERS
+from crmcli.exporter.records import HEADERS
 from crmcli.importer.headers import (
     _WORDS,
     FIELDS,
@@ -24,7 +24,7 @@ from crmcli.importer.headers import (
     header_key,
     map_headers,
 )
-from crmcli.normalize import field_key
+from crmcli.values.normalize import field_key
 
 DATA = Path(__file__).parent / "data"
 

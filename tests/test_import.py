@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from crmcli import companies, contacts, deals, importer, storage
+from crmcli import importer, storage
+from crmcli.domain import companies, contacts, deals
 from crmcli.errors import Invalid
 from crmcli.importer.runs import list_imports, undo_import
 from crmcli.models import Activity, Contact, Deal, FieldDef
@@ -529,7 +530,7 @@ def test_sheet_header_row_and_no_progress_in_a_pipe(cli, tmp_path: Path) -> None
 
 
 def test_undo_after_a_merge_says_where_the_record_went(db_url: str, tmp_path: Path) -> None:
-    from crmcli import dedupe
+    from crmcli.domain import dedupe
 
     path = tmp_path / "in.csv"
     path.write_text("Name,Email\nBo One,bo1@x.de\nBo Two,bo2@x.de\n", encoding="utf-8")
@@ -578,7 +579,7 @@ def _mixed_rows(n: int) -> str:
 def test_a_worker_process_cleans_what_one_process_would(db_url: str, tmp_path: Path) -> None:
     """Rows cleaned in a worker process (big files on several cores) end up exactly as cleaned
     in-process: same counts, records, rejects and search index."""
-    from crmcli import fields, search
+    from crmcli.domain import fields, search
 
     path = tmp_path / "mixed.csv"
     path.write_text(_mixed_rows(80), encoding="utf-8")
@@ -812,7 +813,7 @@ def test_follow_ups_named_by_a_contact_column(db_url: str, tmp_path: Path) -> No
     result = run_import(db_url, path, kind="followups")
     assert six(result["counts"]) == {"read": 2, "created": 1, "updated": 0, "merged": 0, "skipped": 0, "rejected": 1}
     with storage.session_scope(db_url) as s:
-        from crmcli import followups
+        from crmcli.domain import followups
 
         (made,) = [f for f in followups.list_followups(s, window="all") if f["kind"] == "followup"]
     assert made["subject"] == "Anna Müller" and made["note"] == "Send pricing"

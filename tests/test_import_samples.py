@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from crmcli import companies, contacts, importer, storage
+from crmcli import importer, storage
+from crmcli.domain import companies, contacts
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = sorted(p for folder in ("csv", "xlsx", "vcard") for p in (DATA / folder).iterdir() if p.name != "SOURCES.md")
@@ -118,7 +119,7 @@ def test_vcards_as_phones_and_mail_clients_write_them(db_url: str, tmp_path: Pat
 def test_salesforce_opportunities_link_to_their_accounts(db_url: str, tmp_path: Path) -> None:
     """Only a record's own ID is its external id; ACCOUNTID links the deal to the account imported with
     that id; Closed Won / Closed Lost become won / lost."""
-    from crmcli import deals
+    from crmcli.domain import deals
 
     _import(db_url, DATA / "csv" / "salesforce-accounts.csv", tmp_path)
     with storage.session_scope(db_url) as s:

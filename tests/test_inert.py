@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from crmcli import normalize, output
+from crmcli import output
+from crmcli.values import normalize
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[31mEvil"
 HOSTILE = [
@@ -113,7 +114,7 @@ def test_output_helpers_show_controls_and_escape_json() -> None:
 def test_prompt_shows_the_question_inert(monkeypatch: pytest.MonkeyPatch) -> None:
     import questionary
 
-    from crmcli import prompts
+    from crmcli.commands import _prompts as prompts
 
     asked = []
 
@@ -297,7 +298,7 @@ def test_length_limits_are_one_line_errors(cli) -> None:
 
 
 def test_search_query_is_bounded(cli, session, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crmcli import search
+    from crmcli.domain import search
     from crmcli.errors import Invalid
 
     one_line_error(cli("search", "a" * 10_000), "search query too long: 10,000 characters, at most 200")

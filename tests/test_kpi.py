@@ -13,9 +13,11 @@ from kpi_data import NOW, at, build
 from sqlalchemy import event, literal
 from sqlmodel import select
 
-from crmcli import clock, deals, kpi, periods, rates, reports, settings, targets
+from crmcli.analytics import kpi, reports, targets
+from crmcli.domain import deals, rates, settings
 from crmcli.errors import Invalid, NotFound, UsageError
 from crmcli.models import Deal
+from crmcli.values import clock, periods
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The one definition of the same record (crmcli.matching): the issue's cases as tables, and
+"""The one definition of the same record (crmcli.values.matching): the issue's cases as tables, and
 Hypothesis properties (symmetric; a record is the same as itself; different external ids from
 one source are never the same). Pure: no database."""
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from crmcli import matching
-from crmcli.matching import CompanyIdentity, Identity, Verdict, company_verdict, names_compatible, verdict
+from crmcli.values import matching
+from crmcli.values.matching import CompanyIdentity, Identity, Verdict, company_verdict, names_compatible, verdict
 
 # ---------------------------------------------------------------- names
 

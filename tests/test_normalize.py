@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from crmcli.errors import Invalid
-from crmcli.normalize import (
+from crmcli.values.normalize import (
     clean_text,
     field_key,
     fold_accents,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmcli import deals, pipeline
+from crmcli.domain import deals, pipeline
 from crmcli.errors import Conflict, Invalid, NotFound
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from test_cli import ok, one_line_error
 
-from crmcli import deals, periods, rates, settings, targets
+from crmcli.analytics import targets
+from crmcli.domain import deals, rates, settings
 from crmcli.errors import Invalid, NotFound
+from crmcli.values import periods
 
 NOW = "2026-11-20T12:00:00Z"
 

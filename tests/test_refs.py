@@ -1,4 +1,4 @@
-"""REFs resolve the way a person means them (crmcli.refs.resolve), and a --company name near an
+"""REFs resolve the way a person means them (crmcli.domain.refs.resolve), and a --company name near an
 existing company's uses it (companies.find_or_create): through the domain and the command line."""
 
 from __future__ import annotations
@@ -7,16 +7,17 @@ import json
 
 import pytest
 
-from crmcli import activities, companies, contacts, deals, followups, prompts, refs
+from crmcli.commands import _prompts as prompts
+from crmcli.domain import activities, companies, contacts, deals, followups, refs
 from crmcli.errors import Ambiguous, Invalid, NotFound
-from crmcli.matching import closest_company
-from crmcli.normalize import company_key, name_key
+from crmcli.values.matching import closest_company
+from crmcli.values.normalize import company_key, name_key
 from tests.test_cli import ok, one_line_error
 
 
 def _people(session) -> dict[str, int]:
     """A small book where every REF below names one record of its kind."""
-    from crmcli import settings
+    from crmcli.domain import settings
 
     settings.set_value(session, "default_region", "DE")
     acme = companies.add_company(session, name="Acme GmbH", domain="acme.de", phone="+49 30 1234567")
@@ -343,7 +344,7 @@ def test_migration_0010_refolds_stored_name_keys(tmp_path) -> None:
         assert sorted(k for (k,) in keys) == ["lodz logistik", "soren odegard"]
         assert contacts.resolve_contact(s, "soren odegard").name == "Søren Ødegård"
         assert companies.resolve_company(s, "Lodz Logistik").name == "Łódź Logistik"
-        from crmcli import search
+        from crmcli.domain import search
 
         assert [hit["title"] for hit in search.search(s, "soren odegard")] == ["Søren Ødegård"]
 

@@ -118,7 +118,7 @@ def test_short_yes_and_nothing_to_do(cli, db_url, tmp_path) -> None:
 def test_a_terminal_is_asked_and_no_keeps_everything(cli, db_url, tmp_path, monkeypatch) -> None:
     import questionary
 
-    from crmcli import prompts
+    from crmcli.commands import _prompts as prompts
 
     _fill(cli, tmp_path)
     before = _snapshot(db_url)
@@ -139,7 +139,7 @@ def test_a_terminal_is_asked_and_no_keeps_everything(cli, db_url, tmp_path, monk
 
 
 def test_the_refusal_names_the_action() -> None:
-    from crmcli.prompts import _action
+    from crmcli.commands._prompts import _action
 
     assert _action("Remove #12 Anna Müller?") == "remove #12 Anna Müller"
     assert _action("Remove #3 Who? Ltd? Their people stay, without a company.") == "remove #3 Who? Ltd"

@@ -17,8 +17,9 @@ from sqlmodel import select
 from test_cli import ok, one_line_error
 from typer.testing import CliRunner
 
-from crmcli import activities, companies, contacts, deals, dedupe, followups, refs, storage
+from crmcli import storage
 from crmcli.cli import app
+from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, refs
 from crmcli.errors import Conflict, DatabaseError
 from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, Deal, FollowUp
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmcli import activities, companies, contacts, search
+from crmcli.domain import activities, companies, contacts, search
 
 
 def _seed(session):

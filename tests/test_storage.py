@@ -208,7 +208,7 @@ def test_corrupt_file_and_missing_directory_fail_cleanly(tmp_path: Path) -> None
 
 def test_write_is_one_transaction(db_url: str) -> None:
     """A failure inside session_scope leaves nothing half-written."""
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     with pytest.raises(RuntimeError):
         with storage.session_scope(db_url, write=True) as s:
@@ -220,7 +220,7 @@ def test_write_is_one_transaction(db_url: str) -> None:
 
 def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path) -> None:
     """0006: keys stored before accents were folded are recomputed, so old records are found."""
-    from crmcli import contacts
+    from crmcli.domain import contacts
 
     url = f"sqlite:///{tmp_path / 'keys.db'}" if db_url.startswith("sqlite") else db_url
     if db_url.startswith("sqlite"):

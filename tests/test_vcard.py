@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from crmcli.errors import Invalid
 from crmcli.importer import readers, vcard
 from crmcli.importer.readers import VCARD_HEADERS, Unreadable
-from crmcli.normalize import clean_text
+from crmcli.values.normalize import clean_text
 
 DATA = Path(__file__).parent / "data" / "vcard"
 SAMPLES = sorted(DATA.glob("*.vcf"))
@@ -657,7 +657,7 @@ END:VCARD
 
 
 def test_crm_own_cards_round_trip(tmp_path: Path) -> None:
-    from crmcli import export
+    from crmcli.exporter import records as export
 
     records = [
         {
@@ -761,7 +761,7 @@ def test_crm_own_cards_read_back_whatever_the_text(
     name: str, company: str, notes: str, tags: list[str], street: str, city: str, custom: str
 ) -> None:
     """What crm's export escapes, this reader unescapes: the text comes back as it was written."""
-    from crmcli import export
+    from crmcli.exporter import records as export
 
     record = {
         "name": name, "emails": [], "phones": [], "company": company or None, "notes": notes or None,

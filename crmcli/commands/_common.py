@@ -95,9 +95,11 @@ def fmt_of(fmt: Fmt | None, quiet: bool = False) -> str:
 def session(ctx: typer.Context, *, write: bool = False, create: bool = False) -> Iterator[Session]:
     """One transaction on the invocation's database; local time zone set from the config. A
     database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
-    from crmcli import clock, refs, settings, storage
+    from crmcli import storage
+    from crmcli.commands._prompts import choose_ref
+    from crmcli.domain import refs, settings
     from crmcli.output import message
-    from crmcli.prompts import choose_ref
+    from crmcli.values import clock
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
@@ -106,7 +108,7 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
     try:
         with storage.session_scope(db, write=write, create=create or not db) as s:
             clock.set_local_zone(settings.get(s, "timezone"))
-            clock.set_date_order(settings.get(s, "date_order"))  # how 1/2/2027 reads (crmcli.when)
+            clock.set_date_order(settings.get(s, "date_order"))  # how 1/2/2027 reads (crmcli.values.when)
             yield s
     finally:
         refs.set_note_sink(None)

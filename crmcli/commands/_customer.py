@@ -8,7 +8,7 @@ from typing import Any
 def deal_summary(record: dict[str, Any]) -> dict[str, Any]:
     """For people (table, plain): the deal counts, the open pipeline and the won revenue as lines
     of the details, and each deal's close date (expected for an open deal, actual for a closed one)."""
-    from crmcli.money import format_money
+    from crmcli.values.money import format_money
 
     def money(values: dict[str, Any], weighted: dict[str, Any] | None = None) -> str:
         parts = []

@@ -40,10 +40,10 @@ def log(
 
     Example: crm log anna@acme.de --type call "Discussed the renewal, send pricing"
     """
-    from crmcli import activities, settings
+    from crmcli.commands._prompts import ask_text
+    from crmcli.domain import activities, settings
     from crmcli.output import emit_written
-    from crmcli.prompts import ask_text
-    from crmcli.when import parse_past
+    from crmcli.values.when import parse_past
 
     text = ask_text("What happened", text, option="argument TEXT")
     with session(ctx, write=True) as s:

@@ -65,10 +65,10 @@ def add(
 
     Example: crm companies add "Acme GmbH" --domain acme.de -t customer --industry SaaS --city Berlin --country DE
     """
-    from crmcli import companies, fields, settings
-    from crmcli.normalize import split_multi
+    from crmcli.commands._prompts import ask_text
+    from crmcli.domain import companies, fields, settings
     from crmcli.output import emit_written
-    from crmcli.prompts import ask_text
+    from crmcli.values.normalize import split_multi
 
     name = ask_text("Company name", name, option="argument NAME")
     with session(ctx, write=True) as s:
@@ -113,7 +113,7 @@ def list_(
 
     Example: crm companies list --tag customer --where country=DE --sort -created
     """
-    from crmcli import companies
+    from crmcli.domain import companies
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:
@@ -144,12 +144,12 @@ def show(
 
     Example: crm companies show acme-robotics.de
     """
-    from crmcli import companies
-    from crmcli.addressbook import address_line
     from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.contacts import list_cols
     from crmcli.commands.dedupe import merged_cols
+    from crmcli.domain import companies
     from crmcli.output import Col, Section, emit_record
+    from crmcli.values.addressbook import address_line
 
     with session(ctx) as s:
         record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
@@ -224,9 +224,9 @@ def edit(
 
     Example: crm companies edit acme-robotics.de --domain acme-robotics.com -t partner --city Hamburg --postcode 20095
     """
-    from crmcli import companies, fields
-    from crmcli.normalize import split_multi
+    from crmcli.domain import companies, fields
     from crmcli.output import emit_written
+    from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
         company = companies.resolve_company(s, ref)
@@ -265,9 +265,9 @@ def rm(
 
     Example: crm companies rm 3 --yes
     """
-    from crmcli import companies
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import companies
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         targets = [companies.resolve_company(s, ref) for ref in refs]

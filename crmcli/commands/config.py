@@ -23,7 +23,7 @@ def set_(
 
     Example: crm config set default_region DE
     """
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -37,7 +37,7 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting nam
 
     Example: crm config get default_region
     """
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.errors import NotFound
 
     with session(ctx) as s:
@@ -55,7 +55,7 @@ def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting n
 
     Example: crm config unset timezone
     """
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -69,7 +69,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
     Example: crm config list
     """
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:
@@ -117,7 +117,7 @@ def rates_set(
 
     Example: crm config rates set USD 0.92
     """
-    from crmcli import rates
+    from crmcli.domain import rates
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -131,7 +131,7 @@ def rates_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
     Example: crm config rates list
     """
-    from crmcli import rates
+    from crmcli.domain import rates
     from crmcli.output import emit_list
 
     with session(ctx) as s:
@@ -149,9 +149,9 @@ def rates_rm(
 
     Example: crm config rates rm CHF --yes
     """
-    from crmcli import rates
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import rates
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         record = rates.remove_rate(s, currency)  # rolled back unless confirmed
@@ -174,7 +174,7 @@ def rates_import(
     import sys
     from pathlib import Path
 
-    from crmcli import rates
+    from crmcli.domain import rates
     from crmcli.errors import Invalid, NotFound
     from crmcli.output import message
 

@@ -110,10 +110,10 @@ def add(
 
     Example: crm contacts add "Anna Müller" -e anna@acme.de -p "+49 151 12345678" -c "Acme GmbH" -t vip --city Berlin
     """
-    from crmcli import contacts, fields, settings
-    from crmcli.normalize import split_multi
+    from crmcli.commands._prompts import ask_text
+    from crmcli.domain import contacts, fields, settings
     from crmcli.output import emit_written
-    from crmcli.prompts import ask_text
+    from crmcli.values.normalize import split_multi
 
     name = ask_text("Name", name, option="argument NAME")
     with session(ctx, write=True) as s:
@@ -169,7 +169,7 @@ def list_(
 
     Example: crm contacts list --tag vip --where city=Berlin --where industry=SaaS --sort -created --limit 20
     """
-    from crmcli import contacts
+    from crmcli.domain import contacts
     from crmcli.output import emit_list
 
     with session(ctx) as s:
@@ -192,11 +192,11 @@ def show(
 
     Example: crm contacts show anna.muller@nordlicht.de
     """
-    from crmcli import contacts
-    from crmcli.addressbook import address_line, show_birthday
     from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.dedupe import merged_cols
+    from crmcli.domain import contacts
     from crmcli.output import Col, Section, emit_record
+    from crmcli.values.addressbook import address_line, show_birthday
 
     with session(ctx) as s:
         record = contacts.contact_view(s, contacts.resolve_contact(s, ref), timeline_limit=timeline or None)
@@ -289,9 +289,9 @@ def edit(
 
     Example: crm contacts edit 12 --title CTO --add-email anna@new.de --primary-email anna@new.de -F industry=Retail
     """
-    from crmcli import contacts, fields
-    from crmcli.normalize import split_multi
+    from crmcli.domain import contacts, fields
     from crmcli.output import emit_written
+    from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
         contact = contacts.resolve_contact(s, ref)
@@ -340,9 +340,9 @@ def cadence(
 
     Example: crm contacts cadence anna@acme.de 30d
     """
-    from crmcli import contacts, followups
-    from crmcli.clock import show_local
+    from crmcli.domain import contacts, followups
     from crmcli.output import emit_written
+    from crmcli.values.clock import show_local
 
     days = followups.parse_cadence(every)
     with session(ctx, write=True) as s:
@@ -369,9 +369,9 @@ def rm(
 
     Example: crm contacts rm 12 15 --yes
     """
-    from crmcli import contacts
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import contacts
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         targets = [contacts.resolve_contact(s, ref) for ref in refs]

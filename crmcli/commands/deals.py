@@ -73,8 +73,8 @@ def add(
 
     Example: crm deals add "Nordlicht 2027" -c anna.muller@nordlicht.de --amount 12000 --currency EUR --close 2027-01-31
     """
-    from crmcli import deals, fields, settings
-    from crmcli.prompts import ask_text
+    from crmcli.commands._prompts import ask_text
+    from crmcli.domain import deals, fields, settings
 
     title = ask_text("Deal title", title, option="argument TITLE")
     user = settings.current_user()
@@ -115,7 +115,7 @@ def list_(
 
     Example: crm deals list --open --owner ana --closing-before 2026-12-31 --sort -amount
     """
-    from crmcli import deals
+    from crmcli.domain import deals
     from crmcli.errors import UsageError
     from crmcli.output import emit_list
 
@@ -143,7 +143,7 @@ def show(
 
     Example: crm deals show "Acme – Renewal"
     """
-    from crmcli import deals
+    from crmcli.domain import deals
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
@@ -197,7 +197,7 @@ def edit(
 
     Example: crm deals edit 12 --amount 15000 --close 2027-01-15
     """
-    from crmcli import deals, fields
+    from crmcli.domain import deals, fields
 
     with session(ctx, write=True) as s:
         deal = deals.edit_deal(
@@ -217,9 +217,9 @@ def rm(
 
     Example: crm deals rm 12 --yes
     """
-    from crmcli import deals
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import deals
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         targets = [deals.resolve_deal(s, ref) for ref in refs]
@@ -233,7 +233,7 @@ def rm(
 
 def _moved(ctx: typer.Context, ref: str, action, fmt, quiet: bool) -> None:
     """Run ACTION(session, deal, user) in one transaction and report the move."""
-    from crmcli import deals, settings
+    from crmcli.domain import deals, settings
 
     with session(ctx, write=True) as s:
         deal = deals.resolve_deal(s, ref)
@@ -254,7 +254,7 @@ def move(
 
     Example: crm deals move "Acme renewal" Proposal
     """
-    from crmcli import deals
+    from crmcli.domain import deals
 
     _moved(ctx, ref, lambda s, deal, user: deals.move_deal(s, deal, stage, by=user), fmt, quiet)
 
@@ -265,7 +265,7 @@ def won(ctx: typer.Context, ref: RefArg, fmt: FormatOpt = None, quiet: QuietOpt 
 
     Example: crm deals won 117
     """
-    from crmcli import deals
+    from crmcli.domain import deals
 
     _moved(ctx, ref, lambda s, deal, user: deals.win(s, deal, by=user), fmt, quiet)
 
@@ -284,7 +284,7 @@ def lost(
 
     Example: crm deals lost 12 --reason price
     """
-    from crmcli import deals
+    from crmcli.domain import deals
 
     _moved(ctx, ref, lambda s, deal, user: deals.lose(s, deal, reason=reason, by=user), fmt, quiet)
 
@@ -303,6 +303,6 @@ def reopen(
 
     Example: crm deals reopen 12
     """
-    from crmcli import deals
+    from crmcli.domain import deals
 
     _moved(ctx, ref, lambda s, deal, user: deals.reopen(s, deal, stage=stage, by=user), fmt, quiet)

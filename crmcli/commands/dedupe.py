@@ -43,8 +43,8 @@ def _cols() -> list:
 
 
 def _resolve(s: Any, entity: str, ref: str) -> Any:
-    from crmcli.companies import resolve_company
-    from crmcli.contacts import resolve_contact
+    from crmcli.domain.companies import resolve_company
+    from crmcli.domain.contacts import resolve_contact
 
     return resolve_contact(s, ref) if entity == "contact" else resolve_company(s, ref)
 
@@ -87,10 +87,10 @@ def dedupe(
 ) -> None:
     import sys
 
-    from crmcli import dedupe as domain
-    from crmcli import settings
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import dedupe as domain
+    from crmcli.domain import settings
     from crmcli.output import emit_list, message
-    from crmcli.prompts import Cancelled, confirm
 
     plural = _PLURAL[entity]
     chosen = fmt_of(fmt, quiet)
@@ -130,10 +130,10 @@ def dedupe(
 def merge(
     ctx: typer.Context, entity: str, keep: str, others: list[str], reason: str | None, yes: bool, fmt: Any, quiet: bool
 ) -> None:
-    from crmcli import dedupe as domain
-    from crmcli import settings
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import dedupe as domain
+    from crmcli.domain import settings
     from crmcli.output import emit_written
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         kept = _resolve(s, entity, keep)

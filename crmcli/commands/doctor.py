@@ -32,7 +32,7 @@ def doctor(
 
     Example: crm doctor --check no_owner -q | xargs -I{} crm contacts edit {} --owner ana
     """
-    from crmcli import doctor as domain
+    from crmcli.domain import doctor as domain
     from crmcli.output import Col, emit_list, emit_record, message
 
     chosen = fmt_of(fmt, quiet)

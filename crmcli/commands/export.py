@@ -50,8 +50,8 @@ def _export(
 ) -> None:
     import sys
 
-    from crmcli import export
     from crmcli.errors import UsageError
+    from crmcli.exporter import records as export
     from crmcli.output import message
 
     chosen = export.format_for(file, fmt.value if fmt else None)
@@ -219,8 +219,8 @@ def followups(
 
     Example: crm export followups mine.xlsx --mine --upcoming 14d
     """
-    from crmcli import followups as domain
     from crmcli.commands.followups import _owner
+    from crmcli.domain import followups as domain
     from crmcli.errors import UsageError
 
     chosen = [name for name, on in (("overdue", overdue), ("today", today)) if on]

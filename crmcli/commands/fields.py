@@ -44,9 +44,9 @@ def add(
 
     Example: crm fields add contacts tier --type choice --choices Gold,Silver,Bronze
     """
-    from crmcli import fields
-    from crmcli.normalize import split_multi
+    from crmcli.domain import fields
     from crmcli.output import message
+    from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
         definition = fields.add_field(
@@ -66,7 +66,7 @@ def list_(
 
     Example: crm fields list contacts
     """
-    from crmcli import fields
+    from crmcli.domain import fields
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:
@@ -89,9 +89,9 @@ def rm(
 
     Example: crm fields rm contacts industry --yes
     """
-    from crmcli import fields
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import fields
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         fields.remove_field(s, entity=entity.value, name=name)  # an unknown field is said before asking

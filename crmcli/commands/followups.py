@@ -52,9 +52,9 @@ AllowPastOpt = Annotated[
 
 
 def _future(text: str, what: str, allow_past: bool) -> datetime:
-    """TEXT read ahead (crmcli.when); a time already past is refused unless ALLOW_PAST."""
+    """TEXT read ahead (crmcli.values.when); a time already past is refused unless ALLOW_PAST."""
     from crmcli.errors import UsageError
-    from crmcli.when import PastTime, parse_when
+    from crmcli.values.when import PastTime, parse_when
 
     try:
         return parse_when(text, what=what, allow_past=allow_past)
@@ -77,7 +77,7 @@ def list_cols() -> list:
 
 
 def _owner(owner: str | None, mine: bool) -> str | None:
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.errors import UsageError
 
     if owner and mine:
@@ -86,7 +86,7 @@ def _owner(owner: str | None, mine: bool) -> str | None:
 
 
 def _said(row: dict[str, Any]) -> str:
-    from crmcli.clock import show_local
+    from crmcli.values.clock import show_local
 
     return f"{show_local(row['due_at'])} ({row['relative']})"
 
@@ -121,7 +121,7 @@ def add(
 
     Example: crm followups add anna.muller@nordlicht.de --due "tomorrow 9am" --note "Send the pricing" --every 2w
     """
-    from crmcli import followups, settings
+    from crmcli.domain import followups, settings
     from crmcli.output import emit_written
 
     with session(ctx, write=True) as s:
@@ -171,7 +171,7 @@ def list_(
 
     Example: crm followups list --upcoming 7d --mine
     """
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.errors import UsageError
     from crmcli.output import emit_list
 
@@ -214,7 +214,7 @@ def overdue(
     """
     import sys
 
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.output import emit_list
 
     who = _owner(owner, mine)
@@ -235,7 +235,7 @@ def show(ctx: typer.Context, id_: IdArg, fmt: FormatOpt = None, quiet: QuietOpt 
 
     Example: crm followups show 12
     """
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.output import Col, emit_record
 
     with session(ctx) as s:
@@ -276,9 +276,9 @@ def done(
     """
     import sys
 
-    from crmcli import followups, settings
-    from crmcli.clock import show_local
+    from crmcli.domain import followups, settings
     from crmcli.output import Col, emit_list, message
+    from crmcli.values.clock import show_local
 
     results = []
     with session(ctx, write=True) as s:
@@ -311,7 +311,7 @@ def snooze(
 
     Example: crm followups snooze 12 --until "next monday 9am"
     """
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.output import emit_written
 
     with session(ctx, write=True) as s:
@@ -341,7 +341,7 @@ def edit(
 
     Example: crm followups edit 12 --due "fri 14:00" --note "Bring the contract" --every none
     """
-    from crmcli import followups
+    from crmcli.domain import followups
     from crmcli.output import emit_written
 
     with session(ctx, write=True) as s:
@@ -366,9 +366,9 @@ def rm(
 
     Example: crm followups rm 12 15 --yes
     """
-    from crmcli import followups
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import followups
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         views = [followups.followup_view(s, id_) for id_ in ids]
@@ -396,9 +396,9 @@ def export(
     """
     import sys
 
-    from crmcli import export as export_
-    from crmcli import followups
-    from crmcli.ics import followups_ics
+    from crmcli.domain import followups
+    from crmcli.exporter import records as export_
+    from crmcli.exporter.ics import followups_ics
     from crmcli.output import message
 
     who = _owner(owner, mine)

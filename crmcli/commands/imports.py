@@ -96,9 +96,10 @@ def import_(
 
     Example: crm import hubspot-contacts.csv --dry-run
     """
-    from crmcli import importer, settings
-    from crmcli.normalize import split_multi
+    from crmcli import importer
+    from crmcli.domain import settings
     from crmcli.output import message
+    from crmcli.values.normalize import split_multi
 
     overrides = {}
     for item in map_ or []:
@@ -356,10 +357,10 @@ def undo(
 
     Example: crm imports undo 3 --yes
     """
+    from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.errors import CrmError
     from crmcli.importer.runs import get_run, undo_import
     from crmcli.output import emit_json, message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx) as s:  # no write lock while a person answers
         run = get_run(s, import_id)

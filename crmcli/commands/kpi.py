@@ -43,9 +43,9 @@ def kpi(
 
     Example: crm kpi --period quarter --owner ana
     """
-    from crmcli import kpi as kpi_
-    from crmcli import periods
-    from crmcli.kpi_output import emit_kpi
+    from crmcli.analytics import kpi as kpi_
+    from crmcli.output.kpi import emit_kpi
+    from crmcli.values import periods
 
     window = periods.window(period, since, until)
     with session(ctx) as s:
@@ -87,7 +87,7 @@ def _target_cols() -> list:
 
 
 def _shown(record: dict) -> dict:
-    from crmcli.kpi_output import value_text
+    from crmcli.output.kpi import value_text
 
     return {**record, "goal": value_text(record["unit"], record["value"], record["currency"]),
             "who": record["owner"] or "team"}  # fmt: skip
@@ -119,7 +119,7 @@ def targets_set(
 
     Example: crm targets set won_value 50000 --period month --owner ana
     """
-    from crmcli import targets
+    from crmcli.analytics import targets
     from crmcli.output import emit_written
 
     with session(ctx, write=True) as s:
@@ -145,7 +145,7 @@ def targets_list(
 
     Example: crm targets list --format json
     """
-    from crmcli import targets
+    from crmcli.analytics import targets
     from crmcli.output import emit_list
 
     with session(ctx) as s:
@@ -163,9 +163,9 @@ def targets_rm(
 
     Example: crm targets rm 3 --yes
     """
-    from crmcli import targets
+    from crmcli.analytics import targets
+    from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         record = _shown(targets.target_record(targets.get_target(s, target_id)))

@@ -52,7 +52,7 @@ def board(
 
     Example: crm pipeline board --owner ana
     """
-    from crmcli import deals
+    from crmcli.domain import deals
     from crmcli.output import emit_board
 
     with session(ctx) as s:
@@ -66,7 +66,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) ->
 
     Example: crm pipeline list
     """
-    from crmcli import pipeline
+    from crmcli.domain import pipeline
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:
@@ -92,7 +92,7 @@ def add(
 
     Example: crm pipeline add Renewals --copy-from Sales
     """
-    from crmcli import pipeline
+    from crmcli.domain import pipeline
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -107,7 +107,7 @@ def stages(ctx: typer.Context, pipeline: PipelineOpt = None, fmt: FormatOpt = No
 
     Example: crm pipeline stages --pipeline Sales
     """
-    from crmcli import pipeline as pipeline_
+    from crmcli.domain import pipeline as pipeline_
     from crmcli.output import emit_list
 
     with session(ctx) as s:
@@ -131,7 +131,7 @@ def stage_add(
 
     Example: crm pipeline stage add Demo --probability 40 --rot-days 14 --after Qualified
     """
-    from crmcli import pipeline as pipeline_
+    from crmcli.domain import pipeline as pipeline_
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -165,9 +165,9 @@ def stage_edit(
 
     Example: crm pipeline stage edit Proposal --require amount,close_date,contact --on-enter "3d: chase the proposal"
     """
-    from crmcli import pipeline as pipeline_
-    from crmcli.normalize import split_multi
+    from crmcli.domain import pipeline as pipeline_
     from crmcli.output import message
+    from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
         stage = pipeline_.resolve_stage(s, pipeline_.get_pipeline(s, pipeline), name)
@@ -200,7 +200,7 @@ def stage_rename(
 
     Example: crm pipeline stage rename Negotiation Contract
     """
-    from crmcli import pipeline as pipeline_
+    from crmcli.domain import pipeline as pipeline_
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -221,7 +221,7 @@ def stage_move(
 
     Example: crm pipeline stage move Demo --after Proposal
     """
-    from crmcli import pipeline as pipeline_
+    from crmcli.domain import pipeline as pipeline_
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -243,10 +243,10 @@ def stage_rm(
 
     Example: crm pipeline stage rm Demo --move-deals-to Proposal --yes
     """
-    from crmcli import pipeline as pipeline_
-    from crmcli import settings
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import pipeline as pipeline_
+    from crmcli.domain import settings
     from crmcli.output import message
-    from crmcli.prompts import Cancelled, confirm
 
     with session(ctx, write=True) as s:
         p = pipeline_.get_pipeline(s, pipeline)

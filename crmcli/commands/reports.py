@@ -44,7 +44,8 @@ def _fmt(fmt: ReportFmt | None) -> str:
 
 
 def _scope(s, period, since, until, owner, pipeline, default: str = "quarter"):  # noqa: ANN001, ANN202
-    from crmcli import kpi, periods
+    from crmcli.analytics import kpi
+    from crmcli.values import periods
 
     return kpi.make_scope(s, periods.window(period, since, until, default=default), owner, pipeline)
 
@@ -68,8 +69,8 @@ def funnel(
 
     Example: crm report funnel --period year
     """
-    from crmcli import reports
-    from crmcli.kpi_output import emit_funnel
+    from crmcli.analytics import reports
+    from crmcli.output.kpi import emit_funnel
 
     with session(ctx) as s:
         data = reports.funnel(s, _scope(s, period, since, until, owner, pipeline))
@@ -95,8 +96,8 @@ def forecast(
 
     Example: crm report forecast --months 6
     """
-    from crmcli import reports
-    from crmcli.kpi_output import emit_forecast
+    from crmcli.analytics import reports
+    from crmcli.output.kpi import emit_forecast
 
     with session(ctx) as s:
         rows = reports.forecast(s, _scope(s, period, since, until, owner, pipeline, default="month"), months)
@@ -118,9 +119,9 @@ def owners(
 
     Example: crm report owners --period month
     """
-    from crmcli import reports
-    from crmcli.kpi_output import _flat_money, emit_rows
+    from crmcli.analytics import reports
     from crmcli.output import Col
+    from crmcli.output.kpi import _flat_money, emit_rows
 
     with session(ctx) as s:
         rows = reports.owners(s, _scope(s, period, since, until, owner, pipeline))
@@ -164,9 +165,9 @@ def customers(
     pipeline: PipelineOpt = None,
     fmt: FmtOpt = None,
 ) -> None:
-    from crmcli import reports
-    from crmcli.kpi_output import emit_rows
+    from crmcli.analytics import reports
     from crmcli.output import Col
+    from crmcli.output.kpi import emit_rows
 
     with session(ctx) as s:
         rows = reports.customers(s, _scope(s, period, since, until, owner, pipeline))
@@ -202,9 +203,10 @@ def stalled(
 
     Example: crm report stalled --owner ana
     """
-    from crmcli import kpi, periods, reports
-    from crmcli.kpi_output import emit_rows
+    from crmcli.analytics import kpi, reports
     from crmcli.output import Col
+    from crmcli.output.kpi import emit_rows
+    from crmcli.values import periods
 
     window = periods.window(period, since, until) if (period or since or until) else None
     with session(ctx) as s:
@@ -237,9 +239,9 @@ def lost_reasons(
 
     Example: crm report lost-reasons --period year
     """
-    from crmcli import reports
-    from crmcli.kpi_output import _flat_money, bar, emit_rows
+    from crmcli.analytics import reports
     from crmcli.output import Col
+    from crmcli.output.kpi import _flat_money, bar, emit_rows
 
     with session(ctx) as s:
         rows = reports.lost_reasons_report(s, _scope(s, period, since, until, owner, pipeline))
@@ -276,8 +278,8 @@ def trend(
 
     Example: crm report trend --months 12
     """
-    from crmcli import reports
-    from crmcli.kpi_output import emit_trend
+    from crmcli.analytics import reports
+    from crmcli.output.kpi import emit_trend
 
     with session(ctx) as s:
         rows = reports.trend(s, _scope(s, period, since, until, owner, pipeline, default="month"), months)
@@ -301,8 +303,9 @@ def export(
 
     Example: crm report export kpis.xlsx --period quarter
     """
-    from crmcli import periods, xlsx
+    from crmcli.exporter import workbook as xlsx
     from crmcli.output import message
+    from crmcli.values import periods
 
     window = periods.window(period, since, until, default="quarter")
     with session(ctx) as s:

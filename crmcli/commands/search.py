@@ -31,7 +31,7 @@ def search(
 
     Example: crm search müller acme    ·    crm search 伟明 --kind contact
     """
-    from crmcli import search as search_
+    from crmcli.domain import search as search_
     from crmcli.output import Col, emit_list
 
     with session(ctx) as s:

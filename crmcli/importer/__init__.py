@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crmcli import clock
 from crmcli.errors import CrmError, Invalid, UsageError
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
 from crmcli.importer.readers import open_table
+from crmcli.values import clock
 
 if TYPE_CHECKING:  # the package stays light: the cleaning worker imports it without SQLAlchemy
     from sqlmodel import Session
@@ -55,7 +55,7 @@ def _sha256(path: Path) -> str:
 def _declare(session: Session, entity: str, mapping: Mapping) -> list[str]:
     """Custom-field columns nobody declared yet are declared on the fly: with the type their header
     carries (crm's own exports write `custom.KEY:TYPE`), else as text."""
-    from crmcli.fields import TYPES, field_defs
+    from crmcli.domain.fields import TYPES, field_defs
     from crmcli.models import FieldDef
 
     known = field_defs(session, entity)
@@ -171,10 +171,10 @@ def import_file(
 
     Returns {run_id, file, format, kind, mapping, unknown, counts, report_file, report,
     preview, notes, …}; counts add up: read = created + updated + merged + skipped + rejected."""
-    from crmcli import settings
+    from crmcli.domain import settings
     from crmcli.importer.report import Rejects, Report
     from crmcli.models import ImportRun
-    from crmcli.when import locale_order
+    from crmcli.values.when import locale_order
 
     path = Path(path)
     if on_duplicate not in ON_DUPLICATE:
@@ -207,7 +207,7 @@ def import_file(
         "default_owner": default_owner if table.format == "vcard" or not own_column else None,
         "source": source,
         "dayfirst": dayfirst,
-        # how 1/2/2027 reads: --dayfirst, else config date_order, else the locale's (crmcli.when)
+        # how 1/2/2027 reads: --dayfirst, else config date_order, else the locale's (crmcli.values.when)
         "date_order": "dmy" if dayfirst else settings.get(session, "date_order") or locale_order(),
         "strict": strict,
         "own_export": bool(columns.own_export),

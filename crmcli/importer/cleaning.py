@@ -19,11 +19,11 @@ from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
-from crmcli import fieldtypes, when
-from crmcli.documents import contact_document
 from crmcli.errors import Invalid, UsageError
 from crmcli.importer import values
-from crmcli.normalize import (
+from crmcli.values import fieldtypes, when
+from crmcli.values.documents import contact_document
+from crmcli.values.normalize import (
     LINE_MAX,
     NAME_MAX,
     NOTES_MAX,

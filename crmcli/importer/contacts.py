@@ -2,7 +2,7 @@
 written in batches through SQLAlchemy Core (no ORM object per row).
 
 Candidates are found by external id, email, phone and normalised name + company, against the
-database and against earlier rows of the same file; crmcli.matching decides which candidate,
+database and against earlier rows of the same file; crmcli.values.matching decides which candidate,
 if any, is the same person. A candidate that only might be (an info@ address shared by two
 names) stays a separate contact and the row's report line names it as a possible duplicate.
 Rows of crm's own export carry the record's id there (source_id): two rows with different ids
@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
-from crmcli import search, storage
-from crmcli.documents import compose, contact_document
+from crmcli import storage
+from crmcli.domain import search
 from crmcli.importer.cleaning import ADDRESS, ContactCleaner, Row
 from crmcli.importer.options import Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
-from crmcli.normalize import company_key, name_key, normalize_name
+from crmcli.values.documents import compose, contact_document
+from crmcli.values.normalize import company_key, name_key, normalize_name
 
 SCALARS = (
     "name",
@@ -205,7 +206,7 @@ class ContactImport(Options):
 
     def decide(self, row: Row, states: dict[int, State]) -> tuple[State | None, list[tuple[State, str]]]:
         """The record ROW is (or None: a new one), and the records it only might be, with why."""
-        from crmcli.matching import Identity, verdict
+        from crmcli.values.matching import Identity, verdict
 
         mine = Identity(
             name=row.name,
@@ -265,7 +266,7 @@ class ContactImport(Options):
         states: dict[int, State] = {}
         # PostgreSQL: the same locks `crm contacts add` takes, so a concurrent add cannot slip between
         # this batch's lookups and its inserts (SQLite's writers go one at a time anyway)
-        from crmcli.contacts import lock_values
+        from crmcli.domain.contacts import lock_values
 
         lock_values(self.session, {e for r in rows for e in r.emails}, {p for r in rows for p in r.phones})
         self._lookup(rows)
@@ -322,7 +323,7 @@ class ContactImport(Options):
     def _declare(self, rows: list[Row]) -> None:
         """Custom fields whose type the file carries (crm's vCards: X-CRM-FIELD:key:type=value) and
         that nobody declared yet are declared with it, as typed columns of a spreadsheet are."""
-        from crmcli.fields import TYPES
+        from crmcli.domain.fields import TYPES
         from crmcli.models import FieldDef
 
         for row in rows:

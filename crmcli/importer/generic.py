@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from crmcli import activities, clock, companies, deals, fieldtypes, pipeline
+from crmcli.domain import activities, companies, deals, pipeline
 from crmcli.errors import CrmError, Invalid
 from crmcli.importer import values
 from crmcli.importer.cleaning import ADDRESS, custom_pairs, first_ref
 from crmcli.importer.options import Options
 from crmcli.models import Activity, Company, Contact, ContactEmail, Deal, FollowUp, ImportChange, ImportRun
-from crmcli.normalize import clean_text, company_key, name_key, normalize_tag
+from crmcli.values import clock, fieldtypes
+from crmcli.values.normalize import clean_text, company_key, name_key, normalize_tag
 
 _WON = {"won", "closedwon", "gewonnen", "signed", "gagne", "ganado", "赢单", "成交"}
 _LOST = {"lost", "closedlost", "verloren", "perdu", "perdido", "输单", "丢单"}
@@ -319,7 +320,7 @@ class CompanyImport(_Base):
         return self.finish(row)
 
     def decide(self, row: dict[str, Any]) -> tuple[Company | None, list[tuple[Company, str]]]:
-        from crmcli.matching import CompanyIdentity, company_verdict
+        from crmcli.values.matching import CompanyIdentity, company_verdict
 
         candidates: list[int] = []
         if row.get("source_id") and row["source_id"] in self.by_source:
@@ -413,8 +414,8 @@ class CompanyImport(_Base):
         return "created"
 
     def _update(self, company: Company, row: dict[str, Any]) -> str:
+        from crmcli.domain.tags import tags_of
         from crmcli.models import CompanyTag
-        from crmcli.tags import tags_of
 
         overwrite = self.on_duplicate == "update"
         before = _snapshot(company, self.KEYS)
@@ -480,7 +481,7 @@ class DealImport(_Base):
             self.by_title.setdefault((title_key, company_id), []).append(did)
             if ext:
                 self.by_ext.setdefault(ext, did)
-        from crmcli import settings
+        from crmcli.domain import settings
 
         self.default_currency = settings.get(session, "currency") or "EUR"
 
@@ -524,14 +525,14 @@ class DealImport(_Base):
             raise Invalid("nothing identifies a deal: no title")
         currency = None
         if self.one(cells, "currency"):
-            from crmcli.money import currency_code
+            from crmcli.values.money import currency_code
 
             currency = self.attempt(dropped, "currency", self.one(cells, "currency"), currency_code)
         amount = None
         if self.one(cells, "amount"):
             amount = self.attempt(dropped, "amount", cells["amount"][0], values.decimal)
             if amount is not None:
-                from crmcli.money import parse_amount
+                from crmcli.values.money import parse_amount
 
                 in_currency = currency or self.default_currency
                 if self.attempt(dropped, "amount", amount, lambda a: parse_amount(a, in_currency)) is None:
@@ -715,7 +716,7 @@ class DealImport(_Base):
                 differing.append((key, value, stored))
 
         if row["amount"] is not None:
-            from crmcli.money import parse_amount, to_decimal
+            from crmcli.values.money import parse_amount, to_decimal
 
             minor = parse_amount(str(row["amount"]), deal.currency)
             offer("amount", minor, deal.amount_minor, str(row["amount"]))
@@ -895,7 +896,7 @@ class FollowUpImport(_Subjects):
     entity = "followup"
 
     def clean(self, number: int, cells: dict[str, list[Any]]) -> dict[str, Any]:
-        from crmcli import followups
+        from crmcli.domain import followups
 
         dropped: list[Any] = []
         kind = self.one(cells, "kind").casefold()
@@ -953,7 +954,7 @@ class FollowUpImport(_Subjects):
         )
 
     def one_row(self, row: dict[str, Any]) -> str:
-        from crmcli import followups
+        from crmcli.domain import followups
 
         if row["cadence"]:
             self.event(row["row"], "skipped", None, "", "", "a cadence follow-up: it comes from the contact's cadence")

@@ -941,7 +941,7 @@ def map_headers(
 ) -> Mapping:
     """Each column's field. OVERRIDES ("Header" → field, custom.KEY or ignore) win; columns nobody
     recognises become custom fields (unknown="field") or are ignored (unknown="ignore")."""
-    from crmcli.fields import RESERVED
+    from crmcli.domain.fields import RESERVED
 
     if kind not in KINDS:
         raise UsageError(f"unknown kind '{kind}': use {', '.join(KINDS)}")
@@ -970,7 +970,7 @@ def map_headers(
             name, type_, choices = custom.groups()
             columns[i] = f"custom.{name}"
             if type_:
-                from crmcli.fieldtypes import split_choices
+                from crmcli.values.fieldtypes import split_choices
 
                 types[name] = (type_.lower(), split_choices(choices))
             fixed.add(i)

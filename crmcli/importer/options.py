@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crmcli import fields
-from crmcli.normalize import normalize_tag
+from crmcli.domain import fields
+from crmcli.values.normalize import normalize_tag
 
 
 class Options:

@@ -2,7 +2,7 @@
 
 Beside the input by default (`contacts.xlsx` → `contacts.import-report.csv`), UTF-8 with a BOM so
 Excel opens it, formula-neutralised like crm's exports, readable by the user alone (0600: it holds
-personal data), written atomically through crmcli.files. The default report is crm's own: importing
+personal data), written atomically through crmcli.values.files. The default report is crm's own: importing
 the same file again replaces it with the new run's report (no --force needed; a file of that name
 that is not an import report is not replaced without --force). A report or rejects file named with
 --report or --rejects is the user's: one that exists is replaced only with --force.
@@ -51,7 +51,7 @@ def check_writable(path: Path, option: str, *, force: bool) -> None:
     anything (not after it has): a directory, a missing or read-only directory, a symbolic link,
     a file that exists (without FORCE)."""
     from crmcli.errors import Conflict, Invalid
-    from crmcli.files import check
+    from crmcli.values.files import check
 
     if path.is_dir():
         raise Invalid(f"cannot write {path}: it is a directory; {option} FILE chooses the file")
@@ -84,7 +84,7 @@ class _Written:
 
     def _open(self, header: Any) -> Any:
         """A CSV writer into PATH's temporary file (UTF-8 with BOM, 0600), HEADER written."""
-        from crmcli.files import Atomic
+        from crmcli.values.files import Atomic
 
         assert self.path is not None
         self._out = Atomic(self.path, force=self.force, binary=False, encoding="utf-8-sig", newline="")
@@ -112,7 +112,7 @@ class Report(_Written):
             self.first.append(line)
         if self.path is None:
             return
-        from crmcli.export import neutralize
+        from crmcli.values.cells import neutralize
 
         if self._writer is None:
             self._writer = self._open(COLUMNS)
@@ -137,8 +137,8 @@ class Rejects(_Written):
     def add(self, cells: list[Any], reason: str) -> None:
         if self.path is None:
             return
-        from crmcli.export import neutralize
         from crmcli.importer.values import text
+        from crmcli.values.cells import neutralize
 
         if self._writer is None:
             self._writer = self._open([*self.headers, "reason"])

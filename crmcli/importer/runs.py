@@ -30,7 +30,6 @@ from typing import Any
 from sqlalchemy import delete, func, insert
 from sqlmodel import Session, select
 
-from crmcli import clock
 from crmcli.errors import Conflict, NotFound
 from crmcli.models import (
     Activity,
@@ -48,6 +47,7 @@ from crmcli.models import (
     SearchDoc,
     StageChange,
 )
+from crmcli.values import clock
 
 BATCH = 2000  # changes undone per transaction
 KEPT_LISTED = 10_000  # kept records listed by name in the run's record (all are counted)
@@ -380,8 +380,8 @@ def _restore_contacts(session: Session, items: list[tuple[Any, dict[str, Any]]])
         return
     from sqlalchemy import bindparam
 
-    from crmcli.contacts import reindex_many
-    from crmcli.normalize import name_key
+    from crmcli.domain.contacts import reindex_many
+    from crmcli.values.normalize import name_key
 
     # A contact changed by several rows of the file has several snapshots: the first is what it was.
     items = list({record.id: (record, before) for record, before in items}.values())  # ITEMS: newest first
@@ -438,7 +438,7 @@ def _restore(session: Session, entity: str, record: Any, before: dict[str, Any])
     if "updated_at" in before:
         record.updated_at = datetime.fromisoformat(before["updated_at"])
     if entity == "company":
-        from crmcli.companies import reindex
+        from crmcli.domain.companies import reindex
 
         if "tags" in before:
             session.execute(delete(CompanyTag.__table__).where(CompanyTag.__table__.c.company_id == record.id))
@@ -449,7 +449,7 @@ def _restore(session: Session, entity: str, record: Any, before: dict[str, Any])
         session.add(record)
         reindex(session, record)
     elif entity == "deal":
-        from crmcli.deals import move_deal, reindex
+        from crmcli.domain.deals import move_deal, reindex
         from crmcli.models import Stage
 
         if before.get("stage_id") and before["stage_id"] != record.stage_id:

@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcli import clock, when
-from crmcli.addressbook import normalize_birthday, normalize_website
 from crmcli.errors import Invalid
-from crmcli.export import unneutralize
-from crmcli.normalize import clean_multiline, clean_text, normalize_email, normalize_phone
+from crmcli.values import clock, when
+from crmcli.values.addressbook import normalize_birthday, normalize_website
+from crmcli.values.cells import unneutralize
+from crmcli.values.normalize import clean_multiline, clean_text, normalize_email, normalize_phone
 
 _SPLIT = re.compile(r"\s*(?::::|[;,\n\r])\s*")  # Google joins values with " ::: "
 _SCIENTIFIC = re.compile(r"^([+-]?\d)(?:[.,](\d+))?[eE]\+?(\d+)$")
@@ -130,7 +130,7 @@ def phones(value: Any, region: str) -> list[str]:
 
 def moment(value: Any, *, dayfirst: bool = False, order: str | None = None, lean: str = "past") -> datetime | None:
     """A date or time cell as aware UTC: datetimes, dates (local midnight), Excel serials, ISO
-    text, what `crm` options take (crmcli.when: 1/2/2027 in the date ORDER, else month first, or
+    text, what `crm` options take (crmcli.values.when: 1/2/2027 in the date ORDER, else month first, or
     day first with DAYFIRST; 'yesterday 15:00', 'dec 1'), then what dateutil reads ('Tue, 3 Mar 2026
     10:00:00 +0100')."""
     if value is None or value == "":

@@ -1,7 +1,7 @@
 """vCard 2.1, 3.0 and 4.0 files as import rows: one row per card, every card accounted for.
 
 A tolerant reader of its own over RFC 2425/2426/6350 and the vCard 2.1 spec, not vobject (kept for
-writing in crmcli/export.py). vobject 0.9.9 read only 123 of 133 real files from other projects'
+writing in crmcli/exporter/records.py). vobject 0.9.9 read only 123 of 133 real files from other projects'
 test suites (Android, iPhone, macOS, Outlook, Lotus Notes, Evolution, BlackBerry, Gmail, The Bat!):
 one `PROFILE:VCARD` line, a base64 photo folded the 2.1 way, QP bytes in a legacy charset or a
 CHARSET it cannot look up fails the whole file; 2.1 QUOTED-PRINTABLE continuation lines are logged

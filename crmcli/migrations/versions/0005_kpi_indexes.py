@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23
 
-The KPI queries (crmcli/kpi.py) aggregate in SQL; these indexes let them read only the rows
+The KPI queries (crmcli/analytics/kpi.py) aggregate in SQL; these indexes let them read only the rows
 of the period, mostly from the index alone (see bench/RESULTS.md, section kpi):
 
 - activity (at, by): activities per owner in a period.

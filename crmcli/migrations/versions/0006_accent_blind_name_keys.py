@@ -11,7 +11,7 @@ as well as case-folded ('anna muller' finds 'Anna Müller'). Keys stored before 
 import sqlalchemy as sa
 from alembic import op
 
-from crmcli.normalize import name_key
+from crmcli.values.normalize import name_key
 
 revision = "0006"
 down_revision = "0005"

@@ -14,7 +14,7 @@ import unicodedata
 import sqlalchemy as sa
 from alembic import op
 
-from crmcli.normalize import name_key
+from crmcli.values.normalize import name_key
 
 revision = "0010"
 down_revision = "0009"
@@ -38,7 +38,7 @@ def upgrade() -> None:
 
     # search documents carry an accent-folded copy of their text (documents.compose), folded the
     # old way: add the new folding where it differs, so that 'soren' finds what was stored before
-    from crmcli.normalize import fold_accents
+    from crmcli.values.normalize import fold_accents
 
     doc = sa.table("search_doc", sa.column("id", sa.Integer), sa.column("body", sa.String))
     letters = "øØđĐðÐłŁħĦŧŦıæÆœŒþÞ"
@@ -58,7 +58,7 @@ def upgrade() -> None:
 
 def _old_key(value: str) -> str:
     """name_key as 0009 made it: accents NFKD splits off removed, other letters kept."""
-    from crmcli.normalize import _COMBINING, clean_text
+    from crmcli.values.normalize import _COMBINING, clean_text
 
     text = clean_text(value)
     if not text.isascii():

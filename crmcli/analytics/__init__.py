@@ -1,0 +1,1 @@
+"""KPIs, targets and reports over the domain's records."""

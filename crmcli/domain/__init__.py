@@ -1,0 +1,1 @@
+"""The rules and the Python API: records, references, pipelines, follow-ups, search, dedupe."""

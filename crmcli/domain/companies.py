@@ -1,0 +1,339 @@
+"""Companies: add, find, edit, remove, list, and the company view with its people."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from crmcli.domain import fields, search, settings
+from crmcli.domain.filters import apply_sort, where_clauses
+from crmcli.domain.refs import as_id, like_escape, note, resolve, split_kind
+from crmcli.domain.tags import having_tag, set_tags, tags_of
+from crmcli.errors import Invalid, NotFound
+from crmcli.models import Activity, Company, CompanyTag, Contact
+from crmcli.values import clock
+from crmcli.values.addressbook import normalize_website
+from crmcli.values.documents import company_parts
+from crmcli.values.normalize import clean_text, name_key, normalize_name, normalize_phone, optional_notes, optional_text
+
+SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
+# Plain text columns, cleaned on write; --where compares them with the value cleaned the same way.
+TEXT_FIELDS = ("street", "city", "region", "postcode", "country", "industry")
+
+
+def normalize_domain(value: str | None) -> str | None:
+    text = optional_text(value)
+    if not text:
+        return None
+    text = re.sub(r"^[a-z]+://", "", text.lower()).split("/", 1)[0]
+    text = text.removeprefix("www.")
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    if "." not in text or " " in text:
+        raise Invalid(f"invalid domain '{value}': use a name such as example.com")
+    return text
+
+
+def resolve_company(session: Session, ref: str) -> Company:
+    """The one company REF names: company:REF, an id, an email at its domain, a phone, the name
+    (case- and accent-blind), its domain, a prefix or words of the name (crmcli.domain.refs.resolve). The
+    id of a company merged into another gives that other one, with a note (crmcli.domain.refs.note)."""
+    return resolve(session, ref, ("company",))[1]
+
+
+def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Company | None, bool]:
+    """The company a company option's REF names, without making one: (company, True when only
+    NEAR: its name matches once legal forms, "&"/"and"/"und", case and accents are ignored, or
+    is a close fuzzy match, matching.closest_company), or (None, False) for a new name. An id or
+    company:REF must name one (NotFound otherwise); an email, domain or phone may; a name is
+    matched whole (case- and accent-blind), never by a part of it."""
+    text = clean_text(ref)
+    try:
+        return resolve(session, text, ("company",), words=False)[1], False
+    except NotFound:
+        if as_id(text) is not None or split_kind(text)[0] is not None:
+            raise
+    if not near:
+        return None, False
+    from crmcli.values.matching import closest_company
+
+    # the companies whose name begins as TEXT does (a typo in the first two letters is rare): one
+    # pass of the database over the names, instead of folding every name here
+    start = like_escape(name_key(text)[:2])
+    query = select(Company.id, Company.name).where(Company.name_key.like(f"{start}%", escape="\\")).order_by(Company.id)
+    found = closest_company(text, dict(session.exec(query).all()))
+    return (session.get(Company, found), True) if found is not None else (None, False)
+
+
+def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_company: bool = False) -> Company:
+    """The company REF names (see find_company); a name of none makes a new company. A near match
+    is used, and said in a note (crmcli.domain.refs.note); NEW_COMPANY makes a new company of the name
+    REF whatever exists."""
+    if new_company:
+        if split_kind(clean_text(ref))[0] is not None:
+            raise Invalid(f"'{ref}' is a reference to a company, not a name for a new one")
+        return add_company(session, name=ref, owner=owner)
+    company, near = find_company(session, ref)
+    if company is None:
+        return add_company(session, name=ref, owner=owner)
+    if near:
+        note(f"using company #{company.id} {company.name} for '{clean_text(ref)}' (--new-company makes a new one)")
+    return company
+
+
+def reindex(session: Session, company: Company) -> None:
+    assert company.id is not None
+    session.flush()
+    tags = tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, [])
+    search.upsert(session, "company", company.id, company.name, *company_parts(
+        company.name, domain=company.domain, website=company.website, phone=company.phone, tags=tags,
+        notes=company.notes, custom=company.custom, street=company.street, city=company.city,
+        region=company.region, postcode=company.postcode, country=company.country, industry=company.industry,
+    ))  # fmt: skip
+
+
+def add_company(
+    session: Session,
+    *,
+    name: str,
+    domain: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    tags: list[str] | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    custom: dict[str, str] | None = None,
+    region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
+) -> Company:
+    """A new company, cleaned and checked. REGION is the country phones without +code are read
+    for; STATE is the address's region (state, province, county), stored as region."""
+    clean_name = normalize_name(name, "company name")
+    values = fields.apply({}, fields.validate(session, "companies", custom or {}))
+    now = clock.now()
+    company = Company(
+        name=clean_name,
+        name_key=name_key(clean_name),
+        domain=normalize_domain(domain),
+        phone=normalize_phone(phone, region or settings.get(session, "default_region"))
+        if optional_text(phone)
+        else None,
+        website=normalize_website(website),
+        owner=optional_text(owner),
+        source=optional_text(source),
+        notes=optional_notes(notes),
+        custom=values,
+        street=optional_text(street),
+        city=optional_text(city),
+        region=optional_text(state),
+        postcode=optional_text(postcode),
+        country=optional_text(country),
+        industry=optional_text(industry),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(company)
+    session.flush()
+    assert company.id is not None
+    set_tags(session, CompanyTag, "company_id", company.id, tags or [])
+    reindex(session, company)
+    return company
+
+
+def edit_company(
+    session: Session,
+    company: Company,
+    *,
+    name: str | None = None,
+    domain: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+    add_tags: list[str] | None = None,
+    remove_tags: list[str] | None = None,
+    custom: dict[str, str] | None = None,
+    region: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+    industry: str | None = None,
+) -> Company:
+    """Change what is given; an empty string clears an optional value. STATE is the address's
+    region (REGION: the country phones without +code are read for)."""
+    session.refresh(company, with_for_update=True)  # no lost updates: see contacts.edit_contact
+    if name is not None:
+        company.name = normalize_name(name, "company name")
+        company.name_key = name_key(company.name)
+    if domain is not None:
+        company.domain = normalize_domain(domain)
+    if phone is not None:
+        company.phone = (
+            normalize_phone(phone, region or settings.get(session, "default_region")) if optional_text(phone) else None
+        )
+    if website is not None:
+        company.website = normalize_website(website)
+    texts = {"owner": owner, "source": source, "notes": notes, "street": street, "city": city, "region": state,
+             "postcode": postcode, "country": country, "industry": industry}  # fmt: skip
+    for attr, value in texts.items():
+        if value is not None:
+            setattr(company, attr, optional_notes(value) if attr == "notes" else optional_text(value, attr))
+    if custom:
+        company.custom = fields.apply(company.custom, fields.validate(session, "companies", custom))
+    company.updated_at = clock.now()
+    session.add(company)
+    assert company.id is not None
+    set_tags(session, CompanyTag, "company_id", company.id, add_tags or [], remove_tags or [])
+    reindex(session, company)
+    if name is not None:  # the people's search documents carry the company name
+        from crmcli.domain.contacts import reindex_many
+
+        reindex_many(session, list(session.exec(select(Contact.id).where(Contact.company_id == company.id))))
+    return company
+
+
+def remove_company(session: Session, company: Company) -> int:
+    """Delete the company; its people stay, without a company. Returns how many people that was."""
+    assert company.id is not None
+    people = list(session.exec(select(Contact.id).where(Contact.company_id == company.id)))
+    activity_ids = list(session.exec(select(Activity.id).where(Activity.company_id == company.id)))
+    search.remove(session, "activity", activity_ids)  # type: ignore[arg-type]
+    search.remove(session, "company", [company.id])
+    session.execute(update(Contact).where(Contact.company_id == company.id).values(company_id=None))
+    session.delete(company)
+    session.flush()
+    from crmcli.domain.contacts import reindex_many
+
+    reindex_many(session, people)
+    return len(people)
+
+
+def company_record(company: Company, tags: list[str], people: int) -> dict[str, Any]:
+    return {
+        "id": company.id,
+        "name": company.name,
+        "domain": company.domain,
+        "phone": company.phone,
+        "website": company.website,
+        "tags": tags,
+        "owner": company.owner,
+        "source": company.source,
+        "people": people,
+        "notes": company.notes,
+        "custom": company.custom,
+        "external_id": company.external_id,
+        "created_at": company.created_at,
+        "updated_at": company.updated_at,
+        # after the keys scripts already read, so CSV columns keep their places
+        "street": company.street,
+        "city": company.city,
+        "region": company.region,
+        "postcode": company.postcode,
+        "country": company.country,
+        "industry": company.industry,
+    }
+
+
+def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
+    """The built-in fields --where takes, each with the clause it makes of a value (cleaned as a
+    write would clean it)."""
+
+    def text_field(column: Any) -> Callable[[str], Any]:
+        return lambda value: column == optional_text(value)
+
+    def phone(value: str) -> Any:
+        return Company.phone == normalize_phone(value, settings.get(session, "default_region"))
+
+    return {
+        "name": lambda value: Company.name_key == name_key(value),
+        "domain": lambda value: Company.domain == normalize_domain(value),
+        "website": lambda value: Company.website == normalize_website(value),
+        "owner": text_field(Company.owner),
+        "source": text_field(Company.source),
+        "phone": phone,
+        **{key: text_field(getattr(Company, key)) for key in TEXT_FIELDS},
+        "state": text_field(Company.region),
+    }
+
+
+def list_companies(
+    session: Session,
+    *,
+    tag: str | None = None,
+    owner: str | None = None,
+    where: list[str] | None = None,
+    since: str | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    query = select(Company)
+    if tag:
+        query = query.where(having_tag(Company, CompanyTag, "company_id", tag))
+    if owner:
+        query = query.where(Company.owner == owner)
+    if since:
+        from crmcli.values.when import parse_past
+
+        query = query.where(Company.created_at >= parse_past(since))
+    for clause in where_clauses(session, Company, "companies", where, _where_fields(session)):
+        query = query.where(clause)
+    query = apply_sort(query, SORTS, sort, Company.id)
+    if limit:
+        query = query.limit(limit)
+    companies = list(session.exec(query))
+    ids = [c.id for c in companies if c.id is not None]
+    tags = tags_of(session, CompanyTag, "company_id", ids)
+    counts = (
+        dict(
+            session.exec(
+                select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]  # type: ignore[arg-type]
+
+
+def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+    """Everything about one company: details, its people, the activity timeline of both, its open
+    follow-ups, and its deals (its own and its people's), open and closed, with the open pipeline
+    and won revenue per currency."""
+    from crmcli.domain.activities import timeline
+    from crmcli.domain.contacts import list_contacts
+
+    assert company.id is not None
+    people = list_contacts(session, company_id=company.id, sort="name")
+    record = company_record(
+        company, tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, []), len(people)
+    )
+    activities, total = timeline(
+        session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
+    )
+    touches = [p["last_touch"] for p in people if p["last_touch"]] + [a["at"] for a in activities[:1]]
+    record["last_touch"] = max(touches) if touches else None
+    record["contacts"] = people
+    record["activity_count"] = total
+    record["activities"] = activities
+    from crmcli.domain.deals import customer_deals
+    from crmcli.domain.followups import open_followups
+
+    record["followups"] = open_followups(session, company_id=company.id)
+    record.update(customer_deals(session, company_id=company.id))
+    from crmcli.domain.dedupe import merge_history
+
+    record["merged"] = merge_history(session, "company", company.id)
+    return record

@@ -1,0 +1,102 @@
+"""Settings kept in the database, so a team on one PostgreSQL shares them."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from crmcli.errors import Invalid
+from crmcli.models import Setting
+
+
+def _region(value: str) -> str:
+    from crmcli.values.normalize import valid_region
+
+    return valid_region(value)
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone '{value}': use an IANA name such as Europe/Berlin") from None
+    return value.strip()
+
+
+def _currency(value: str) -> str:
+    from crmcli.values.money import currency_code
+
+    return currency_code(value)
+
+
+def _date_order(value: str) -> str:
+    from crmcli.values.when import valid_order
+
+    return valid_order(value)
+
+
+def _user(value: str) -> str:
+    from crmcli.values.normalize import normalize_name
+
+    return normalize_name(value, "user")
+
+
+# key: (default, validator, help)
+KNOWN: dict[str, tuple[str | None, Callable[[str], str], str]] = {
+    "default_region": ("US", _region, "country assumed for phone numbers without +country code"),
+    "currency": ("EUR", _currency, "default currency for deal amounts (ISO 4217)"),
+    "timezone": (None, _timezone, "IANA zone for showing times (default: the system's, TZ)"),
+    "date_order": (
+        None,
+        _date_order,
+        "how 1/2/2027 reads: dmy, mdy or ymd (default: the locale's, LC_ALL/LC_TIME/LANG; C: mdy)",
+    ),
+}
+
+
+def get(session: Session, key: str) -> str | None:
+    row = session.get(Setting, key)
+    if row is not None:
+        return row.value
+    default = KNOWN.get(key)
+    return default[0] if default else None
+
+
+def set_value(session: Session, key: str, value: str) -> str:
+    if key not in KNOWN:
+        raise Invalid(f"unknown setting '{key}': known settings are {', '.join(sorted(KNOWN))}")
+    cleaned = KNOWN[key][1](value)
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=cleaned))
+    else:
+        row.value = cleaned
+    session.flush()
+    return cleaned
+
+
+def unset(session: Session, key: str) -> None:
+    if key not in KNOWN:
+        raise Invalid(f"unknown setting '{key}': known settings are {', '.join(sorted(KNOWN))}")
+    row = session.get(Setting, key)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def all_settings(session: Session) -> list[dict[str, str | None]]:
+    stored = {row.key: row.value for row in session.exec(select(Setting))}
+    return [
+        {"key": key, "value": stored.get(key, default), "default": default, "help": help_}
+        for key, (default, _validator, help_) in sorted(KNOWN.items())
+    ]
+
+
+def current_user() -> str:
+    """Who is at the keyboard: CRM_USER, else the login name. Used as the default owner."""
+    return os.environ.get("CRM_USER") or getpass.getuser()

@@ -1,0 +1,1 @@
+"""Files crm writes for other programs: records (CSV, JSON, vCard), workbooks, iCalendar."""

@@ -1,0 +1,1 @@
+"""Pure helpers: clock, dates, money, normalisation, field types, matching. No SQLAlchemy."""
