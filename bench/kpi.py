@@ -212,7 +212,7 @@ RECORD = """
 import json, sys, time
 from sqlalchemy import event
 from crmcli import storage
-from crmcli.analytics import kpi
+from crmcli.analytics.summary import kpi_summary
 from crmcli.values import periods
 engine, _ = storage.open_engine(sys.argv[1])
 sent = []
@@ -220,11 +220,11 @@ record = lambda c, cur, sql, params, ctx, many: sent.append([sql, list(params)])
 event.listen(engine, "before_cursor_execute", record)
 with storage.session_scope(sys.argv[1]) as s:
     t = time.perf_counter()
-    data = kpi.summary(s, periods.window("quarter"))
+    data = kpi_summary(s, periods.window("quarter"))
     first = time.perf_counter() - t
     event.remove(engine, "before_cursor_execute", record)
     t = time.perf_counter()
-    kpi.summary(s, periods.window("quarter"))
+    kpi_summary(s, periods.window("quarter"))
     took = time.perf_counter() - t
 statements = [x for x in sent if "alembic_version" not in x[0] and not x[0].lstrip().upper().startswith("BEGIN")]
 print(json.dumps({"statements": statements, "seconds": took, "first": first,
@@ -365,7 +365,7 @@ def main() -> int:
         f"sqlmodel` ({floor:.2f} s) and {med[kpi_label] - base:+.2f} s beside the bare sqlite3 script ({base:.2f} s), "
         f"which runs the same {len(statements)} statements (recorded from crm itself) with nothing but the "
         f"standard library. The rest, {(med[kpi_label] - base - (floor - med['python -c pass'])) * 1000:.0f} ms, "
-        "is Typer, Rich and crmcli's own modules and building the statements with SQLAlchemy. `kpi.summary()` "
+        "is Typer, Rich and crmcli's own modules and building the statements with SQLAlchemy. `kpi_summary()` "
         f"takes {recorded['first'] * 1000:.0f} ms the first time in a process (cold SQLite cache, statements "
         f"compiled) and {recorded['seconds'] * 1000:.0f} ms the second; the statements run one by one with "
         f"sqlite3 take {total_ms:.0f} ms in all (below). Every count, sum, "

@@ -30,7 +30,7 @@ class NotFound(CrmError):
 
 class Ambiguous(CrmError):
     """A reference matches more than one record. CANDIDATES describe them for people ("contact #3
-    Anna Müller (Acme GmbH) <anna@acme.de>"); CHOICES are the same as crmcli.domain.refs.Candidate
+    Anna Müller (Acme GmbH) <anna@acme.de>"); CHOICES are the same as crmcli.domain.lookup.Candidate
     records (kind, id, name, company), for a caller that lets a person choose."""
 
     def __init__(self, message: str, candidates: list[str] | None = None, choices: list | None = None) -> None:

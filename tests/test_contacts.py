@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmcli.domain import activities, companies, contacts, fields, settings
+from crmcli.domain import activities, companies, contacts, fields, lookup, settings, views
 from crmcli.errors import Ambiguous, Conflict, Invalid, NotFound
 
 
@@ -23,7 +23,7 @@ def test_add_cleans_every_value(session) -> None:
         custom={"Industry": "SaaS"},
         region="DE",
     )
-    view = contacts.contact_view(session, c)
+    view = views.contact_view(session, c)
     assert view["name"] == "Jörg Müller"
     assert view["emails"] == ["jorg@example.com", "j@b.de"]
     assert view["email"] == "jorg@example.com"
@@ -38,7 +38,7 @@ def test_add_cleans_every_value(session) -> None:
 def test_default_region_comes_from_config(session) -> None:
     settings.set_value(session, "default_region", "de")
     c = contacts.add_contact(session, name="Lena", phones=["030 12345678"])
-    assert contacts.contact_view(session, c)["phone"] == "+493012345678"
+    assert views.contact_view(session, c)["phone"] == "+493012345678"
 
 
 def test_invalid_values_are_refused_and_nothing_is_written(session) -> None:
@@ -93,22 +93,22 @@ def test_add_refuses_the_same_person_but_adds_a_possible_duplicate(session) -> N
 def test_ref_by_id_email_and_name(session) -> None:
     a = contacts.add_contact(session, name="Anna Müller", emails=["anna@acme.de"])
     contacts.add_contact(session, name="张伟明", emails=["zhang@acme.cn"])
-    assert contacts.resolve_contact(session, str(a.id)).id == a.id
-    assert contacts.resolve_contact(session, f"#{a.id}").id == a.id
-    assert contacts.resolve_contact(session, "ANNA@ACME.DE").id == a.id
-    assert contacts.resolve_contact(session, "anna müller").id == a.id
-    assert contacts.resolve_contact(session, "张伟明").name == "张伟明"
+    assert lookup.resolve_contact(session, str(a.id)).id == a.id
+    assert lookup.resolve_contact(session, f"#{a.id}").id == a.id
+    assert lookup.resolve_contact(session, "ANNA@ACME.DE").id == a.id
+    assert lookup.resolve_contact(session, "anna müller").id == a.id
+    assert lookup.resolve_contact(session, "张伟明").name == "张伟明"
     with pytest.raises(NotFound):
-        contacts.resolve_contact(session, "Nobody")
+        lookup.resolve_contact(session, "Nobody")
     with pytest.raises(NotFound):
-        contacts.resolve_contact(session, "99999")
+        lookup.resolve_contact(session, "99999")
 
 
 def test_ambiguous_ref_lists_the_candidates(session) -> None:
     one = contacts.add_contact(session, name="Anna Müller", emails=["a1@x.de"])
     two = contacts.add_contact(session, name="Anna Müller", emails=["a2@x.de"])
     with pytest.raises(Ambiguous) as info:
-        contacts.resolve_contact(session, "Anna Müller")
+        lookup.resolve_contact(session, "Anna Müller")
     assert info.value.candidates == [
         f"contact #{one.id} Anna Müller <a1@x.de>",
         f"contact #{two.id} Anna Müller <a2@x.de>",
@@ -139,7 +139,7 @@ def test_edit_changes_only_what_is_given(session) -> None:
         custom={"size": "", "plan": "pro"},
         company="Neu GmbH",
     )
-    view = contacts.contact_view(session, c)
+    view = views.contact_view(session, c)
     assert view["title"] is None
     assert view["emails"] == ["c@x.de", "b@x.de"]
     assert view["phones"] == ["+4915112345678"]
@@ -218,7 +218,7 @@ def test_single_customer_view_has_timeline_newest_first(session) -> None:
     base = datetime(2026, 11, 1, 9, tzinfo=UTC)
     for i, kind in enumerate(["call", "email", "meeting", "note"]):
         activities.log_activity(session, type=kind, text=f"step {i}", contact=c, at=base + timedelta(days=i))
-    view = contacts.contact_view(session, c, timeline_limit=3)
+    view = views.contact_view(session, c, timeline_limit=3)
     assert [a["text"] for a in view["activities"]] == ["step 3", "step 2", "step 1"]
     assert view["activity_count"] == 4
     assert view["last_touch"] == base + timedelta(days=3)
@@ -241,10 +241,10 @@ def test_remove_contact_takes_its_activities_and_search_entries(session) -> None
 def test_company_view_shows_people_and_their_activity(session) -> None:
     a = contacts.add_contact(session, name="Anna", company="Acme GmbH")
     contacts.add_contact(session, name="Bert", company="acme gmbh")
-    acme = companies.resolve_company(session, "ACME GMBH")
+    acme = lookup.resolve_company(session, "ACME GMBH")
     activities.log_activity(session, type="meeting", text="kick-off", contact=a, at=datetime(2026, 1, 2, tzinfo=UTC))
     activities.log_activity(session, type="note", text="big account", company=acme, at=datetime(2026, 1, 3, tzinfo=UTC))
-    view = companies.company_view(session, acme)
+    view = views.company_view(session, acme)
     assert [p["name"] for p in view["contacts"]] == ["Anna", "Bert"]
     assert [x["text"] for x in view["activities"]] == ["big account", "kick-off"]
     assert view["people"] == 2
@@ -256,29 +256,29 @@ def test_companies_add_edit_remove(session) -> None:
     )
     assert acme.name == "Acme Inc."
     assert acme.domain == "acme.com"
-    assert companies.resolve_company(session, "acme.com").id == acme.id
-    assert companies.resolve_company(session, "someone@acme.com").id == acme.id
+    assert lookup.resolve_company(session, "acme.com").id == acme.id
+    assert lookup.resolve_company(session, "someone@acme.com").id == acme.id
     anna = contacts.add_contact(session, name="Anna", company=str(acme.id))
     companies.edit_company(session, acme, name="Acme Corp", add_tags=["partner"], remove_tags=["customer"])
     assert companies.list_companies(session)[0]["tags"] == ["partner"]
-    assert contacts.contact_view(session, anna)["company"] == "Acme Corp"
+    assert views.contact_view(session, anna)["company"] == "Acme Corp"
     assert companies.list_companies(session, tag="partner")[0]["people"] == 1
     with pytest.raises(Invalid):
         companies.add_company(session, name="Bad", domain="not a domain")
     assert companies.remove_company(session, acme) == 1
-    assert contacts.contact_view(session, anna)["company"] is None
+    assert views.contact_view(session, anna)["company"] is None
     with pytest.raises(NotFound):
-        companies.resolve_company(session, "Acme Corp")
+        lookup.resolve_company(session, "Acme Corp")
 
 
 def test_log_subject_resolution(session) -> None:
     person = contacts.add_contact(session, name="Acme", emails=["x@y.de"])
     firm = companies.add_company(session, name="Acme")
     with pytest.raises(Ambiguous, match=f"say contact:{person.id} or company:{firm.id}"):
-        activities.resolve_subject(session, "Acme")
-    contact, company, deal = activities.resolve_subject(session, "company:Acme")
+        lookup.resolve_subject(session, "Acme")
+    contact, company, deal = lookup.resolve_subject(session, "company:Acme")
     assert contact is None and company is not None and deal is None
-    contact, company, deal = activities.resolve_subject(session, "x@y.de")
+    contact, company, deal = lookup.resolve_subject(session, "x@y.de")
     assert contact is not None and company is None and deal is None
     with pytest.raises(Invalid, match="unknown activity type"):
         activities.log_activity(session, type="fax", text="x", contact=contact)
@@ -295,14 +295,14 @@ def test_concurrent_edits_of_one_contact_lose_nothing(db_url: str) -> None:
         cid = contacts.add_contact(s, name="Shared", custom={"start": "1"}).id
     engine, _ = storage.open_engine(db_url)
     first = storage.make_session(engine, write=True)
-    contacts.edit_contact(first, contacts.resolve_contact(first, str(cid)), custom={"from_first": "a"})
+    contacts.edit_contact(first, lookup.resolve_contact(first, str(cid)), custom={"from_first": "a"})
     done = threading.Event()
     errors: list[BaseException] = []
 
     def second_editor() -> None:
         try:
             with storage.session_scope(db_url, write=True) as other:
-                contacts.edit_contact(other, contacts.resolve_contact(other, str(cid)), custom={"from_second": "b"})
+                contacts.edit_contact(other, lookup.resolve_contact(other, str(cid)), custom={"from_second": "b"})
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -316,4 +316,4 @@ def test_concurrent_edits_of_one_contact_lose_nothing(db_url: str) -> None:
     thread.join(15)
     assert errors == []
     with storage.session_scope(db_url) as s:
-        assert contacts.resolve_contact(s, str(cid)).custom == {"from_first": "a", "from_second": "b", "start": "1"}
+        assert lookup.resolve_contact(s, str(cid)).custom == {"from_first": "a", "from_second": "b", "start": "1"}

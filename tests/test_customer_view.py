@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from test_cli import ok
 
-from crmcli.domain import companies, contacts, deals
+from crmcli.domain import contacts, deals, lookup, views
 
 WIDE = {"COLUMNS": "200", "CRM_NOW": "2026-11-20T12:00:00Z"}
 
@@ -134,13 +134,13 @@ def test_customer_deals_sums_exactly_per_currency(session) -> None:
     anna = contacts.add_contact(session, name="Anna", emails=["anna@acme.de"], company="Acme")
     for amount, currency in (("0.10", "EUR"), ("0.20", "EUR"), ("1", "JPY"), ("2", "JPY"), ("0.105", "KWD")):
         deals.add_deal(session, title=f"d {amount} {currency}", contact=str(anna.id), amount=amount, currency=currency)
-    mine = deals.customer_deals(session, contact_id=anna.id)
+    mine = views.customer_deals(session, contact_id=anna.id)
     assert mine["open_pipeline"] == {"EUR": Decimal("0.30"), "JPY": Decimal("3"), "KWD": Decimal("0.105")}
     assert str(mine["open_pipeline"]["EUR"]) == "0.30"  # not 0.30000000000000004
     # Lead is 10 %: each deal's weighted value is rounded to its currency, then added
     assert mine["open_weighted"] == {"EUR": Decimal("0.03"), "JPY": Decimal("0"), "KWD": Decimal("0.010")}
-    acme = companies.resolve_company(session, "Acme")
-    theirs = companies.company_view(session, acme)
+    acme = lookup.resolve_company(session, "Acme")
+    theirs = views.company_view(session, acme)
     assert [d["id"] for d in theirs["deals"]] == [d["id"] for d in mine["deals"]]
     assert theirs["open_pipeline"] == mine["open_pipeline"] and theirs["won_revenue"] == {}
-    assert contacts.contact_view(session, anna)["open_deals"] == 5
+    assert views.contact_view(session, anna)["open_deals"] == 5

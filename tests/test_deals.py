@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from crmcli import storage
-from crmcli.domain import contacts, deals, fields, pipeline, settings
+from crmcli.domain import contacts, deals, fields, lookup, pipeline, settings
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import FollowUp, StageChange
 
@@ -144,7 +144,7 @@ def test_board_aggregates_in_sql_and_flags_stalled_deals(session) -> None:
     fresh = deals.add_deal(session, title="Fresh", amount="3000", stage="Qualified", owner="ben")
     deals.add_deal(session, title="Dollar", amount="50", currency="USD", stage="Qualified", owner="ana")
     deals.add_deal(session, title="Closed", amount="99999", stage="Negotiation")
-    deals.win(session, deals.resolve_deal(session, "Closed"))
+    deals.win(session, lookup.resolve_deal(session, "Closed"))
     old.stage_entered_at = datetime.now(UTC) - timedelta(days=20)
     session.add(old)
     session.flush()
@@ -171,14 +171,14 @@ def test_concurrent_moves_leave_a_consistent_history(db_url: str) -> None:
         deal_id = deals.add_deal(s, title="Contested", amount="10").id
     engine, _ = storage.open_engine(db_url)
     first = storage.make_session(engine, write=True)
-    deals.move_deal(first, deals.resolve_deal(first, str(deal_id)), "Qualified", by="ana")
+    deals.move_deal(first, lookup.resolve_deal(first, str(deal_id)), "Qualified", by="ana")
     done = threading.Event()
     errors: list[BaseException] = []
 
     def second_mover() -> None:
         try:
             with storage.session_scope(db_url, write=True) as other:
-                deals.move_deal(other, deals.resolve_deal(other, str(deal_id)), "Proposal", by="ben")
+                deals.move_deal(other, lookup.resolve_deal(other, str(deal_id)), "Proposal", by="ben")
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -192,7 +192,7 @@ def test_concurrent_moves_leave_a_consistent_history(db_url: str) -> None:
     thread.join(15)
     assert errors == []
     with storage.session_scope(db_url) as s:
-        deal = deals.resolve_deal(s, str(deal_id))
+        deal = lookup.resolve_deal(s, str(deal_id))
         rows = deals.history(s, deal)
         assert [(r["from"], r["to"], r["by"]) for r in rows] == [
             (None, "Lead", None),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select
 from test_cli import ok, one_line_error
 
-from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, search
+from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, lookup, search, views
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Contact, ContactEmail, Deal, FollowUp, MergeRecord
 from crmcli.values import clock
@@ -256,7 +256,7 @@ def test_merge_contacts_moves_everything_and_keeps_keeps_values(session) -> None
     assert result["not_taken"][other_id]["company"] == "ACME Inc."
 
     assert session.get(Contact, other_id) is None
-    view = contacts.contact_view(session, session.get(Contact, keep.id))
+    view = views.contact_view(session, session.get(Contact, keep.id))
     assert view["title"] == "CTO" and view["company"] == "Acme GmbH"  # KEEP's values stay
     assert view["owner"] == "ben" and view["source"] == "fair" and view["notes"] == "Met at the fair"
     assert view["emails"] == ["anna@acme.de", "anna.m@acme.de"]  # KEEP's primary stays primary
@@ -298,7 +298,7 @@ def test_merge_into_a_contact_without_emails_takes_the_others_primary(session) -
     a = contacts.add_contact(session, name="Bo Bo", emails=["bo1@x.de", "bo2@x.de"], phones=["+4915112345678"])
     b = contacts.add_contact(session, name="Bo B.", emails=["bo3@x.de"])
     dedupe.merge_contacts(session, keep, [b, a])
-    view = contacts.contact_view(session, session.get(Contact, keep.id))
+    view = views.contact_view(session, session.get(Contact, keep.id))
     assert view["emails"][0] == "bo1@x.de" and set(view["emails"]) == {"bo1@x.de", "bo2@x.de", "bo3@x.de"}
     rows = session.scalars(select(ContactEmail).where(ContactEmail.contact_id == keep.id)).all()
     assert [e.email for e in rows if e.is_primary] == ["bo1@x.de"]
@@ -328,7 +328,7 @@ def test_merge_history_follows_chains_and_old_ids_say_where_they_went(session) -
     assert history[1]["what"] == f"#{a_id} Ann A (into #{b_id})"
     assert dedupe.merged_into(session, "contact", a_id).startswith(f"merged into #{c.id} on ")
     assert dedupe.merged_into(session, "contact", c.id) is None
-    assert contacts.resolve_contact(session, str(a_id)).id == c.id  # the old id leads to the kept one
+    assert lookup.resolve_contact(session, str(a_id)).id == c.id  # the old id leads to the kept one
 
 
 # ---------------------------------------------------------------- merging companies
@@ -351,7 +351,7 @@ def test_merge_companies_moves_people_deals_activities_and_followups(session) ->
     assert session.get(companies.Company, other_id) is None
     kept = session.get(companies.Company, keep.id)
     assert (kept.domain, kept.phone, kept.custom) == ("acme.com", "+4930123456", {"size": "50"})
-    view = companies.company_view(session, kept)
+    view = views.company_view(session, kept)
     assert [p["id"] for p in view["contacts"]] == [person.id]
     assert view["tags"] == ["customer", "partner"]
     assert {a["id"] for a in view["activities"]} == {company_note.id, person_call.id}
@@ -361,7 +361,7 @@ def test_merge_companies_moves_people_deals_activities_and_followups(session) ->
     # people's search documents carry the kept company's name; the company note is retitled
     assert any(h["id"] == person.id for h in search.search(session, "Zylinski Acme GmbH") if h["kind"] == "contact")
     assert [h["title"] for h in search.search(session, "quokka")] == ["note · Acme GmbH"]
-    assert companies.resolve_company(session, str(other_id)).id == keep.id  # the old id leads to the kept one
+    assert lookup.resolve_company(session, str(other_id)).id == keep.id  # the old id leads to the kept one
 
 
 def test_auto_merge_merges_only_exact_matches(session) -> None:

@@ -16,9 +16,9 @@ from test_cli import ok, one_line_error
 from test_lazy_imports import loaded
 
 from crmcli import storage
-from crmcli.domain import activities, companies, contacts, deals, fields, followups
+from crmcli.domain import activities, companies, contacts, deals, fields, followups, lookup
 from crmcli.exporter import records as export
-from crmcli.values import clock
+from crmcli.values import cells, clock
 
 # ---------------------------------------------------------------- formula injection
 
@@ -42,8 +42,8 @@ from crmcli.values import clock
     ],
 )
 def test_neutralize_and_its_inverse(text: str, safe: str) -> None:
-    assert export.neutralize(text) == safe
-    assert export.unneutralize(safe) == text
+    assert cells.neutralize(text) == safe
+    assert cells.unneutralize(safe) == text
 
 
 def test_format_from_extension_or_option() -> None:
@@ -128,9 +128,9 @@ def test_xlsx_cells_are_typed_with_a_bold_frozen_filtered_header(session) -> Non
     fields.add_field(session, entity="deals", name="priority", type="bool")
     ids = _fill(session)
     deals.edit_deal(
-        session, deals.resolve_deal(session, str(ids["deal"])), custom={"seats": "25", "signed": "2026-11-01"}
+        session, lookup.resolve_deal(session, str(ids["deal"])), custom={"seats": "25", "signed": "2026-11-01"}
     )
-    deals.edit_deal(session, deals.resolve_deal(session, str(ids["deal"])), custom={"priority": "yes"})
+    deals.edit_deal(session, lookup.resolve_deal(session, str(ids["deal"])), custom={"priority": "yes"})
     records = deals.list_deals(session)
     book = load_workbook(io.BytesIO(export.xlsx_bytes("deals", records, export.field_types(session, "deals"))))
     sheet = book["deals"]

@@ -191,7 +191,7 @@ def test_undo_keeps_what_was_added_since_on_contacts_companies_and_deals(db_url:
 
     from sqlmodel import func, select
 
-    from crmcli.domain import activities, contacts, deals, followups
+    from crmcli.domain import activities, deals, followups, lookup
     from crmcli.models import Activity, Company, Contact, Deal, FollowUp
     from crmcli.values import clock
 
@@ -215,8 +215,8 @@ def test_undo_keeps_what_was_added_since_on_contacts_companies_and_deals(db_url:
         deals.move_deal(s, deal["D2"], "Qualified")
         activities.log_activity(s, type="call", text="Called Initech", company=company["Initech"])
         followups.add_followup(s, due_at=due, note="visit", company=company["Globex Inc."])
-        followups.add_followup(s, due_at=due, note="call Bo", contact=contacts.resolve_contact(s, "bo@x.de"))
-        activities.log_activity(s, type="note", text="Met Cy", contact=contacts.resolve_contact(s, "cy@x.de"))
+        followups.add_followup(s, due_at=due, note="call Bo", contact=lookup.resolve_contact(s, "bo@x.de"))
+        activities.log_activity(s, type="note", text="Met Cy", contact=lookup.resolve_contact(s, "cy@x.de"))
         deals.add_deal(s, title="Anna's own", contact="anna@acme.de")
 
     def reasons(report: dict, model, session) -> dict[str, str]:
@@ -443,10 +443,10 @@ def test_ctrl_c_and_a_dead_worker_end_an_import_in_one_line(db_url: str, tmp_pat
         (run,) = importer_runs(s)
         stored = len(contacts.list_contacts(s))
     if fault == "Ctrl-C":
-        assert proc.returncode == 130 and "Run the same import again" in stderr
+        assert proc.returncode == 130 and "Run the same import again" in stderr, (proc.returncode, stderr)
         assert run["status"] == "interrupted" and stored >= 2000
     else:
-        assert proc.returncode == 1 and "the process cleaning the rows died" in stderr
+        assert proc.returncode == 1 and "the process cleaning the rows died" in stderr, (proc.returncode, stderr)
         assert run["status"] == "failed" and stored == 0
 
 

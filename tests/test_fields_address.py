@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_cli import ok, one_line_error
 
 from crmcli import storage
-from crmcli.domain import companies, contacts, fields, search
+from crmcli.domain import companies, contacts, fields, lookup, search, views
 from crmcli.errors import Invalid, UsageError
 from crmcli.exporter import records as export
 from crmcli.models import SearchDoc
@@ -173,7 +173,7 @@ def test_contacts_keep_address_birthday_and_website(session) -> None:
         "birthday": "1985-04-15",
         "website": "https://acme.de",
     }
-    view = contacts.contact_view(session, anna)
+    view = views.contact_view(session, anna)
     assert view["birthday"] == "1985-04-15" and view["city"] == "Berlin"
 
 
@@ -228,7 +228,7 @@ def test_companies_keep_address_and_industry_and_a_clean_website(session) -> Non
     )
     companies.edit_company(session, acme, street="", state="", postcode="", country="")
     assert (acme.street, acme.region, acme.postcode, acme.country) == (None,) * 4
-    assert companies.company_view(session, acme)["city"] == "Chicago"
+    assert views.company_view(session, acme)["city"] == "Chicago"
 
 
 def test_list_where_filters_the_new_fields(session) -> None:
@@ -413,7 +413,7 @@ def _filled(session) -> None:
     )
     contacts.add_contact(session, name="Bo", emails=["bo@x.de"])
     companies.edit_company(
-        session, companies.resolve_company(session, "Acme; Sons, Ltd"), city="Köln", industry="SaaS", country="DE"
+        session, lookup.resolve_company(session, "Acme; Sons, Ltd"), city="Köln", industry="SaaS", country="DE"
     )
     session.commit()
 
@@ -477,7 +477,7 @@ def test_vcard_writes_adr_bday_url_and_typed_fields(session) -> None:
     import vobject
 
     _filled(session)
-    contacts.edit_contact(session, contacts.resolve_contact(session, "bo@x.de"), birthday="--12-24")
+    contacts.edit_contact(session, lookup.resolve_contact(session, "bo@x.de"), birthday="--12-24")
     text = export.render(session, "contacts", contacts.list_contacts(session, sort="name"), "vcf").decode()
     anna, bo = vobject.readComponents(text)
     adr = anna.adr

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmcli.domain import activities, companies, contacts, followups
+from crmcli.domain import activities, companies, contacts, followups, lookup, views
 from crmcli.errors import Conflict, Invalid, NotFound, UsageError
 from crmcli.models import Deal
 from crmcli.values import clock
@@ -257,7 +257,7 @@ def test_cadence_follow_up_counts_from_the_last_activity(session) -> None:
     # done on a cadence one logs an activity, which moves it on
     result = followups.complete(session, f"c{anna.id}", log="Lunch", log_type="meeting", by="ana")
     assert result["next_due"] == at("2026-12-23T10:00")
-    assert contacts.contact_view(session, anna)["activities"][0]["text"] == "Lunch"
+    assert views.contact_view(session, anna)["activities"][0]["text"] == "Lunch"
     assert followups.complete(session, f"C{anna.id}")["activity_id"] is not None  # default text
     # a cadence cannot be snoozed, edited or removed: it says what to do instead
     for action in (
@@ -381,14 +381,14 @@ def test_add_checks_its_input(session) -> None:
         followups.add_followup(session, due_at=at("2026-11-25T09:00"), contact=anna, origin="magic")
     naive_local = followups.add_followup(session, due_at=datetime(2026, 11, 25, 9, 0), contact=anna)
     assert naive_local.due_at == at("2026-11-25T09:00")  # TZ=UTC in the tests
-    assert followups.resolve_subject(session, "Anna")[0].id == anna.id
+    assert lookup.resolve_subject(session, "Anna")[0].id == anna.id
 
 
 def test_contact_view_has_cadence_and_open_follow_ups(session) -> None:
     anna = contacts.add_contact(session, name="Anna")
     followups.add_followup(session, due_at=at("2026-11-25T09:00"), note="send pricing", contact=anna)
     followups.set_cadence(session, anna, 14)
-    view = contacts.contact_view(session, anna)
+    view = views.contact_view(session, anna)
     assert view["cadence_days"] == 14
     assert [(r["kind"], r["note"]) for r in view["followups"]] == [
         ("followup", "send pricing"),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from crmcli import importer, storage
-from crmcli.domain import companies, contacts, deals
+from crmcli.domain import companies, contacts, deals, lookup
 from crmcli.errors import Invalid
 from crmcli.importer.runs import list_imports, undo_import
 from crmcli.models import Activity, Contact, Deal, FieldDef
@@ -323,7 +323,7 @@ def test_undo_removes_created_and_restores_changed(db_url: str, tmp_path: Path) 
     result = run_import(db_url, path)
     assert six(result["counts"]) == {"read": 3, "created": 2, "updated": 0, "merged": 1, "skipped": 0, "rejected": 0}
     with storage.session_scope(db_url, write=True) as s:  # someone edits Cy after the import
-        contacts.edit_contact(s, contacts.resolve_contact(s, "cy@x.de"), title="CEO")
+        contacts.edit_contact(s, lookup.resolve_contact(s, "cy@x.de"), title="CEO")
     with storage.session_scope(db_url, write=True) as s:
         report = undo_import(s, result["run_id"])
     assert report["removed"] == 1 and report["restored"] == 1
@@ -537,7 +537,7 @@ def test_undo_after_a_merge_says_where_the_record_went(db_url: str, tmp_path: Pa
     result = run_import(db_url, path)
     with storage.session_scope(db_url, write=True) as s:
         keep = contacts.add_contact(s, name="Bo Kept", emails=["bo@kept.de"])
-        dedupe.merge_contacts(s, keep, [contacts.resolve_contact(s, "bo1@x.de")])
+        dedupe.merge_contacts(s, keep, [lookup.resolve_contact(s, "bo1@x.de")])
         keep_id = keep.id
     with storage.session_scope(db_url, write=True) as s:
         report = undo_import(s, result["run_id"])

@@ -14,6 +14,7 @@ from sqlalchemy import event, literal
 from sqlmodel import select
 
 from crmcli.analytics import kpi, reports, targets
+from crmcli.analytics.summary import attainment, kpi_summary
 from crmcli.domain import deals, rates, settings
 from crmcli.errors import Invalid, NotFound, UsageError
 from crmcli.models import Deal
@@ -120,7 +121,7 @@ EXPECTED_NOVEMBER = {
 
 
 def test_every_figure_of_the_month_beside_the_month_before(session, data) -> None:
-    summary = kpi.summary(session, november())
+    summary = kpi_summary(session, november())
     assert figures(summary) == EXPECTED_NOVEMBER
     assert [f["key"] for f in summary["figures"]][:3] == ["open_deals", "open_value", "open_value"]
     assert summary["period"] == {
@@ -138,7 +139,7 @@ def test_every_figure_of_the_month_beside_the_month_before(session, data) -> Non
 
 
 def test_details_stages_conversion_reasons_activity_followups_leads(session, data) -> None:
-    summary = kpi.summary(session, november())
+    summary = kpi_summary(session, november())
     sales = [s for s in summary["open_pipeline"] if s["pipeline"] == "Sales"]
     assert [
         (s["stage"], s["count"], s["stalled"], [(t["currency"], t["amount"], t["weighted"]) for t in s["totals"]])
@@ -194,7 +195,7 @@ def test_details_stages_conversion_reasons_activity_followups_leads(session, dat
 
 
 def test_one_pipeline(session, data) -> None:
-    got = figures(kpi.summary(session, november(), pipeline="Sales"))
+    got = figures(kpi_summary(session, november(), pipeline="Sales"))
     assert got["won_count"] == (5, 1, 4)
     assert got["won_value EUR"] == (D("41000.00"), D("0.00"), D("41000.00"))
     assert got["win_rate"] == (D("71.4"), D("50.0"), D("21.4"))
@@ -202,14 +203,14 @@ def test_one_pipeline(session, data) -> None:
     assert got["cycle_median_days"][0] == D("24.0") and got["cycle_p80_days"][0] == D("35.0")
     assert got["open_value EUR"] == EXPECTED_NOVEMBER["open_value EUR"]
     assert got["activities"] == EXPECTED_NOVEMBER["activities"]  # activity is not per pipeline
-    summary = kpi.summary(session, november(), pipeline="Sales")
+    summary = kpi_summary(session, november(), pipeline="Sales")
     assert {s["pipeline"] for s in summary["open_pipeline"]} == {"Sales"} and summary["pipeline"] == "Sales"
     with pytest.raises(NotFound):
-        kpi.summary(session, november(), pipeline="Nope")
+        kpi_summary(session, november(), pipeline="Nope")
 
 
 def test_one_owner(session, data) -> None:
-    got = figures(kpi.summary(session, november(), owner="ben"))
+    got = figures(kpi_summary(session, november(), owner="ben"))
     assert got["won_count"] == (2, 1, 1)
     assert got["won_value EUR"][0] == D("20000.00") and got["won_value USD"][0] == D("9000.50")
     assert got["lost_count"] == (1, 0, 1) and got["win_rate"][0] == D("66.7")
@@ -390,7 +391,7 @@ def test_local_zone_moves_the_month_bounds(session) -> None:
 
 
 def test_no_data_is_an_empty_state_not_a_division_by_zero(session) -> None:
-    summary = kpi.summary(session, november())
+    summary = kpi_summary(session, november())
     assert summary["empty"] is True
     got = figures(summary)
     assert got["win_rate"] == (None, None, None) and got["cycle_median_days"] == (None, None, None)
@@ -422,7 +423,7 @@ def test_targets_pace_and_attainment(session, data) -> None:
     assert again.id == made[0].id and not created  # the same target, replaced
     got = {
         (t["metric"], t["owner"]): (t["target"], t["actual"], t["expected"], t["attainment_pct"], t["status"])
-        for t in targets.attainment(session, november())
+        for t in attainment(session, november())
     }
     assert got == {
         ("won_value", None): (D("60000.00"), D("42000.00"), D("39000.00"), D("70.0"), "on pace"),
@@ -434,14 +435,14 @@ def test_targets_pace_and_attainment(session, data) -> None:
         # the quarter: 50.5 of 92 days gone, 6 new contacts (October and November) of 30
         ("new_contacts", None): (D("30"), D("6"), D("16.47"), D("20.0"), "behind"),
     }
-    october = {t["metric"]: t["status"] for t in targets.attainment(session, periods.window("2026-10"))}
+    october = {t["metric"]: t["status"] for t in attainment(session, periods.window("2026-10"))}
     assert october["win_rate"] == "missed"  # 50 % < 60 %, and October is over
     # October's only win is $8,000 (Delta): without a USD rate the EUR target cannot be judged, not €0 missed
     assert october["won_value"] == "incomplete"
     rates.set_rate(session, "USD", "0.92")
-    october = {t["metric"]: (t["actual"], t["status"]) for t in targets.attainment(session, periods.window("2026-10"))}
+    october = {t["metric"]: (t["actual"], t["status"]) for t in attainment(session, periods.window("2026-10"))}
     assert october["won_value"] == (D("7360.00"), "missed")  # 8,000 × 0.92 of 60,000
-    assert [t["metric"] for t in targets.attainment(session, november(), owner="ben")] == ["won_count"]
+    assert [t["metric"] for t in attainment(session, november(), owner="ben")] == ["won_count"]
     assert [r["metric"] for r in targets.list_targets(session)][:2] == ["won_value", "win_rate"]
     removed = targets.remove_target(session, made[2].id)
     assert removed["metric"] == "activities" and len(targets.list_targets(session)) == 6
@@ -494,14 +495,14 @@ def test_the_number_of_queries_does_not_grow_with_the_data(session, data, monkey
 
     event.listen(engine, "before_cursor_execute", grab)
     try:
-        kpi.summary(session, november())
+        kpi_summary(session, november())
         first = len(sent)
         for i in range(60):
             d = deals.add_deal(session, title=f"More {i}", amount="100", created_at=at("2026-11-02"), owner="zoe")
             if i % 2:
                 deals.win(session, d, at=at("2026-11-04"))
         sent.clear()
-        summary = kpi.summary(session, november())
+        summary = kpi_summary(session, november())
     finally:
         event.remove(engine, "before_cursor_execute", grab)
     assert len(sent) == first

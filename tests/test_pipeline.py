@@ -60,7 +60,9 @@ def test_remove_stage_needs_a_target_for_its_deals(session) -> None:
     proposal = pipeline.resolve_stage(session, sales, "Proposal")
     with pytest.raises(Conflict, match="1 deal sit in Proposal"):
         pipeline.remove_stage(session, proposal)
-    assert pipeline.remove_stage(session, proposal, move_deals_to="Negotiation", by="ana") == 1
+    with pytest.raises(Conflict, match="1 deal sit in Proposal"):
+        deals.remove_stage(session, proposal)  # the deals must go somewhere
+    assert deals.remove_stage(session, proposal, move_deals_to="Negotiation", by="ana") == 1
     assert "Proposal" not in names(session)
     history = deals.history(session, deal)
     assert [(h["from"], h["to"]) for h in history] == [(None, "Proposal"), ("Proposal", "Negotiation")]

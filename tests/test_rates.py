@@ -14,6 +14,7 @@ import pytest
 from test_cli import ok, one_line_error
 
 from crmcli.analytics import targets
+from crmcli.analytics.summary import attainment
 from crmcli.domain import deals, rates, settings
 from crmcli.errors import Invalid, NotFound
 from crmcli.values import periods
@@ -142,7 +143,7 @@ def _won(session, title: str, amount: str, currency: str, day: int) -> None:
 
 
 def _won_value(session) -> dict:
-    rows = targets.attainment(session, periods.window("2026-11"))
+    rows = attainment(session, periods.window("2026-11"))
     return next(r for r in rows if r["metric"] == "won_value")
 
 

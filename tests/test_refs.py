@@ -1,4 +1,4 @@
-"""REFs resolve the way a person means them (crmcli.domain.refs.resolve), and a --company name near an
+"""REFs resolve the way a person means them (crmcli.domain.lookup.resolve), and a --company name near an
 existing company's uses it (companies.find_or_create): through the domain and the command line."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from crmcli.commands import _prompts as prompts
-from crmcli.domain import activities, companies, contacts, deals, followups, refs
+from crmcli.domain import companies, contacts, deals, followups, lookup
 from crmcli.errors import Ambiguous, Invalid, NotFound
 from crmcli.values.matching import closest_company
 from crmcli.values.normalize import company_key, name_key
@@ -67,26 +67,26 @@ def test_reference_forms_per_kind(session) -> None:
         ("deal", "Müller", deal),  # the one deal whose title has the word
         ("deal", "Website", deal),
     ]
-    resolver = {"contact": contacts.resolve_contact, "company": companies.resolve_company, "deal": deals.resolve_deal}
+    resolver = {"contact": lookup.resolve_contact, "company": lookup.resolve_company, "deal": lookup.resolve_deal}
     for kind, ref, expected in table:
         assert resolver[kind](session, ref).id == expected, (kind, ref)
-        assert refs.resolve(session, ref, (kind,))[0] == kind
+        assert lookup.resolve(session, ref, (kind,))[0] == kind
 
 
 def test_a_subject_email_names_the_contact_before_the_companys_domain(session) -> None:
     ids = _people(session)
-    contact, company, deal = activities.resolve_subject(session, "anna@acme.de")
+    contact, company, deal = lookup.resolve_subject(session, "anna@acme.de")
     assert (contact.id, company, deal) == (ids["anna"], None, None)
-    contact, company, deal = activities.resolve_subject(session, "info@acme.de")  # nobody has it: the domain
+    contact, company, deal = lookup.resolve_subject(session, "info@acme.de")  # nobody has it: the domain
     assert (contact, company.id, deal) == (None, ids["acme"], None)
-    contact, company, deal = followups.resolve_subject(session, f"deal:{ids['deal']}")
+    contact, company, deal = lookup.resolve_subject(session, f"deal:{ids['deal']}")
     assert (contact, company, deal.id) == (None, None, ids["deal"])
 
 
 def test_a_kind_prefix_of_another_kind_is_refused(session) -> None:
     ids = _people(session)
     with pytest.raises(Invalid, match="names a company: a contact is wanted here"):
-        contacts.resolve_contact(session, f"company:{ids['acme']}")
+        lookup.resolve_contact(session, f"company:{ids['acme']}")
     with pytest.raises(Invalid, match="a follow-up id is wanted here"):
         followups.parse_id(f"contact:{ids['anna']}")
     assert followups.parse_id("followup:12").value == 12
@@ -96,25 +96,25 @@ def test_a_kind_prefix_of_another_kind_is_refused(session) -> None:
 def test_an_exact_spelling_wins_over_other_spellings_of_the_same_key(session) -> None:
     folded = contacts.add_contact(session, name="Anna Muller")
     exact = contacts.add_contact(session, name="Anna Müller", allow_duplicate=True)
-    assert contacts.resolve_contact(session, "Anna Müller").id == exact.id
-    assert contacts.resolve_contact(session, "Anna Muller").id == folded.id
+    assert lookup.resolve_contact(session, "Anna Müller").id == exact.id
+    assert lookup.resolve_contact(session, "Anna Muller").id == folded.id
     with pytest.raises(Ambiguous) as info:
-        contacts.resolve_contact(session, "anna muller")  # neither spelling: both are meant
+        lookup.resolve_contact(session, "anna muller")  # neither spelling: both are meant
     assert {c.id for c in info.value.choices} == {folded.id, exact.id}
 
 
 def test_a_whole_word_wins_over_the_beginning_of_one(session) -> None:
     whole = deals.add_deal(session, title="Relaunch Müller")
     deals.add_deal(session, title="Müllerstraße office move")
-    assert deals.resolve_deal(session, "müller").id == whole.id
-    assert deals.resolve_deal(session, "müllerstr").title == "Müllerstraße office move"
+    assert lookup.resolve_deal(session, "müller").id == whole.id
+    assert lookup.resolve_deal(session, "müllerstr").title == "Müllerstraße office move"
 
 
 def test_ambiguity_carries_the_candidates(session) -> None:
     ids = _people(session)
     other = contacts.add_contact(session, name="Hans Müller", emails=["hans@x.de"])
     with pytest.raises(Ambiguous) as info:
-        activities.resolve_subject(session, "Müller")
+        lookup.resolve_subject(session, "Müller")
     choices = info.value.choices
     assert [(c.kind, c.id) for c in choices] == [("contact", ids["anna"]), ("contact", other.id), ("deal", ids["deal"])]
     assert choices[0].company == "Acme GmbH" and choices[2].company == "Acme GmbH"
@@ -122,28 +122,28 @@ def test_ambiguity_carries_the_candidates(session) -> None:
     assert info.value.candidates[2] == f"deal #{ids['deal']} Website relaunch Müller (Acme GmbH, open)"
     assert "matches 2 contacts and 1 deal" in str(info.value)
     # a chooser (the command line's prompt on a terminal) may pick one; declining leaves it ambiguous
-    refs.set_chooser(lambda ref, candidates: candidates[1])
+    lookup.set_chooser(lambda ref, candidates: candidates[1])
     try:
-        assert activities.resolve_subject(session, "Müller")[0].id == other.id
-        refs.set_chooser(lambda ref, candidates: None)
+        assert lookup.resolve_subject(session, "Müller")[0].id == other.id
+        lookup.set_chooser(lambda ref, candidates: None)
         with pytest.raises(Ambiguous):
-            activities.resolve_subject(session, "Müller")
+            lookup.resolve_subject(session, "Müller")
     finally:
-        refs.set_chooser(None)
+        lookup.set_chooser(None)
 
 
 def test_nothing_found_suggests_the_closest_names(session) -> None:
     ids = _people(session)
     with pytest.raises(NotFound) as info:
-        contacts.resolve_contact(session, "Anna Mueler")
+        lookup.resolve_contact(session, "Anna Mueler")
     assert str(info.value) == f"no contact matches 'Anna Mueler'; did you mean Anna Müller (contact #{ids['anna']})?"
     with pytest.raises(NotFound) as info:
-        activities.resolve_subject(session, "Zzyzx Qwertz")
+        lookup.resolve_subject(session, "Zzyzx Qwertz")
     assert str(info.value) == "no contact, company or deal matches 'Zzyzx Qwertz'"
     with pytest.raises(NotFound, match="no deal with id 999999$"):
-        deals.resolve_deal(session, "999999")
+        lookup.resolve_deal(session, "999999")
     with pytest.raises(NotFound, match="no deal with id 99999999999$"):  # beyond 32 bits: none, not a database error
-        deals.resolve_deal(session, "99999999999")
+        lookup.resolve_deal(session, "99999999999")
     with pytest.raises(NotFound, match="no follow-up with id 99999999999"):
         followups.get_followup(session, "99999999999")
 
@@ -164,13 +164,13 @@ def test_company_names_fold_and_und_and_legal_forms_alike() -> None:
 
 def test_find_or_create_uses_a_near_company_and_says_so(session) -> None:
     firm = companies.add_company(session, name="Müller & Söhne GmbH")
-    refs.take_notes()
+    lookup.take_notes()
     assert companies.find_or_create(session, "Müller und Söhne").id == firm.id
-    assert refs.take_notes() == [
+    assert lookup.take_notes() == [
         f"using company #{firm.id} Müller & Söhne GmbH for 'Müller und Söhne' (--new-company makes a new one)"
     ]
     assert companies.find_or_create(session, "müller & söhne gmbh").id == firm.id
-    assert refs.take_notes() == []  # the same name: nothing to say
+    assert lookup.take_notes() == []  # the same name: nothing to say
     other = companies.find_or_create(session, "Müller und Söhne", new_company=True)
     assert other.id != firm.id and other.name == "Müller und Söhne"
     with pytest.raises(NotFound):
@@ -342,8 +342,8 @@ def test_migration_0010_refolds_stored_name_keys(tmp_path) -> None:
     with storage.session_scope(url) as s:
         keys = s.connection().exec_driver_sql("SELECT name_key FROM contact UNION ALL SELECT name_key FROM company")
         assert sorted(k for (k,) in keys) == ["lodz logistik", "soren odegard"]
-        assert contacts.resolve_contact(s, "soren odegard").name == "Søren Ødegård"
-        assert companies.resolve_company(s, "Lodz Logistik").name == "Łódź Logistik"
+        assert lookup.resolve_contact(s, "soren odegard").name == "Søren Ødegård"
+        assert lookup.resolve_company(s, "Lodz Logistik").name == "Łódź Logistik"
         from crmcli.domain import search
 
         assert [hit["title"] for hit in search.search(s, "soren odegard")] == ["Søren Ødegård"]

@@ -174,7 +174,7 @@ def _contact(draw: Any, i: int) -> dict[str, Any]:
 def test_generated_contacts_round_trip(tmp_path_factory: pytest.TempPathFactory, data: Any, fmt: str) -> None:
     """Whatever the contacts hold (shared role mailboxes, namesakes, typed custom fields, line breaks in
     notes, CJK, no company), export then import into an empty database gives them back."""
-    from crmcli.domain import contacts, fields
+    from crmcli.domain import contacts, fields, indexing
 
     folder = tmp_path_factory.mktemp("gen")
     source, target = f"sqlite:///{folder / 'a.db'}", f"sqlite:///{folder / 'b.db'}"
@@ -195,7 +195,7 @@ def test_generated_contacts_round_trip(tmp_path_factory: pytest.TempPathFactory,
             )
             made.external_id = person["external_id"]
             made.notes = person["notes"]
-            contacts.reindex_many(s, [made.id])
+            indexing.reindex_contacts(s, [made.id])
     _round_trip(source, target, fmt, folder, kinds=("contacts",))
     assert _comparable("contacts", _records(target, "contacts")) == _comparable(
         "contacts", _records(source, "contacts")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from crmcli import storage
 from crmcli.cli import app
-from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, refs
+from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, lookup, views
 from crmcli.errors import Conflict, DatabaseError
 from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, Deal, FollowUp
 
@@ -303,17 +303,17 @@ def test_a_merged_away_id_resolves_to_the_kept_record_with_a_note(session) -> No
     a_id, b_id = a.id, b.id
     dedupe.merge_contacts(session, b, [a])
     dedupe.merge_contacts(session, c, [b])
-    refs.take_notes()
-    assert contacts.resolve_contact(session, str(a_id)).id == c.id
-    assert contacts.resolve_contact(session, f"#{b_id}").id == c.id
-    notes = refs.take_notes()
+    lookup.take_notes()
+    assert lookup.resolve_contact(session, str(a_id)).id == c.id
+    assert lookup.resolve_contact(session, f"#{b_id}").id == c.id
+    notes = lookup.take_notes()
     assert notes[0].startswith(f"#{a_id} was merged into #{c.id} Ann C on ") and notes[0].endswith(f"using #{c.id}")
     x = companies.add_company(session, name="X GmbH")
     y = companies.add_company(session, name="X AG")
     y_id = y.id
     dedupe.merge_companies(session, x, [y])
-    assert companies.resolve_company(session, str(y_id)).id == x.id
-    assert refs.take_notes()[0].startswith(f"#{y_id} was merged into #{x.id} X GmbH")
+    assert lookup.resolve_company(session, str(y_id)).id == x.id
+    assert lookup.take_notes()[0].startswith(f"#{y_id} was merged into #{x.id} X GmbH")
 
 
 def test_commands_on_a_merged_away_id_act_on_the_kept_record(cli) -> None:
@@ -374,8 +374,8 @@ def test_0009_keeps_every_row_that_points_at_the_rebuilt_tables(tmp_path: Path) 
             sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar()
             assert "AUTOINCREMENT" in sql, table
     with storage.session_scope(url, write=True) as s:
-        anna = contacts.resolve_contact(s, "anna@acme.de")
-        view = contacts.contact_view(s, anna)
+        anna = lookup.resolve_contact(s, "anna@acme.de")
+        view = views.contact_view(s, anna)
         assert view["emails"] == ["anna@acme.de", "a@x.de"] and view["company"] == "Acme GmbH"
         assert contacts.add_contact(s, name="After").id > gone_id  # not the merged-away id
         assert len(s.exec(select(ContactEmail)).all()) == 3 and len(s.exec(select(ContactPhone)).all()) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmcli.domain import activities, companies, contacts, search
+from crmcli.domain import activities, companies, contacts, lookup, search
 
 
 def _seed(session):
@@ -59,7 +59,7 @@ def test_index_follows_edits(session) -> None:
     session.flush()
     assert [h["id"] for h in search.search(session, "schmidt")] == [anna.id]
     assert any(h["id"] == anna.id for h in search.search(session, "anna@neu.de"))
-    company = companies.resolve_company(session, "Acme GmbH")
+    company = lookup.resolve_company(session, "Acme GmbH")
     companies.edit_company(session, company, name="Initech AG")
     session.flush()
     assert {h["title"] for h in search.search(session, "initech")} >= {"Initech AG", "Anna Schmidt"}

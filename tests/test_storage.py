@@ -220,7 +220,7 @@ def test_write_is_one_transaction(db_url: str) -> None:
 
 def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path) -> None:
     """0006: keys stored before accents were folded are recomputed, so old records are found."""
-    from crmcli.domain import contacts
+    from crmcli.domain import lookup
 
     url = f"sqlite:///{tmp_path / 'keys.db'}" if db_url.startswith("sqlite") else db_url
     if db_url.startswith("sqlite"):
@@ -236,7 +236,7 @@ def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path)
         )
     storage.dispose_all()
     with storage.session_scope(url) as s:
-        assert contacts.resolve_contact(s, "anna muller").name == "Anna Müller"
+        assert lookup.resolve_contact(s, "anna muller").name == "Anna Müller"
 
 
 def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:

@@ -41,10 +41,13 @@ from sqlalchemy import and_, case, column, exists, func, literal, or_, values
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from crmcli.domain.pipeline import get_pipeline
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp, Pipeline, Stage, StageChange, UTCDateTime
 from crmcli.values import clock
 from crmcli.values.money import digits
+from crmcli.values.normalize import optional_text
 from crmcli.values.periods import Window
+from crmcli.values.when import day_start
 
 TENTH = Decimal("0.1")
 
@@ -62,9 +65,6 @@ class Scope:
 
 
 def make_scope(session: Session, window: Window, owner: str | None = None, pipeline: str | None = None) -> Scope:
-    from crmcli.domain.pipeline import get_pipeline
-    from crmcli.values.normalize import optional_text
-
     pipeline_id = get_pipeline(session, pipeline).id if pipeline else None
     return Scope(window, optional_text(owner), pipeline_id)
 
@@ -166,7 +166,8 @@ def tenths(value: float | None, unit_seconds: int) -> Decimal | None:
     return Decimal(value / unit_seconds).quantize(TENTH)
 
 
-def _deal_filters(scope: Scope) -> list[Any]:
+def deal_filters(scope: Scope) -> list[Any]:
+    """The conditions on Deal that SCOPE's owner and pipeline set (none for everyone's, all pipelines)."""
     out = []
     if scope.owner:
         out.append(Deal.owner == scope.owner)
@@ -175,14 +176,15 @@ def _deal_filters(scope: Scope) -> list[Any]:
     return out
 
 
-def _closed_in(scope: Scope, status: str | tuple[str, ...]) -> list[Any]:
+def closed_in(scope: Scope, status: str | tuple[str, ...]) -> list[Any]:
+    """The conditions on Deal for deals closed with STATUS (one or several) in SCOPE's window, in scope."""
     statuses = (status,) if isinstance(status, str) else status
     w = scope.window
     return [
         Deal.status.in_(statuses) if len(statuses) > 1 else Deal.status == statuses[0],
         Deal.closed_at >= at_utc(w.start),
         Deal.closed_at < at_utc(w.end),
-        *_deal_filters(scope),
+        *deal_filters(scope),
     ]
 
 
@@ -208,7 +210,7 @@ def closed(session: Session, scope: Scope) -> dict[str, Any]:
             Deal.status, Deal.currency, func.count(), func.count(Deal.amount_minor),
             func.coalesce(func.sum(Deal.amount_minor), 0),
         )
-        .where(*_closed_in(scope, ("won", "lost")))
+        .where(*closed_in(scope, ("won", "lost")))
         .group_by(Deal.status, Deal.currency)
     )  # fmt: skip
     for status, currency, count, sized, total in session.exec(query):
@@ -226,11 +228,11 @@ def won_sizes(session: Session, scope: Scope) -> dict[str, dict[str, Decimal]]:
     """Average and median amount of the won deals, per currency."""
     query = (
         select(Deal.currency, func.count(Deal.amount_minor), func.sum(Deal.amount_minor))
-        .where(*_closed_in(scope, "won"), Deal.amount_minor.is_not(None))
+        .where(*closed_in(scope, "won"), Deal.amount_minor.is_not(None))
         .group_by(Deal.currency)
     )
     averages = {c: money(Decimal(total) / n, c) for c, n, total in session.exec(query) if n}
-    values_ = select(Deal.currency.label("g"), Deal.amount_minor.label("x")).where(*_closed_in(scope, "won"))
+    values_ = select(Deal.currency.label("g"), Deal.amount_minor.label("x")).where(*closed_in(scope, "won"))
     medians = percentiles(session, values_, (50,), grouped=True)
     return {
         c: {"average": averages[c], "median": money(medians[c][50], c), "deals": medians[c]["n"]}
@@ -241,7 +243,7 @@ def won_sizes(session: Session, scope: Scope) -> dict[str, dict[str, Decimal]]:
 def cycle(session: Session, scope: Scope) -> dict[str, Any]:
     """Days from creation to win of the deals won in the period: median and 80th percentile."""
     query = select(literal(0).label("g"), seconds_between(session, Deal.closed_at, Deal.created_at).label("x")).where(
-        *_closed_in(scope, "won")
+        *closed_in(scope, "won")
     )
     found = percentiles(session, query, (50, 80)).get(0)
     if not found:
@@ -253,7 +255,7 @@ def lost_reasons(session: Session, scope: Scope, limit: int | None = None) -> li
     """Why deals were lost in the period, most frequent first: count, share, value per currency."""
     query = (
         select(Deal.lost_reason, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
-        .where(*_closed_in(scope, "lost"))
+        .where(*closed_in(scope, "lost"))
         .group_by(Deal.lost_reason, Deal.currency)
     )
     merged: dict[str, dict[str, Any]] = {}
@@ -296,7 +298,7 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
             Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0),
             func.sum(case((Deal.stage_entered_at < cutoff(Deal.stage_id), 1), else_=0)),
         )
-        .where(Deal.stage_id.in_(open_ids), *_deal_filters(scope))
+        .where(Deal.stage_id.in_(open_ids), *deal_filters(scope))
         .group_by(Deal.stage_id, Deal.currency)
     )  # fmt: skip
     if at < now:
@@ -323,7 +325,7 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
             .join(StageChange, StageChange.id == last)
             .where(
                 # (a deal created after AT has no move before it: the join drops it)
-                Deal.stage_entered_at >= at_utc(at), StageChange.to_stage_id.not_in(closed_ids), *_deal_filters(scope),
+                Deal.stage_entered_at >= at_utc(at), StageChange.to_stage_id.not_in(closed_ids), *deal_filters(scope),
             )
             .group_by(StageChange.to_stage_id, Deal.currency)
         )  # fmt: skip
@@ -381,7 +383,7 @@ def forecast(session: Session, scope: Scope) -> dict[str, Any]:
         )
         .join(Stage, Stage.id == Deal.stage_id)
         # open by the stage's kind, so the close-date index finds the rows (not the many open deals)
-        .where(Stage.kind == "open", Deal.close_date >= w.first, Deal.close_date <= w.last, *_deal_filters(scope))
+        .where(Stage.kind == "open", Deal.close_date >= w.first, Deal.close_date <= w.last, *deal_filters(scope))
         .group_by(Deal.currency)
     )  # fmt: skip
     out: dict[str, Any] = {"count": 0, "value": {}, "weighted": {}}
@@ -407,7 +409,7 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
         StageChange.deal_id.label("deal_id"),
         func.min(StageChange.at).label("first_at"),
     ).where(StageChange.at >= at_utc(w.start), StageChange.at < at_utc(w.end))
-    filters = _deal_filters(scope)
+    filters = deal_filters(scope)
     if filters:
         entry = entry.join(Deal, Deal.id == StageChange.deal_id).where(*filters)
     entered = entry.group_by(StageChange.to_stage_id, StageChange.deal_id).subquery("entered")
@@ -491,8 +493,6 @@ def activity(session: Session, scope: Scope) -> dict[str | None, int]:
 def followups(session: Session, scope: Scope) -> dict[str, int]:
     """The dated follow-ups due in the period: done on time (by the end of their local due day),
     done late, overdue (open, their day is over) and open (due today or later)."""
-    from crmcli.values.when import day_start
-
     w = scope.window
     now = clock.now()
     days = buckets([(day_start(w.first + timedelta(days=i)), day_start(w.first + timedelta(days=i + 1)))
@@ -559,43 +559,13 @@ def new_records(session: Session, scope: Scope) -> dict[str, int]:
 # ---------------------------------------------------------------- one screen
 
 
-def _figure(
-    key: str, label: str, unit: str, current: Any, previous: Any, *, currency: str | None = None,
-    better: str | None = "up", comparable: bool = True,
-) -> dict[str, Any]:  # fmt: skip
-    change = change_pct = None
-    if comparable and current is not None and previous is not None:
-        change = current - previous
-        if unit in ("count", "money", "days", "hours") and previous:
-            change_pct = (Decimal(change) * 100 / Decimal(previous)).quantize(TENTH)
-    return {
-        "key": key, "label": label, "unit": unit, "currency": currency, "current": current,
-        "previous": previous if comparable else None, "change": change, "change_pct": change_pct, "better": better,
-    }  # fmt: skip
-
-
-def _per_currency(
-    key: str, label: str, current: dict[str, Decimal], previous: dict[str, Decimal], *, zero: bool = True, **kw: Any
-) -> list[dict[str, Any]]:
-    """One figure per currency seen in either period (a missing sum is 0; a missing average, none)."""
-    rows = []
-    for currency in sorted(set(current) | set(previous)):
-        none = Decimal(0).scaleb(-digits(currency)) if zero else None
-        rows.append(
-            _figure(
-                key, label, "money", current.get(currency, none), previous.get(currency, none), currency=currency, **kw
-            )
-        )
-    return rows
-
-
 def entered(session: Session, scope: Scope) -> dict[int, int]:
     """The deals that entered each stage in the period (the left column of stage conversion)."""
     w = scope.window
     query = select(StageChange.to_stage_id, func.count(func.distinct(StageChange.deal_id))).where(
         StageChange.at >= at_utc(w.start), StageChange.at < at_utc(w.end)
     )
-    filters = _deal_filters(scope)
+    filters = deal_filters(scope)
     if filters:
         query = query.join(Deal, Deal.id == StageChange.deal_id).where(*filters)
     return {stage_id: n for stage_id, n in session.exec(query.group_by(StageChange.to_stage_id))}
@@ -619,86 +589,3 @@ def period_figures(session: Session, scope: Scope, *, previous: bool = False) ->
         "lead": speed_to_lead(session, scope),
         "new": new_records(session, scope),
     }
-
-
-def summary(
-    session: Session, window: Window, *, owner: str | None = None, pipeline: str | None = None, targets: bool = True
-) -> dict[str, Any]:
-    """The KPI screen: every figure for WINDOW beside the period before it, the change, the
-    details (stages, conversion, lost reasons, activity per owner) and attainment of targets."""
-    scope = make_scope(session, window, owner, pipeline)
-    before = window.previous()
-    cur = period_figures(session, scope)
-    prev = period_figures(session, scope.at(before), previous=True)
-    cc, pc = cur["closed"], prev["closed"]
-    figures = [
-        _figure("open_deals", "Open deals", "count", cur["pipeline"]["count"], prev["pipeline"]["count"], better=None),
-        *_per_currency("open_value", "Open pipeline", cur["pipeline"]["value"], prev["pipeline"]["value"], better=None),
-        *_per_currency("open_weighted", "Weighted pipeline", cur["pipeline"]["weighted"], prev["pipeline"]["weighted"]),
-        _figure("stalled", "Stalled deals", "count", cur["pipeline"]["stalled"], prev["pipeline"]["stalled"],
-                better="down"),
-        *_per_currency("forecast", "Forecast, weighted", cur["forecast"]["weighted"], {}, comparable=False),
-        _figure("won_count", "Won deals", "count", cc["won"]["count"], pc["won"]["count"]),
-        *_per_currency("won_value", "Won value", cc["won"]["value"], pc["won"]["value"]),
-        _figure("lost_count", "Lost deals", "count", cc["lost"]["count"], pc["lost"]["count"], better="down"),
-        *_per_currency("lost_value", "Lost value", cc["lost"]["value"], pc["lost"]["value"], better="down"),
-        _figure("win_rate", "Win rate %", "percent", cc["win_rate"], pc["win_rate"]),
-        *_per_currency("avg_won", "Average won deal", {c: v["average"] for c, v in cur["sizes"].items()},
-                       {c: v["average"] for c, v in prev["sizes"].items()}, zero=False),
-        *_per_currency("median_won", "Median won deal", {c: v["median"] for c, v in cur["sizes"].items()},
-                       {c: v["median"] for c, v in prev["sizes"].items()}, zero=False),
-        _figure("cycle_median_days", "Sales cycle, median days", "days", cur["cycle"]["median_days"],
-                prev["cycle"]["median_days"], better="down"),
-        _figure("cycle_p80_days", "Sales cycle, 80th pct days", "days", cur["cycle"]["p80_days"],
-                prev["cycle"]["p80_days"], better="down"),
-        _figure("activities", "Activities logged", "count", sum(cur["activity"].values()),
-                sum(prev["activity"].values())),
-        _figure("followups_on_time", "Follow-ups done on time", "count", cur["followups"]["on_time"],
-                prev["followups"]["on_time"]),
-        _figure("followups_late", "Follow-ups done late", "count", cur["followups"]["late"], prev["followups"]["late"],
-                better="down"),
-        _figure("followups_overdue", "Follow-ups overdue", "count", cur["followups"]["overdue"],
-                prev["followups"]["overdue"], better="down"),
-        _figure("speed_to_lead_hours", "Speed to lead, median hours", "hours", cur["lead"]["median_hours"],
-                prev["lead"]["median_hours"], better="down"),
-        _figure("new_contacts", "New contacts", "count", cur["new"]["contacts"], prev["new"]["contacts"]),
-        _figure("new_companies", "New companies", "count", cur["new"]["companies"], prev["new"]["companies"]),
-    ]  # fmt: skip
-    owners = sorted(set(cur["activity"]) | set(prev["activity"]), key=lambda o: (o is None, o or ""))
-    activity_rows = [
-        {"owner": o or "(nobody)", "current": cur["activity"].get(o, 0), "previous": prev["activity"].get(o, 0),
-         "change": cur["activity"].get(o, 0) - prev["activity"].get(o, 0)}
-        for o in owners
-    ]  # fmt: skip
-    activity_rows.sort(key=lambda r: (-r["current"], r["owner"]))
-    previous_lost = {r["reason"]: r["count"] for r in prev["lost_reasons"]}
-    reasons = [{**r, "previous": previous_lost.get(r["reason"], 0)} for r in cur["lost_reasons"][:5]]
-    conv = [
-        {**r, "previous_entered": prev["entered"].get(r["stage_id"], 0)}
-        for r in cur["conversion"]
-        if not r["removed"] or r["entered"]
-    ]
-    data_seen = any(
-        f["current"] or f["previous"] for f in figures if f["unit"] in ("count", "money") and f["key"] != "forecast"
-    ) or any(f["current"] for f in figures if f["key"] == "forecast")
-    out = {
-        "period": {**window.as_dict(), "elapsed": round(window.elapsed(), 3)},
-        "previous": before.as_dict(),
-        "owner": scope.owner,
-        "pipeline": pipeline_names(session).get(scope.pipeline_id) if scope.pipeline_id else None,
-        "empty": not data_seen,
-        "figures": figures,
-        "open_pipeline": cur["pipeline"]["stages"],
-        "conversion": conv,
-        "lost_reasons": reasons,
-        "activity": activity_rows,
-        "followups": cur["followups"],
-        "speed_to_lead": cur["lead"],
-        "targets": [],
-    }
-    if targets:
-        from crmcli.analytics import targets as targets_
-
-        cache = {(window, scope.owner): cur} if scope.pipeline_id is None else {}
-        out["targets"] = targets_.attainment(session, window, owner=scope.owner, cache=cache)
-    return out

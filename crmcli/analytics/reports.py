@@ -15,21 +15,24 @@ from sqlmodel import Session, select
 
 from crmcli.analytics.kpi import (
     Scope,
-    _closed_in,
-    _deal_filters,
     all_stages,
     at_utc,
     buckets,
+    closed_in,
     conversion,
+    deal_filters,
     lost_reasons,
     money,
     pipeline_names,
     share,
 )
 from crmcli.domain import settings
+from crmcli.domain.pipeline import get_pipeline
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp, Pipeline, Stage
 from crmcli.values import clock
+from crmcli.values.money import to_decimal
 from crmcli.values.periods import Window, months_from
+from crmcli.values.when import add_months, day_start
 
 # RFM segments, by recency (days since the last won deal, as of the end of the period or now)
 # and frequency (won deals in all): stated in `crm report customers --help` too.
@@ -62,8 +65,6 @@ def _month_key(window: Window) -> tuple[str, str]:
 def funnel(session: Session, scope: Scope) -> dict[str, Any]:
     """The stages of one pipeline (the first unless the scope names one) with the deals that
     entered each in the period and how many moved on and were won."""
-    from crmcli.domain.pipeline import get_pipeline
-
     if scope.pipeline_id is None:
         first = get_pipeline(session)
         scope = Scope(scope.window, scope.owner, first.id)
@@ -85,7 +86,7 @@ def forecast(session: Session, scope: Scope, months: int = 6) -> list[dict[str, 
     spans = months_from(scope.window.first, max(1, months))
     table = buckets([(w.first, w.last + timedelta(days=1)) for w in spans], "close_month", Date())
     weighted = func.coalesce(func.sum(Deal.amount_minor * Stage.probability), 0)
-    base = [Deal.status == "open", *_deal_filters(scope)]
+    base = [Deal.status == "open", *deal_filters(scope)]
     dated = (
         select(table.c.i, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0), weighted)
         .select_from(Deal)
@@ -127,8 +128,6 @@ def forecast(session: Session, scope: Scope, months: int = 6) -> list[dict[str, 
 def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """The leaderboard: per owner, deals won (count, value per currency), lost, win rate,
     activities logged in the period, open deals and overdue follow-ups (now)."""
-    from crmcli.values.when import day_start
-
     w = scope.window
     board: dict[str, dict[str, Any]] = {}
 
@@ -141,7 +140,7 @@ def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
     closed = (
         select(Deal.owner, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
-        .where(*_closed_in(scope, ("won", "lost")))
+        .where(*closed_in(scope, ("won", "lost")))
         .group_by(Deal.owner, Deal.status, Deal.currency)
     )
     for owner, status, currency, count, total in session.exec(closed):
@@ -158,7 +157,7 @@ def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
     if open_ids:
         for owner, count in session.exec(
             select(Deal.owner, func.count())
-            .where(Deal.stage_id.in_(open_ids), *_deal_filters(scope))
+            .where(Deal.stage_id.in_(open_ids), *deal_filters(scope))
             .group_by(Deal.owner)
         ):
             row(owner)["open_deals"] = count
@@ -204,7 +203,7 @@ def customers(session: Session, scope: Scope) -> list[dict[str, Any]]:
             func.max(func.max(Deal.closed_at)).over(partition_by=per),
         )
         .join(Company, Company.id == Deal.company_id)
-        .where(Deal.status == "won", Deal.closed_at < at_utc(w.end), *_deal_filters(scope))
+        .where(Deal.status == "won", Deal.closed_at < at_utc(w.end), *deal_filters(scope))
         .group_by(Deal.company_id, Company.name, Deal.currency)
     )  # fmt: skip
     companies: dict[int, dict[str, Any]] = {}
@@ -237,7 +236,7 @@ def stalled(
     if not stage_list:
         return []
     cut = case({s.id: at_utc(now - timedelta(days=s.rot_days or 0)) for s in stage_list}, value=Deal.stage_id)
-    conditions = [Deal.stage_id.in_([s.id for s in stage_list]), Deal.stage_entered_at < cut, *_deal_filters(scope)]
+    conditions = [Deal.stage_id.in_([s.id for s in stage_list]), Deal.stage_entered_at < cut, *deal_filters(scope)]
     if window is not None:
         # stale since = entered + rot days, within the window: entered within the window shifted back by rot days
         lo = case(
@@ -258,8 +257,6 @@ def stalled(
     rows = []
     for deal, stage, rot_days, pipeline, company in session.exec(query):
         days = max(0, (now - deal.stage_entered_at).days)
-        from crmcli.values.money import to_decimal
-
         rows.append({
             "id": deal.id, "title": deal.title, "pipeline": pipeline, "stage": stage, "days_in_stage": days,
             "rot_days": rot_days, "days_over": days - (rot_days or 0),
@@ -293,8 +290,6 @@ def lost_reasons_report(session: Session, scope: Scope) -> list[dict[str, Any]]:
 def trend(session: Session, scope: Scope, months: int = 12) -> list[dict[str, Any]]:
     """Month by month, the MONTHS months ending with the period's last month: deals won (count and
     value per currency), lost, win rate, new contacts and activities logged. Months are local."""
-    from crmcli.values.when import add_months
-
     first = add_months(scope.window.last.replace(day=1), 1 - max(1, months))
     spans = months_from(first, max(1, months))
     start, end = at_utc(spans[0].start), at_utc(spans[-1].end)
@@ -303,7 +298,7 @@ def trend(session: Session, scope: Scope, months: int = 12) -> list[dict[str, An
         select(table.c.i, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
         .select_from(Deal)
         .join(table, and_(Deal.closed_at >= table.c.lo, Deal.closed_at < table.c.hi))
-        .where(Deal.status.in_(("won", "lost")), Deal.closed_at >= start, Deal.closed_at < end, *_deal_filters(scope))
+        .where(Deal.status.in_(("won", "lost")), Deal.closed_at >= start, Deal.closed_at < end, *deal_filters(scope))
         .group_by(table.c.i, Deal.status, Deal.currency)
     )
     rows: list[dict[str, Any]] = []

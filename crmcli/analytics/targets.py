@@ -15,19 +15,18 @@ counted as 0, and a target that only they could still make is "incomplete", not 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlmodel import Session, select
 
-from crmcli.analytics import kpi
 from crmcli.domain import settings
+from crmcli.domain.lookup import as_id
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import Target
 from crmcli.values import clock
+from crmcli.values.money import currency_code, format_money, parse_amount, to_decimal
 from crmcli.values.normalize import optional_text
-from crmcli.values.periods import Window, containing
 
 # metric: (unit, better, paced, help)
 METRICS: dict[str, tuple[str, str, bool, str]] = {
@@ -56,8 +55,6 @@ def _value(metric: str, text: str, currency: str | None) -> Decimal:
     if unit == "percent" and value > 100:
         raise Invalid(f"invalid target '{text}' for {metric}: a rate is a percentage, 0 to 100")
     if unit == "money":
-        from crmcli.values.money import parse_amount, to_decimal
-
         return to_decimal(parse_amount(raw, currency or "EUR"), currency or "EUR") or Decimal(0)
     if unit == "count":
         return value.quantize(Decimal(1))
@@ -100,8 +97,6 @@ def set_target(
         raise Invalid(f"unknown target period '{period}': use month, quarter or year")
     owner = optional_text(owner)
     if METRICS[metric][0] == "money":
-        from crmcli.values.money import currency_code
-
         currency = currency_code(currency or settings.get(session, "currency") or "EUR")
     elif currency:
         raise Invalid(f"{metric} is not an amount of money: leave out --currency")
@@ -139,8 +134,6 @@ def list_targets(session: Session, *, owner: str | None = None) -> list[dict[str
 
 
 def get_target(session: Session, ref: str | int) -> Target:
-    from crmcli.domain.refs import as_id
-
     target_id = as_id(str(ref))
     target = session.get(Target, target_id) if target_id is not None else None
     if target is None:
@@ -156,104 +149,8 @@ def remove_target(session: Session, ref: str | int) -> dict[str, Any]:
     return record
 
 
-# ---------------------------------------------------------------- attainment
-
-
-def _parts(session: Session, scope: kpi.Scope, cache: dict, part: str) -> Any:
-    key = (scope.window, scope.owner)
-    stored = cache.setdefault(key, {})
-    if part not in stored:
-        compute = {
-            "closed": kpi.closed, "cycle": kpi.cycle, "activity": kpi.activity,
-            "lead": kpi.speed_to_lead, "new": kpi.new_records,
-        }[part]  # fmt: skip
-        stored[part] = compute(session, scope)
-    return stored[part]
-
-
-def won_value(session: Session, scope: kpi.Scope, currency: str, cache: dict) -> dict[str, Any]:
-    """The value won over SCOPE in CURRENCY: wins in other currencies converted with the stored
-    rates (crmcli.domain.rates); those without a rate are left out of 'value' and listed in 'unconverted'."""
-    from crmcli.domain import rates
-
-    if "rates" not in cache:
-        cache["rates"] = (rates.load(session), rates.base_currency(session))
-    stored, base = cache["rates"]
-    won = _parts(session, scope, cache, "closed")["won"]["value"]
-    return rates.convert(won, currency, stored, base)
-
-
-def actual(session: Session, scope: kpi.Scope, metric: str, currency: str | None, cache: dict) -> Decimal | None:
-    """The figure METRIC stands at over SCOPE (None: nothing to measure yet, e.g. no closed deals)."""
-    if metric == "won_value":
-        return won_value(session, scope, currency or settings.get(session, "currency") or "EUR", cache)["value"]
-    if metric == "won_count":
-        return Decimal(_parts(session, scope, cache, "closed")["won"]["count"])
-    if metric == "win_rate":
-        return _parts(session, scope, cache, "closed")["win_rate"]
-    if metric == "new_contacts":
-        return Decimal(_parts(session, scope, cache, "new")["contacts"])
-    if metric == "activities":
-        return Decimal(sum(_parts(session, scope, cache, "activity").values()))
-    if metric == "speed_to_lead_hours":
-        return _parts(session, scope, cache, "lead")["median_hours"]
-    if metric == "cycle_days":
-        return _parts(session, scope, cache, "cycle")["median_days"]
-    raise Invalid(f"unknown metric '{metric}'")
-
-
-def judge(metric: str, target: Decimal, value: Decimal | None, elapsed: float) -> dict[str, Any]:
-    """Attainment and pace: status is met, on pace, behind, missed (the period is over) or no data."""
-    _unit, better, paced, _help = METRICS[metric]
-    expected = (target * Decimal(str(elapsed))).quantize(Decimal("0.01")) if paced else target
-    attained = kpi.share(int(value * 100), int(target * 100)) if better == "up" and value is not None else None
-    if value is None:
-        status = "no data"
-    elif (value >= target) if better == "up" else (value <= target):
-        status = "met" if paced else "on target"
-    elif paced and value >= expected and elapsed < 1:
-        status = "on pace"
-    else:
-        status = "missed" if elapsed >= 1 else "behind"
-    return {"expected": expected if paced else None, "attainment_pct": attained, "status": status,
-            "behind": status in ("behind", "missed")}  # fmt: skip
-
-
-def attainment(
-    session: Session, viewed: Window, *, owner: str | None = None, cache: dict | None = None
-) -> list[dict[str, Any]]:
-    """Every target (OWNER's only, when given) against its own period: the month, quarter or year
-    that holds the end of VIEWED (today, for the current period). Team targets count everyone's
-    figures, an owner's target that owner's; targets are for all pipelines."""
-    now = clock.now()
-    cache = cache if cache is not None else {}
-    as_of = clock.to_local(min(now, viewed.end - timedelta(microseconds=1))).date()
-    rows = []
-    for record in list_targets(session, owner=owner):
-        window = viewed if viewed.kind == record["period"] else containing(record["period"], as_of)
-        scope = kpi.Scope(window, record["owner"])
-        elapsed = window.elapsed(now)
-        goal = record.pop("value")
-        if record["unit"] == "money":  # one figure in the target's currency, and what could not be converted
-            won = won_value(session, scope, record["currency"] or "EUR", cache)
-            value = won["value"]
-            extra = {k: won[k] for k in ("converted", "unconverted", "missing_rates")}
-        else:
-            value = actual(session, scope, record["metric"], record["currency"], cache)
-            extra = {}
-        verdict = judge(record["metric"], goal, value, elapsed)
-        if extra.get("unconverted") and verdict["status"] in ("behind", "missed"):
-            # the wins without a rate might make up the difference: say so rather than judge
-            verdict = {**verdict, "status": "incomplete", "behind": False}
-        rows.append({**record, "target": goal, "window": window.label, "elapsed": round(elapsed, 3), "actual": value,
-                     **extra, **verdict})  # fmt: skip
-    return rows
-
-
 def unconverted_text(target: dict[str, Any]) -> str:
     """'+ $1,200.00 USD not converted: no rate (crm config rates set USD …)', or ''."""
-    from crmcli.values.money import format_money
-
     if not target.get("unconverted"):
         return ""
     amounts = " + ".join(f"{format_money(v, c)} {c}" for c, v in target["unconverted"].items())

@@ -1,4 +1,16 @@
-"""What every command shares: the --format/-q options, the database session, REF options."""
+"""What every command shares: the options, each defined once here, the database session, and
+fmt_of, the one way a command chooses its output format.
+
+An option spelled the same in several commands means one thing wherever it is used; where a
+spelling has to mean two things, each meaning has its own definition and help here:
+--format is the output format (FormatOpt for records, FiguresFormatOpt for KPIs and reports) or
+a file's format (FileFormatOpt); --owner filters (OwnerFilterOpt), gives new records their owner
+(OwnerOpt), changes it (NewOwnerOpt), fills in what an import file leaves open (ImportOwnerOpt) or
+says whose a target is (TargetOwnerOpt); --pipeline picks the pipeline to work in (PipelineOpt)
+or filters deals (PipelineFilterOpt); --period is the window figures cover (PeriodOpt) or how
+often a target applies (TargetPeriodOpt); --since is a filter on creation (SinceOpt) or where a
+window starts (PeriodSinceOpt).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +44,46 @@ FormatOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids, one a line (as --format ids).")]
+
+
+class FiguresFmt(str, Enum):
+    """Output formats of figures (KPIs, reports): rows without ids to print."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    plain = "plain"
+
+
+FiguresFormatOpt = Annotated[
+    Optional[FiguresFmt],
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="table, json, csv or plain (tab-separated). Default: table on a terminal, plain in a pipe.",
+    ),
+]
+
+
+class FileFmt(str, Enum):
+    """Formats of a file crm export writes."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+    vcf = "vcf"
+
+
+FileFormatOpt = Annotated[
+    Optional[FileFmt],
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="The file's format: csv, xlsx, json or vcf (default: from the extension).",
+    ),
+]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")]
 SinceOpt = Annotated[
     Optional[str],
@@ -67,12 +119,50 @@ FieldOpt = Annotated[
     ),
 ]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag; repeatable or comma-separated.")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Owner (a user name).")]
+TagFilterOpt = Annotated[Optional[str], typer.Option("--tag", "-t", help="Only those with this tag.")]
+OwnerFilterOpt = Annotated[Optional[str], typer.Option("--owner", help="Only those of this owner (a user name).")]
+OwnerOpt = Annotated[
+    Optional[str], typer.Option("--owner", help="Owner (a user name; default: you, CRM_USER or your login).")
+]
+NewOwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="New owner ('' clears).")]
+ImportOwnerOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--owner", help="Owner of the records where the file names none (default: you, CRM_USER or your login)."
+    ),
+]
+TargetOwnerOpt = Annotated[
+    Optional[str], typer.Option("--owner", help="Whose target: this owner's (default: the team's).")
+]
+MineOpt = Annotated[bool, typer.Option("--mine", help="Only your own (CRM_USER, else your login).")]
 RegionOpt = Annotated[
     Optional[str], typer.Option("--region", help="Country for phones without +code (default: config default_region).")
 ]
 PipelineOpt = Annotated[
     Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
+]
+PipelineFilterOpt = Annotated[
+    Optional[str],
+    typer.Option("--pipeline", "-P", help="Only deals in this pipeline, by name or id (default: all pipelines)."),
+]
+PERIOD_HELP = (
+    "week, month, quarter or year: the current one, in local time; or a named one: 2026-10, 2026-Q3, 2026-W44, 2026."
+)
+PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help=PERIOD_HELP + " Default: see above.")]
+PeriodSinceOpt = Annotated[
+    Optional[str], typer.Option("--since", help="First day of a period of your own (local): 2026-11-01, 30d.")
+]
+PeriodUntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day of it, included (default: today).")]
+
+
+class TargetPeriod(str, Enum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+TargetPeriodOpt = Annotated[
+    TargetPeriod, typer.Option("--period", "-p", help="What the goal is per: month, quarter or year.")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (required without a terminal).")]
 ForceOpt = Annotated[
@@ -85,10 +175,22 @@ class State:
     db: str | None = None
 
 
-def fmt_of(fmt: Fmt | None, quiet: bool = False) -> str:
+def fmt_of(fmt: Enum | None, quiet: bool = False) -> str:
+    """The output format of every command (a --format choice, -q): ids with QUIET, else FMT, else a
+    table on a terminal and plain lines in a pipe (crmcli.output.choose)."""
     from crmcli.output import choose
 
     return choose(fmt.value if fmt else None, quiet)
+
+
+def owner_of(owner: str | None, mine: bool) -> str | None:
+    """The owner that --owner U or --mine names (None: everyone's)."""
+    from crmcli.domain import settings
+    from crmcli.errors import UsageError
+
+    if owner and mine:
+        raise UsageError("give --owner or --mine, not both")
+    return settings.current_user() if mine else owner
 
 
 @contextmanager
@@ -97,19 +199,19 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
     database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
     from crmcli import storage
     from crmcli.commands._prompts import choose_ref
-    from crmcli.domain import refs, settings
+    from crmcli.domain import lookup, settings
     from crmcli.output import message
     from crmcli.values import clock
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
-    refs.set_note_sink(message)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
-    refs.set_chooser(choose_ref)  # an ambiguous REF is chosen from a list on a terminal, else an error
+    lookup.set_note_sink(message)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
+    lookup.set_chooser(choose_ref)  # an ambiguous REF is chosen from a list on a terminal, else an error
     try:
         with storage.session_scope(db, write=write, create=create or not db) as s:
             clock.set_local_zone(settings.get(s, "timezone"))
             clock.set_date_order(settings.get(s, "date_order"))  # how 1/2/2027 reads (crmcli.values.when)
             yield s
     finally:
-        refs.set_note_sink(None)
-        refs.set_chooser(None)
+        lookup.set_note_sink(None)
+        lookup.set_chooser(None)

@@ -53,7 +53,7 @@ def can_choose() -> bool:
 
 
 def choose_ref(ref: str, candidates: list) -> object | None:
-    """One of CANDIDATES (crmcli.domain.refs.Candidate) that the ambiguous REF matched, chosen by the person
+    """One of CANDIDATES (crmcli.domain.lookup.Candidate) that the ambiguous REF matched, chosen by the person
     at the terminal; None without a terminal (the REF stays ambiguous). Escape or Ctrl-C cancels."""
     if not can_choose():
         return None

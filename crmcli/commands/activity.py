@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, session
+from crmcli.commands._common import FormatOpt, QuietOpt, fmt_of, session
 
 
 class ActivityType(str, Enum):
@@ -41,13 +41,13 @@ def log(
     Example: crm log anna@acme.de --type call "Discussed the renewal, send pricing"
     """
     from crmcli.commands._prompts import ask_text
-    from crmcli.domain import activities, settings
+    from crmcli.domain import activities, lookup, settings
     from crmcli.output import emit_written
     from crmcli.values.when import parse_past
 
     text = ask_text("What happened", text, option="argument TEXT")
     with session(ctx, write=True) as s:
-        contact, company, deal = activities.resolve_subject(s, ref)
+        contact, company, deal = lookup.resolve_subject(s, ref)
         when = parse_past(at) if at else None
         activity = activities.log_activity(
             s,
@@ -61,4 +61,4 @@ def log(
         )
         subject = contact.name if contact else company.name if company else deal.title if deal else ""
         record = activities.activity_record(activity, subject)
-    emit_written(record, fmt.value if fmt else None, quiet, f"Logged {type_.value} #{activity.id} on {subject}")
+    emit_written(record, fmt_of(fmt, quiet), f"Logged {type_.value} #{activity.id} on {subject}")

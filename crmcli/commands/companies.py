@@ -10,10 +10,13 @@ from crmcli.commands._common import (
     FieldOpt,
     FormatOpt,
     LimitOpt,
+    NewOwnerOpt,
+    OwnerFilterOpt,
     OwnerOpt,
     QuietOpt,
     RegionOpt,
     SinceOpt,
+    TagFilterOpt,
     TagOpt,
     WhereOpt,
     YesOpt,
@@ -45,9 +48,7 @@ def add(
     phone: PhoneOpt = None,
     website: WebsiteOpt = None,
     tag: TagOpt = None,
-    owner: Annotated[
-        Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")
-    ] = None,
+    owner: OwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where it came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
     industry: IndustryOpt = None,
@@ -66,7 +67,7 @@ def add(
     Example: crm companies add "Acme GmbH" --domain acme.de -t customer --industry SaaS --city Berlin --country DE
     """
     from crmcli.commands._prompts import ask_text
-    from crmcli.domain import companies, fields, settings
+    from crmcli.domain import companies, fields, settings, views
     from crmcli.output import emit_written
     from crmcli.values.normalize import split_multi
 
@@ -91,15 +92,15 @@ def add(
             country=country,
             industry=industry,
         )
-        record = companies.company_view(s, company, timeline_limit=0)
-    emit_written(record, fmt.value if fmt else None, quiet, f"Added company #{company.id}: {company.name}")
+        record = views.company_view(s, company, timeline_limit=0)
+    emit_written(record, fmt_of(fmt, quiet), f"Added company #{company.id}: {company.name}")
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only companies with this tag.")] = None,
-    owner: OwnerOpt = None,
+    tag: TagFilterOpt = None,
+    owner: OwnerFilterOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
     sort: Annotated[
@@ -147,12 +148,12 @@ def show(
     from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.contacts import list_cols
     from crmcli.commands.dedupe import merged_cols
-    from crmcli.domain import companies
+    from crmcli.domain import lookup, views
     from crmcli.output import Col, Section, emit_record
     from crmcli.values.addressbook import address_line
 
     with session(ctx) as s:
-        record = companies.company_view(s, companies.resolve_company(s, ref), timeline_limit=timeline or None)
+        record = views.company_view(s, lookup.resolve_company(s, ref), timeline_limit=timeline or None)
     shown = fmt_of(fmt, quiet)
     if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
         record = deal_summary({**record, "address": address_line(record)})
@@ -200,7 +201,7 @@ def edit(
     domain: DomainOpt = None,
     phone: PhoneOpt = None,
     website: WebsiteOpt = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
+    owner: NewOwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
     industry: Annotated[Optional[str], typer.Option("--industry", help="What the company does ('' clears).")] = None,
@@ -224,12 +225,12 @@ def edit(
 
     Example: crm companies edit acme-robotics.de --domain acme-robotics.com -t partner --city Hamburg --postcode 20095
     """
-    from crmcli.domain import companies, fields
+    from crmcli.domain import companies, fields, lookup, views
     from crmcli.output import emit_written
     from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
-        company = companies.resolve_company(s, ref)
+        company = lookup.resolve_company(s, ref)
         companies.edit_company(
             s,
             company,
@@ -251,8 +252,8 @@ def edit(
             country=country,
             industry=industry,
         )
-        record = companies.company_view(s, company, timeline_limit=0)
-    emit_written(record, fmt.value if fmt else None, quiet, f"Updated company #{company.id}: {company.name}")
+        record = views.company_view(s, company, timeline_limit=0)
+    emit_written(record, fmt_of(fmt, quiet), f"Updated company #{company.id}: {company.name}")
 
 
 @app.command("rm")
@@ -266,11 +267,11 @@ def rm(
     Example: crm companies rm 3 --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
-    from crmcli.domain import companies
+    from crmcli.domain import companies, lookup
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
-        targets = [companies.resolve_company(s, ref) for ref in refs]
+        targets = [lookup.resolve_company(s, ref) for ref in refs]
         names = ", ".join(f"#{c.id} {c.name}" for c in targets)
         if not confirm(f"Remove {names}? Their people stay, without a company.", assume_yes=yes):
             raise Cancelled("nothing removed")

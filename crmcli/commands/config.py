@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.commands._common import FormatOpt, YesOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, QuietOpt, YesOpt, fmt_of, session
 
 app = typer.Typer(
     no_args_is_help=True, help="Settings: default_region, currency, timezone, date_order; exchange rates."
@@ -64,7 +64,7 @@ def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting n
 
 
 @app.command("list")
-def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+def list_(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
     """List every setting with its value and default.
 
     Example: crm config list
@@ -75,7 +75,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     with session(ctx) as s:
         rows = settings.all_settings(s)
     cols = [Col("key", "Setting"), Col("value", "Value"), Col("default", "Default"), Col("help", "Meaning")]
-    emit_list([{"id": r["key"], **r} for r in rows], cols, fmt_of(fmt), noun="settings")
+    emit_list([{"id": r["key"], **r} for r in rows], cols, fmt_of(fmt, quiet), noun="settings")
 
 
 # ---------------------------------------------------------------- exchange rates
@@ -126,7 +126,7 @@ def rates_set(
 
 
 @rates_app.command("list")
-def rates_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+def rates_list(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
     """List the exchange rates.
 
     Example: crm config rates list
@@ -136,7 +136,7 @@ def rates_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
     with session(ctx) as s:
         rows = [_rate_row(r) for r in rates.list_rates(s)]
-    emit_list(rows, _rate_cols(), fmt_of(fmt), noun="rates (set one: crm config rates set USD 0.92)")
+    emit_list(rows, _rate_cols(), fmt_of(fmt, quiet), noun="rates (set one: crm config rates set USD 0.92)")
 
 
 @rates_app.command("rm")

@@ -10,10 +10,13 @@ from crmcli.commands._common import (
     FieldOpt,
     FormatOpt,
     LimitOpt,
+    NewOwnerOpt,
+    OwnerFilterOpt,
     OwnerOpt,
     QuietOpt,
     RegionOpt,
     SinceOpt,
+    TagFilterOpt,
     TagOpt,
     WhereOpt,
     YesOpt,
@@ -81,9 +84,7 @@ def add(
     title: Annotated[Optional[str], typer.Option("--title", help="Job title.")] = None,
     company: CompanyOpt = None,
     tag: TagOpt = None,
-    owner: Annotated[
-        Optional[str], typer.Option("--owner", help="Owner (default: you, CRM_USER or your login).")
-    ] = None,
+    owner: OwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the contact came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
     street: StreetOpt = None,
@@ -111,7 +112,7 @@ def add(
     Example: crm contacts add "Anna Müller" -e anna@acme.de -p "+49 151 12345678" -c "Acme GmbH" -t vip --city Berlin
     """
     from crmcli.commands._prompts import ask_text
-    from crmcli.domain import contacts, fields, settings
+    from crmcli.domain import contacts, fields, settings, views
     from crmcli.output import emit_written
     from crmcli.values.normalize import split_multi
 
@@ -140,9 +141,9 @@ def add(
             website=website,
             new_company=new_company,
         )
-        record = contacts.contact_view(s, contact, timeline_limit=0)
+        record = views.contact_view(s, contact, timeline_limit=0)
         possible = [] if allow_duplicate else contacts.possible_duplicates(s, contact)
-    emit_written(record, fmt.value if fmt else None, quiet, f"Added contact #{contact.id}: {contact.name}")
+    emit_written(record, fmt_of(fmt, quiet), f"Added contact #{contact.id}: {contact.name}")
     if possible:
         from crmcli.output import message
 
@@ -153,11 +154,11 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only contacts with this tag.")] = None,
+    tag: TagFilterOpt = None,
     company: Annotated[
         Optional[str], typer.Option("--company", "-c", metavar="REF", help="Only people of this company.")
     ] = None,
-    owner: OwnerOpt = None,
+    owner: OwnerFilterOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
     sort: SortOpt = "name",
@@ -194,12 +195,12 @@ def show(
     """
     from crmcli.commands._customer import deal_section, deal_summary, followup_section, summary_cols
     from crmcli.commands.dedupe import merged_cols
-    from crmcli.domain import contacts
+    from crmcli.domain import lookup, views
     from crmcli.output import Col, Section, emit_record
     from crmcli.values.addressbook import address_line, show_birthday
 
     with session(ctx) as s:
-        record = contacts.contact_view(s, contacts.resolve_contact(s, ref), timeline_limit=timeline or None)
+        record = views.contact_view(s, lookup.resolve_contact(s, ref), timeline_limit=timeline or None)
     shown = fmt_of(fmt, quiet)
     if shown in ("table", "plain"):  # for people: the address on one line; data formats keep the parts
         record = {**record, "address": address_line(record), "birthday": show_birthday(record["birthday"])}
@@ -251,7 +252,7 @@ def edit(
     company: Annotated[
         Optional[str], typer.Option("--company", "-c", help="Company REF or name, as for add ('' clears).")
     ] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
+    owner: NewOwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
     street: Annotated[Optional[str], typer.Option("--street", help="Street and number ('' clears).")] = None,
@@ -289,12 +290,12 @@ def edit(
 
     Example: crm contacts edit 12 --title CTO --add-email anna@new.de --primary-email anna@new.de -F industry=Retail
     """
-    from crmcli.domain import contacts, fields
+    from crmcli.domain import contacts, fields, lookup, views
     from crmcli.output import emit_written
     from crmcli.values.normalize import split_multi
 
     with session(ctx, write=True) as s:
-        contact = contacts.resolve_contact(s, ref)
+        contact = lookup.resolve_contact(s, ref)
         contacts.edit_contact(
             s,
             contact,
@@ -324,8 +325,8 @@ def edit(
             website=website,
             new_company=new_company,
         )
-        record = contacts.contact_view(s, contact, timeline_limit=0)
-    emit_written(record, fmt.value if fmt else None, quiet, f"Updated contact #{contact.id}: {contact.name}")
+        record = views.contact_view(s, contact, timeline_limit=0)
+    emit_written(record, fmt_of(fmt, quiet), f"Updated contact #{contact.id}: {contact.name}")
 
 
 @app.command("cadence")
@@ -340,13 +341,13 @@ def cadence(
 
     Example: crm contacts cadence anna@acme.de 30d
     """
-    from crmcli.domain import contacts, followups
+    from crmcli.domain import followups, lookup
     from crmcli.output import emit_written
     from crmcli.values.clock import show_local
 
     days = followups.parse_cadence(every)
     with session(ctx, write=True) as s:
-        contact = contacts.resolve_contact(s, ref)
+        contact = lookup.resolve_contact(s, ref)
         row = followups.set_cadence(s, contact, days)
     record = {"id": contact.id, "name": contact.name, "cadence_days": days, "next_due": row.get("due_at")}
     if days:
@@ -356,7 +357,7 @@ def cadence(
         )
     else:
         text = f"No keep-in-touch cadence for #{contact.id} {contact.name}"
-    emit_written(record, fmt.value if fmt else None, quiet, text)
+    emit_written(record, fmt_of(fmt, quiet), text)
 
 
 @app.command("rm")
@@ -370,11 +371,11 @@ def rm(
     Example: crm contacts rm 12 15 --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
-    from crmcli.domain import contacts
+    from crmcli.domain import contacts, lookup
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
-        targets = [contacts.resolve_contact(s, ref) for ref in refs]
+        targets = [lookup.resolve_contact(s, ref) for ref in refs]
         names = ", ".join(f"#{c.id} {c.name}" for c in targets)
         if not confirm(f"Remove {names}?", assume_yes=yes):
             raise Cancelled("nothing removed")

@@ -10,9 +10,13 @@ from crmcli.commands._common import (
     CompanyDealsOpt,
     ContactFilterOpt,
     FieldOpt,
+    Fmt,
     FormatOpt,
     LimitOpt,
+    NewOwnerOpt,
+    OwnerFilterOpt,
     OwnerOpt,
+    PipelineFilterOpt,
     PipelineOpt,
     QuietOpt,
     WhereOpt,
@@ -41,10 +45,10 @@ def list_cols() -> list:
     ]
 
 
-def _written(record: dict, fmt, quiet: bool, text: str) -> None:
+def _written(record: dict, fmt: Fmt | None, quiet: bool, text: str) -> None:
     from crmcli.output import emit_written
 
-    emit_written(record, fmt.value if fmt else None, quiet, text)
+    emit_written(record, fmt_of(fmt, quiet), text)
 
 
 @app.command("add")
@@ -62,7 +66,7 @@ def add(
     close: Annotated[
         Optional[str], typer.Option("--close", help="Expected close date: 2026-12-31, 'in 3 weeks', eom.")
     ] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner (default: you).")] = None,
+    owner: OwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Free text.")] = None,
     field: FieldOpt = None,
@@ -74,7 +78,7 @@ def add(
     Example: crm deals add "Nordlicht 2027" -c anna.muller@nordlicht.de --amount 12000 --currency EUR --close 2027-01-31
     """
     from crmcli.commands._prompts import ask_text
-    from crmcli.domain import deals, fields, settings
+    from crmcli.domain import deals, fields, settings, views
 
     title = ask_text("Deal title", title, option="argument TITLE")
     user = settings.current_user()
@@ -84,16 +88,18 @@ def add(
             pipeline=pipeline, close_date=close, owner=user if owner is None else owner, source=source, notes=notes,
             custom=fields.parse_assignments(field), by=user,
         )  # fmt: skip
-        record = deals.deal_view(s, deal, timeline_limit=0)
+        record = views.deal_view(s, deal, timeline_limit=0)
     _written(record, fmt, quiet, f"Added deal #{deal.id}: {deal.title}")
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only deals in this stage.")] = None,
-    pipeline: PipelineOpt = None,
-    owner: OwnerOpt = None,
+    stage: Annotated[
+        Optional[str], typer.Option("--stage", "-s", help="Only deals in this stage (of --pipeline, else the first).")
+    ] = None,
+    pipeline: PipelineFilterOpt = None,
+    owner: OwnerFilterOpt = None,
     open_: Annotated[bool, typer.Option("--open", help="Only open deals.")] = False,
     won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
@@ -143,11 +149,11 @@ def show(
 
     Example: crm deals show "Acme – Renewal"
     """
-    from crmcli.domain import deals
+    from crmcli.domain import lookup, views
     from crmcli.output import Col, Section, emit_record
 
     with session(ctx) as s:
-        record = deals.deal_view(s, deals.resolve_deal(s, ref), timeline_limit=timeline or None)
+        record = views.deal_view(s, lookup.resolve_deal(s, ref), timeline_limit=timeline or None)
     cols = [
         Col("id", "ID"), Col("title", "Deal"), Col("pipeline", "Pipeline"), Col("stage", "Stage"),
         Col("status", "Status"), Col("days_in_stage", "Days in stage"), Col("stalled", "Stalled"),
@@ -186,7 +192,7 @@ def edit(
     amount: Annotated[Optional[str], typer.Option("--amount", "-a", help="Value ('' clears).")] = None,
     currency: Annotated[Optional[str], typer.Option("--currency", help="ISO 4217 code.")] = None,
     close: Annotated[Optional[str], typer.Option("--close", help="Expected close date, as add ('' clears).")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner ('' clears).")] = None,
+    owner: NewOwnerOpt = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Source ('' clears).")] = None,
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes ('' clears).")] = None,
     field: Annotated[Optional[list[str]], typer.Option("--field", "-F", help="Set KEY=VALUE; KEY= removes.")] = None,
@@ -197,15 +203,15 @@ def edit(
 
     Example: crm deals edit 12 --amount 15000 --close 2027-01-15
     """
-    from crmcli.domain import deals, fields
+    from crmcli.domain import deals, fields, lookup, views
 
     with session(ctx, write=True) as s:
         deal = deals.edit_deal(
-            s, deals.resolve_deal(s, ref), title=title, contact=contact, company=company, amount=amount,
+            s, lookup.resolve_deal(s, ref), title=title, contact=contact, company=company, amount=amount,
             currency=currency, close_date=close, owner=owner, source=source, notes=notes,
             custom=fields.parse_assignments(field),
         )  # fmt: skip
-        record = deals.deal_view(s, deal, timeline_limit=0)
+        record = views.deal_view(s, deal, timeline_limit=0)
     _written(record, fmt, quiet, f"Updated deal #{deal.id}: {deal.title}")
 
 
@@ -218,11 +224,11 @@ def rm(
     Example: crm deals rm 12 --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
-    from crmcli.domain import deals
+    from crmcli.domain import deals, lookup
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
-        targets = [deals.resolve_deal(s, ref) for ref in refs]
+        targets = [lookup.resolve_deal(s, ref) for ref in refs]
         names = ", ".join(f"#{d.id} {d.title}" for d in targets)
         if not confirm(f"Remove {names}?", assume_yes=yes):
             raise Cancelled("nothing removed")
@@ -233,12 +239,12 @@ def rm(
 
 def _moved(ctx: typer.Context, ref: str, action, fmt, quiet: bool) -> None:
     """Run ACTION(session, deal, user) in one transaction and report the move."""
-    from crmcli.domain import deals, settings
+    from crmcli.domain import lookup, settings, views
 
     with session(ctx, write=True) as s:
-        deal = deals.resolve_deal(s, ref)
+        deal = lookup.resolve_deal(s, ref)
         change = action(s, deal, settings.current_user())
-        record = deals.deal_view(s, deal, timeline_limit=0)
+        record = views.deal_view(s, deal, timeline_limit=0)
     _written(record, fmt, quiet, f"Deal #{deal.id} {deal.title}: {change.from_stage or '—'} → {change.to_stage}")
 
 

@@ -43,8 +43,7 @@ def _cols() -> list:
 
 
 def _resolve(s: Any, entity: str, ref: str) -> Any:
-    from crmcli.domain.companies import resolve_company
-    from crmcli.domain.contacts import resolve_contact
+    from crmcli.domain.lookup import resolve_company, resolve_contact
 
     return resolve_contact(s, ref) if entity == "contact" else resolve_company(s, ref)
 
@@ -142,7 +141,7 @@ def merge(
         if not confirm(f"Merge {names} into #{kept.id} {kept.name}? The others are removed.", assume_yes=yes):
             raise Cancelled("nothing merged")
         result = domain.merge(s, entity, kept, removed, by=settings.current_user(), reason=reason)
-    emit_written(result, fmt.value if fmt else None, quiet, "\n".join(_summary(result, entity)))
+    emit_written(result, fmt_of(fmt, quiet), "\n".join(_summary(result, entity)))
 
 
 def contacts_dedupe(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
@@ -11,10 +10,16 @@ from crmcli.commands._common import (
     CompanyDealsOpt,
     CompanyFollowupsOpt,
     ContactFilterOpt,
+    FileFmt,
+    FileFormatOpt,
     ForceOpt,
-    OwnerOpt,
+    MineOpt,
+    OwnerFilterOpt,
+    PipelineFilterOpt,
     SinceOpt,
+    TagFilterOpt,
     WhereOpt,
+    owner_of,
     session,
 )
 
@@ -24,29 +29,17 @@ app = typer.Typer(
 )
 
 
-class ExportFmt(str, Enum):
-    csv = "csv"
-    xlsx = "xlsx"
-    json = "json"
-    vcf = "vcf"
-
-
 FileArg = Annotated[
     str, typer.Argument(metavar="FILE", help="The file to write: .csv, .xlsx, .json or .vcf; '-' for standard output.")
-]
-ExportFmtOpt = Annotated[
-    Optional[ExportFmt],
-    typer.Option("--format", "-f", case_sensitive=False, help="csv, xlsx, json or vcf (default: from the extension)."),
 ]
 BomOpt = Annotated[
     bool, typer.Option("--bom/--no-bom", help="Start a CSV file with a UTF-8 byte order mark (Excel needs it).")
 ]
-TagOpt = Annotated[Optional[str], typer.Option("--tag", "-t", help="Only records with this tag.")]
 LimitExportOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Write at most N (0: all).")]
 
 
 def _export(
-    ctx: typer.Context, kind: str, file: str, fmt: ExportFmt | None, force: bool, bom: bool, **filters: Any
+    ctx: typer.Context, kind: str, file: str, file_format: FileFmt | None, force: bool, bom: bool, **filters: Any
 ) -> None:
     import sys
 
@@ -54,7 +47,7 @@ def _export(
     from crmcli.exporter import records as export
     from crmcli.output import message
 
-    chosen = export.format_for(file, fmt.value if fmt else None)
+    chosen = export.format_for(file, file_format.value if file_format else None)
     if chosen == "vcf" and kind != "contacts":
         raise UsageError(f"vCard holds contacts only; export {kind} as csv, xlsx or json")
     path = export.check_target(file, force=force)
@@ -76,18 +69,18 @@ def _export(
 def contacts(
     ctx: typer.Context,
     file: FileArg,
-    tag: TagOpt = None,
+    tag: TagFilterOpt = None,
     company: Annotated[
         Optional[str], typer.Option("--company", "-c", metavar="REF", help="Only people of this company.")
     ] = None,
-    owner: OwnerOpt = None,
+    owner: OwnerFilterOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
     sort: Annotated[
         str, typer.Option("--sort", "-s", help="name, company, created, updated or id; prefix - to reverse.")
     ] = "name",
     limit: LimitExportOpt = None,
-    fmt: ExportFmtOpt = None,
+    file_format: FileFormatOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = True,
 ) -> None:
@@ -96,7 +89,7 @@ def contacts(
     Example: crm export contacts vip.xlsx --tag vip
     """
     _export(
-        ctx, "contacts", file, fmt, force, bom,
+        ctx, "contacts", file, file_format, force, bom,
         tag=tag, company=company, owner=owner, where=where, since=since, sort=sort, limit=limit or None,
     )  # fmt: skip
 
@@ -105,15 +98,15 @@ def contacts(
 def companies(
     ctx: typer.Context,
     file: FileArg,
-    tag: TagOpt = None,
-    owner: OwnerOpt = None,
+    tag: TagFilterOpt = None,
+    owner: OwnerFilterOpt = None,
     where: WhereOpt = None,
     since: SinceOpt = None,
     sort: Annotated[
         str, typer.Option("--sort", "-s", help="name, created, updated or id; prefix - to reverse.")
     ] = "name",
     limit: LimitExportOpt = None,
-    fmt: ExportFmtOpt = None,
+    file_format: FileFormatOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = True,
 ) -> None:
@@ -122,7 +115,7 @@ def companies(
     Example: crm export companies customers.csv --tag customer
     """
     _export(
-        ctx, "companies", file, fmt, force, bom,
+        ctx, "companies", file, file_format, force, bom,
         tag=tag, owner=owner, where=where, since=since, sort=sort, limit=limit or None,
     )  # fmt: skip
 
@@ -132,8 +125,8 @@ def deals(
     ctx: typer.Context,
     file: FileArg,
     stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only deals in this stage.")] = None,
-    pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id.")] = None,
-    owner: OwnerOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    owner: OwnerFilterOpt = None,
     open_: Annotated[bool, typer.Option("--open", help="Only open deals.")] = False,
     won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
@@ -148,7 +141,7 @@ def deals(
         str, typer.Option("--sort", help="close, amount, title, stage, created, updated or id; prefix - to reverse.")
     ] = "close",
     limit: LimitExportOpt = None,
-    fmt: ExportFmtOpt = None,
+    file_format: FileFormatOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = True,
 ) -> None:
@@ -162,7 +155,7 @@ def deals(
     if len(chosen) > 1:
         raise UsageError("choose one of --open, --won and --lost")
     _export(
-        ctx, "deals", file, fmt, force, bom,
+        ctx, "deals", file, file_format, force, bom,
         stage=stage, pipeline=pipeline, owner=owner, status=chosen[0] if chosen else None,
         closing_before=closing_before, contact=contact, company=company, where=where, sort=sort,
         limit=limit or None,
@@ -180,7 +173,7 @@ def activities(
     by: Annotated[Optional[str], typer.Option("--by", help="Only those logged by this user.")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="At or after WHEN (2026-11-01, 7d).")] = None,
     limit: LimitExportOpt = None,
-    fmt: ExportFmtOpt = None,
+    file_format: FileFormatOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = True,
 ) -> None:
@@ -189,7 +182,7 @@ def activities(
     Example: crm export activities calls.csv --type call --since 30d
     """
     _export(
-        ctx, "activities", file, fmt, force, bom,
+        ctx, "activities", file, file_format, force, bom,
         contact=contact, company=company, deal=deal, type=type_, by=by, since=since, limit=limit or None,
     )  # fmt: skip
 
@@ -203,15 +196,15 @@ def followups(
     upcoming: Annotated[
         Optional[str], typer.Option("--upcoming", metavar="SPAN", help="Today and the next SPAN: 7d, 2w.")
     ] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only follow-ups of this owner.")] = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only your own.")] = False,
+    owner: OwnerFilterOpt = None,
+    mine: MineOpt = False,
     cadence: Annotated[
         bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
     ] = True,
     contact: ContactFilterOpt = None,
     company: CompanyFollowupsOpt = None,
     limit: LimitExportOpt = None,
-    fmt: ExportFmtOpt = None,
+    file_format: FileFormatOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = True,
 ) -> None:
@@ -219,7 +212,6 @@ def followups(
 
     Example: crm export followups mine.xlsx --mine --upcoming 14d
     """
-    from crmcli.commands.followups import _owner
     from crmcli.domain import followups as domain
     from crmcli.errors import UsageError
 
@@ -230,7 +222,7 @@ def followups(
         raise UsageError("give one of --overdue, --today, --upcoming")
     days = (domain.parse_cadence(upcoming) or 0) if upcoming is not None else 7
     _export(
-        ctx, "followups", file, fmt, force, bom,
-        window=chosen[0] if chosen else "all", days=days, owner=_owner(owner, mine), cadence=cadence,
+        ctx, "followups", file, file_format, force, bom,
+        window=chosen[0] if chosen else "all", days=days, owner=owner_of(owner, mine), cadence=cadence,
         contact=contact, company=company, limit=limit or None,
     )  # fmt: skip

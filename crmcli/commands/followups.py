@@ -17,9 +17,14 @@ from crmcli.commands._common import (
     ForceOpt,
     FormatOpt,
     LimitOpt,
+    MineOpt,
+    NewOwnerOpt,
+    OwnerFilterOpt,
+    OwnerOpt,
     QuietOpt,
     YesOpt,
     fmt_of,
+    owner_of,
     session,
 )
 
@@ -40,8 +45,6 @@ class LogType(str, Enum):
 
 
 IdArg = Annotated[str, typer.Argument(help="Follow-up id (12), or c12 for the keep-in-touch cadence of contact 12.")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only follow-ups of this owner.")]
-MineOpt = Annotated[bool, typer.Option("--mine", help="Only your own (CRM_USER, else your login).")]
 EveryOpt = Annotated[
     Optional[str],
     typer.Option("--every", help="Repeat: daily, weekly, 2w, monthly, quarterly (or Nd, Nw, Nmo; none stops it)."),
@@ -76,15 +79,6 @@ def list_cols() -> list:
     ]
 
 
-def _owner(owner: str | None, mine: bool) -> str | None:
-    from crmcli.domain import settings
-    from crmcli.errors import UsageError
-
-    if owner and mine:
-        raise UsageError("give --owner or --mine, not both")
-    return settings.current_user() if mine else owner
-
-
 def _said(row: dict[str, Any]) -> str:
     from crmcli.values.clock import show_local
 
@@ -113,7 +107,7 @@ def add(
     from_done: Annotated[
         bool, typer.Option("--from-done", help="Count the next occurrence from completion, not from the due date.")
     ] = False,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Whose it is (default: you).")] = None,
+    owner: OwnerOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -121,12 +115,12 @@ def add(
 
     Example: crm followups add anna.muller@nordlicht.de --due "tomorrow 9am" --note "Send the pricing" --every 2w
     """
-    from crmcli.domain import followups, settings
+    from crmcli.domain import followups, lookup, settings
     from crmcli.output import emit_written
 
     with session(ctx, write=True) as s:
         due_at = _future(due, "due time", allow_past)
-        contact, company, deal = followups.resolve_subject(s, ref)
+        contact, company, deal = lookup.resolve_subject(s, ref)
         followup = followups.add_followup(
             s,
             due_at=due_at,
@@ -141,8 +135,7 @@ def add(
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
     emit_written(
         record,
-        fmt.value if fmt else None,
-        quiet,
+        fmt_of(fmt, quiet),
         f"Added follow-up #{record['id']} on {record['subject']}: due {_said(record)}",
     )
 
@@ -156,7 +149,7 @@ def list_(
         Optional[str], typer.Option("--upcoming", metavar="SPAN", help="Today and the next SPAN: 7d, 2w, 30.")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every open follow-up, whenever due.")] = False,
-    owner: OwnerOpt = None,
+    owner: OwnerFilterOpt = None,
     mine: MineOpt = False,
     cadence: Annotated[
         bool, typer.Option("--cadence/--no-cadence", help="Include keep-in-touch cadence follow-ups (c12).")
@@ -187,7 +180,7 @@ def list_(
             days = followups.parse_cadence(upcoming) or 0
         except UsageError:
             raise UsageError(f"cannot read --upcoming '{upcoming}': use e.g. 7d, 2w, 30 (days)") from None
-    who = _owner(owner, mine)
+    who = owner_of(owner, mine)
     with session(ctx) as s:
         rows = followups.list_followups(
             s, window=window, days=days, owner=who, cadence=cadence, contact=contact, company=company,
@@ -199,7 +192,7 @@ def list_(
 @app.command("overdue")
 def overdue(
     ctx: typer.Context,
-    owner: OwnerOpt = None,
+    owner: OwnerFilterOpt = None,
     mine: MineOpt = False,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit with 1 when anything is overdue, 0 when nothing is.")
@@ -217,7 +210,7 @@ def overdue(
     from crmcli.domain import followups
     from crmcli.output import emit_list
 
-    who = _owner(owner, mine)
+    who = owner_of(owner, mine)
     with session(ctx) as s:
         rows = followups.list_followups(s, window="overdue", owner=who, limit=limit or None)
     chosen = fmt_of(fmt, quiet)
@@ -291,10 +284,10 @@ def done(
         logged = f", logged activity #{r['activity_id']}" if r["activity_id"] else ""
         label = f"#{r['id']}" if isinstance(r["id"], int) else r["id"]
         message(f"Done follow-up {label} on {r['subject']}{logged}{after}")
-    chosen = fmt.value if fmt else None
+    chosen = fmt_of(fmt, quiet)
     if chosen == "json":
         emit_list(results, [Col("id", "ID")], "json")
-    elif quiet or chosen in ("ids", "plain") or (chosen is None and not sys.stdout.isatty()):
+    elif chosen in ("ids", "plain"):
         sys.stdout.write("".join(f"{r['id']}\n" for r in results))
 
 
@@ -318,7 +311,7 @@ def snooze(
         when = _future(until, "time to snooze until", allow_past)
         followup = followups.snooze(s, id_, when)
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
-    emit_written(record, fmt.value if fmt else None, quiet, f"Snoozed follow-up #{record['id']} until {_said(record)}")
+    emit_written(record, fmt_of(fmt, quiet), f"Snoozed follow-up #{record['id']} until {_said(record)}")
 
 
 @app.command("edit")
@@ -333,7 +326,7 @@ def edit(
         Optional[bool],
         typer.Option("--from-done/--from-due", help="Count repeats from completion, or from the due date."),
     ] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="New owner ('' clears).")] = None,
+    owner: NewOwnerOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -353,7 +346,7 @@ def edit(
             changes["every"] = every
         followup = followups.edit_followup(s, id_, **changes)
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
-    emit_written(record, fmt.value if fmt else None, quiet, f"Updated follow-up #{record['id']}: due {_said(record)}")
+    emit_written(record, fmt_of(fmt, quiet), f"Updated follow-up #{record['id']}: due {_said(record)}")
 
 
 @app.command("rm")
@@ -386,7 +379,7 @@ def rm(
 def export(
     ctx: typer.Context,
     ics: Annotated[str, typer.Option("--ics", metavar="FILE", help="Write iCalendar to FILE ('-': standard output).")],
-    owner: OwnerOpt = None,
+    owner: OwnerFilterOpt = None,
     mine: MineOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -401,7 +394,7 @@ def export(
     from crmcli.exporter.ics import followups_ics
     from crmcli.output import message
 
-    who = _owner(owner, mine)
+    who = owner_of(owner, mine)
     path = export_.check_target(ics, force=force)  # as crm export: no overwriting without --force
     with session(ctx) as s:
         rows = followups.list_followups(s, window="all", owner=who)

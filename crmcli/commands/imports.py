@@ -11,7 +11,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmcli.commands._common import ForceOpt, FormatOpt, QuietOpt, State, YesOpt, fmt_of, session
+from crmcli.commands._common import (
+    ForceOpt,
+    FormatOpt,
+    ImportOwnerOpt,
+    LimitOpt,
+    QuietOpt,
+    State,
+    YesOpt,
+    fmt_of,
+    session,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Imports done so far: list them, undo one.")
 
@@ -77,7 +87,7 @@ def import_(
     tag: Annotated[
         Optional[list[str]], typer.Option("--tag", "-t", help="Tag every imported record; repeatable.")
     ] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Owner where the file names none.")] = None,
+    owner: ImportOwnerOpt = None,
     source: Annotated[
         Optional[str], typer.Option("--source", help="Source where the file names none, e.g. 'trade fair 2026'.")
     ] = None,
@@ -253,9 +263,9 @@ def _report(result: dict, fmt: str) -> None:
         rows = [{"id": k, "count": v} for k, v in counts.items()]
         emit_list(rows, [Col("id", "What"), Col("count", "Rows")], flat)
         return
-    from crmcli.output import _console, rich_text
+    from crmcli.output import make_console, rich_text
 
-    console = _console()
+    console = make_console()
     label = "Dry run: nothing written. " if result["dry_run"] else ""
     console.print(
         rich_text(
@@ -314,7 +324,7 @@ def _report(result: dict, fmt: str) -> None:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")] = None,
+    limit: LimitOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:

@@ -7,35 +7,39 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, QuietOpt, YesOpt, fmt_of, session
-
-PERIOD_HELP = (
-    "week, month, quarter or year: the current one, in local time; or a named one: 2026-10, 2026-Q3, 2026-W44, 2026."
+from crmcli.commands._common import (
+    FiguresFormatOpt,
+    FormatOpt,
+    OwnerFilterOpt,
+    PeriodOpt,
+    PeriodSinceOpt,
+    PeriodUntilOpt,
+    PipelineFilterOpt,
+    QuietOpt,
+    TargetOwnerOpt,
+    TargetPeriod,
+    TargetPeriodOpt,
+    YesOpt,
+    fmt_of,
+    session,
 )
-PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help=PERIOD_HELP + " Default: month.")]
-FromOpt = Annotated[
-    Optional[str], typer.Option("--since", help="First day of a period of your own (local): 2026-11-01, 30d.")
-]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day of it, included (default: today).")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals, activities and follow-ups.")]
-PipelineOpt = Annotated[
-    Optional[str], typer.Option("--pipeline", "-P", help="Only this pipeline's deals (default: all pipelines).")
-]
 
 
 def kpi(
     ctx: typer.Context,
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FormatOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show the KPIs of a period beside the period before: pipeline, forecast, won and lost, win rate,
     deal size, sales cycle, stage conversion, stalled deals, activity, follow-ups, speed to lead,
     new contacts and companies, and targets (⚠ when behind pace).
 
+    The period is the current month unless --period or --since/--until names another; --owner
+    narrows every figure to one owner's deals, activities (logged by them) and follow-ups.
     Money is summed per currency, never across currencies. Open pipeline and stalled deals are as
     at the end of the period (now, for the current one). Stage conversion counts the deals that
     entered each stage in the period. JSON has every figure and detail; plain and CSV one line per
@@ -43,13 +47,13 @@ def kpi(
 
     Example: crm kpi --period quarter --owner ana
     """
-    from crmcli.analytics import kpi as kpi_
+    from crmcli.analytics.summary import kpi_summary
     from crmcli.output.kpi import emit_kpi
     from crmcli.values import periods
 
     window = periods.window(period, since, until)
     with session(ctx) as s:
-        data = kpi_.summary(s, window, owner=owner, pipeline=pipeline)
+        data = kpi_summary(s, window, owner=owner, pipeline=pipeline)
     emit_kpi(data, fmt_of(fmt))
 
 
@@ -66,12 +70,6 @@ class Metric(str, Enum):
     activities = "activities"
     speed_to_lead_hours = "speed_to_lead_hours"
     cycle_days = "cycle_days"
-
-
-class TargetPeriod(str, Enum):
-    month = "month"
-    quarter = "quarter"
-    year = "year"
 
 
 def _target_cols() -> list:
@@ -105,10 +103,8 @@ def targets_set(
         ),
     ],
     value: Annotated[str, typer.Argument(help="The goal: 50000 (money), 12 (count), 30 (percent), 24 (hours).")],
-    period: Annotated[
-        TargetPeriod, typer.Option("--period", "-p", help="month, quarter or year.")
-    ] = TargetPeriod.month,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="One owner's target (default: the team's).")] = None,
+    period: TargetPeriodOpt = TargetPeriod.month,
+    owner: TargetOwnerOpt = None,
     currency: Annotated[
         Optional[str], typer.Option("--currency", help="For won_value: ISO 4217 (default: config currency).")
     ] = None,
@@ -131,13 +127,13 @@ def targets_set(
     text = (
         f"{verb} target #{record['id']}: {record['metric']} {record['goal']} per {record['period']} for {record['who']}"
     )
-    emit_written(record, fmt.value if fmt else None, quiet, text)
+    emit_written(record, fmt_of(fmt, quiet), text)
 
 
 @targets_app.command("list")
 def targets_list(
     ctx: typer.Context,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only this owner's targets.")] = None,
+    owner: OwnerFilterOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import FormatOpt, PipelineOpt, QuietOpt, YesOpt, fmt_of, session
+from crmcli.commands._common import FormatOpt, OwnerFilterOpt, PipelineOpt, QuietOpt, YesOpt, fmt_of, session
 
 app = typer.Typer(no_args_is_help=True, help="Pipelines: stages, rules and the board.")
 stage_app = typer.Typer(no_args_is_help=True, help="Stages of a pipeline: add, edit, rename, move, rm.")
@@ -41,7 +41,7 @@ def _stage_cols() -> list:
 def board(
     ctx: typer.Context,
     pipeline: PipelineOpt = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.")] = None,
+    owner: OwnerFilterOpt = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=0, help="Deals shown per stage, biggest first (0: all).")
     ] = 8,
@@ -244,8 +244,8 @@ def stage_rm(
     Example: crm pipeline stage rm Demo --move-deals-to Proposal --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import deals, settings
     from crmcli.domain import pipeline as pipeline_
-    from crmcli.domain import settings
     from crmcli.output import message
 
     with session(ctx, write=True) as s:
@@ -253,5 +253,5 @@ def stage_rm(
         stage = pipeline_.resolve_stage(s, p, name)
         if not confirm(f"Remove stage {stage.name} of {p.name}?", assume_yes=yes):
             raise Cancelled("nothing removed")
-        moved = pipeline_.remove_stage(s, stage, move_deals_to=move_deals_to, by=settings.current_user())
+        moved = deals.remove_stage(s, stage, move_deals_to=move_deals_to, by=settings.current_user())
     message(f"Removed stage {stage.name}" + (f"; {moved} deals moved to {move_deals_to}" if moved else ""))

@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from crmcli.commands._common import ForceOpt, session
-from crmcli.commands.kpi import PERIOD_HELP, FromOpt, OwnerOpt, PipelineOpt, UntilOpt
+from crmcli.commands._common import (
+    FiguresFormatOpt,
+    ForceOpt,
+    LimitOpt,
+    OwnerFilterOpt,
+    PeriodOpt,
+    PeriodSinceOpt,
+    PeriodUntilOpt,
+    PipelineFilterOpt,
+    PipelineOpt,
+    fmt_of,
+    session,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Reports: funnel, forecast, owners, customers, stalled, lost-reasons, trend; export all to Excel. "
     "Each takes --period (default: the current quarter) or --since/--until, --owner, --pipeline and --format.",
 )
-
-PeriodOpt = Annotated[Optional[str], typer.Option("--period", "-p", help=PERIOD_HELP + " Default: quarter.")]
-
-
-class ReportFmt(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    plain = "plain"
-
-
-FmtOpt = Annotated[
-    Optional[ReportFmt],
-    typer.Option(
-        "--format",
-        "-f",
-        case_sensitive=False,
-        help="table, json, csv or plain (tab-separated). Default: table on a terminal, plain in a pipe.",
-    ),
-]
-
-
-def _fmt(fmt: ReportFmt | None) -> str:
-    from crmcli.output import choose
-
-    return choose(fmt.value if fmt else None)
 
 
 def _scope(s, period, since, until, owner, pipeline, default: str = "quarter"):  # noqa: ANN001, ANN202
@@ -54,18 +38,17 @@ def _scope(s, period, since, until, owner, pipeline, default: str = "quarter"): 
 def funnel(
     ctx: typer.Context,
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: Annotated[
-        Optional[str], typer.Option("--pipeline", "-P", help="Pipeline name or id (default: the first).")
-    ] = None,
-    fmt: FmtOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show the funnel: the deals that entered each stage in the period, drawn as bars, and the
     shares of them that moved on to a later stage and that were won (from the stage history).
 
-    A stage removed since still shows, by the name the history kept.
+    A stage removed since still shows, by the name the history kept. The period is the current
+    quarter unless --period or --since/--until names another.
 
     Example: crm report funnel --period year
     """
@@ -74,25 +57,25 @@ def funnel(
 
     with session(ctx) as s:
         data = reports.funnel(s, _scope(s, period, since, until, owner, pipeline))
-    emit_funnel(data, _fmt(fmt))
+    emit_funnel(data, fmt_of(fmt))
 
 
 @app.command("forecast")
 def forecast(
     ctx: typer.Context,
     months: Annotated[int, typer.Option("--months", "-m", min=1, max=60, help="How many months ahead.")] = 6,
-    period: Annotated[
-        Optional[str],
-        typer.Option("--period", "-p", help="Start with this period's first month (default: this month)."),
-    ] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Start with the month of this day.")] = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FmtOpt = None,
+    period: PeriodOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show the weighted value of open deals by expected close month (close date × stage probability),
     per currency, with bars; deals whose close date has passed come first, undated ones last.
+
+    The months start with the first month of the period (default: this month); with --since, the
+    month of that day.
 
     Example: crm report forecast --months 6
     """
@@ -101,27 +84,28 @@ def forecast(
 
     with session(ctx) as s:
         rows = reports.forecast(s, _scope(s, period, since, until, owner, pipeline, default="month"), months)
-    emit_forecast(rows, _fmt(fmt))
+    emit_forecast(rows, fmt_of(fmt))
 
 
 @app.command("owners")
 def owners(
     ctx: typer.Context,
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FmtOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show the leaderboard: per owner, deals won and their value, win rate, activities logged in the
     period, open deals and overdue follow-ups (now); ranked by won value in the config currency.
+    The period is the current quarter unless --period or --since/--until names another.
 
     Example: crm report owners --period month
     """
     from crmcli.analytics import reports
     from crmcli.output import Col
-    from crmcli.output.kpi import _flat_money, emit_rows
+    from crmcli.output.kpi import emit_rows, flat_money
 
     with session(ctx) as s:
         rows = reports.owners(s, _scope(s, period, since, until, owner, pipeline))
@@ -132,13 +116,13 @@ def owners(
         Col("won", "Won", justify="right"),
         Col("won_value", "Won value", justify="right"),
         Col("lost", "Lost", justify="right", drop=3),
-        Col("win_rate_text" if _fmt(fmt) in ("table", "plain") else "win_rate", "Win rate", justify="right"),
+        Col("win_rate_text" if fmt_of(fmt) in ("table", "plain") else "win_rate", "Win rate", justify="right"),
         Col("activities", "Activities", justify="right", drop=2),
         Col("open_deals", "Open", justify="right", drop=4),
         Col("overdue_followups", "Overdue", justify="right", drop=1),
     ]
-    emit_rows(rows, cols, _fmt(fmt), noun="owners with figures in the period",
-              people_rows=_flat_money(people, ("won_value",)), title="Owners")  # fmt: skip
+    emit_rows(rows, cols, fmt_of(fmt), noun="owners with figures in the period",
+              people_rows=flat_money(people, ("won_value",)), title="Owners")  # fmt: skip
 
 
 SEGMENT_HELP = (
@@ -151,7 +135,8 @@ SEGMENT_HELP = (
 @app.command(
     "customers",
     help=f"""Show customers: per company, lifetime won value, won deals, first and last purchase, days since
-the last, and an RFM segment. {SEGMENT_HELP}
+the last, and an RFM segment. {SEGMENT_HELP} The period is the current quarter unless --period or
+--since/--until names another.
 
 Example: crm report customers --format csv > customers.csv
 """,
@@ -159,11 +144,11 @@ Example: crm report customers --format csv > customers.csv
 def customers(
     ctx: typer.Context,
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FmtOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     from crmcli.analytics import reports
     from crmcli.output import Col
@@ -181,25 +166,25 @@ def customers(
         Col("days_since_last", "Days since", justify="right"),
         Col("won_in_period", "In period", justify="right", drop=1),
     ]
-    emit_rows(rows, cols, _fmt(fmt), noun="customers (companies with won deals)", money_keys=("lifetime_value",),
+    emit_rows(rows, cols, fmt_of(fmt), noun="customers (companies with won deals)", money_keys=("lifetime_value",),
               title="Customers")  # fmt: skip
 
 
 @app.command("stalled")
 def stalled(
     ctx: typer.Context,
-    period: Annotated[
-        Optional[str],
-        typer.Option("--period", "-p", help="Only deals that went stale in this period (default: all stalled now)."),
-    ] = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most N (0: all).")] = None,
-    fmt: FmtOpt = None,
+    period: PeriodOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    limit: LimitOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show open deals that have sat in their stage longer than its rot days, longest overdue first.
+
+    All those stalled now, unless a period (--period or --since/--until) is given: then only the
+    deals that went stale in it.
 
     Example: crm report stalled --owner ana
     """
@@ -222,26 +207,28 @@ def stalled(
         Col("owner", "Owner", drop=1),
         Col("company", "Company", drop=4),
     ]
-    emit_rows(rows, cols, _fmt(fmt), noun="stalled deals", title="Stalled deals (days: in stage; over: past rot days)")
+    title = "Stalled deals (days: in stage; over: past rot days)"
+    emit_rows(rows, cols, fmt_of(fmt), noun="stalled deals", title=title)
 
 
 @app.command("lost-reasons")
 def lost_reasons(
     ctx: typer.Context,
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FmtOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show why deals were lost in the period, most frequent first, beside the period before.
+    The period is the current quarter unless --period or --since/--until names another.
 
     Example: crm report lost-reasons --period year
     """
     from crmcli.analytics import reports
     from crmcli.output import Col
-    from crmcli.output.kpi import _flat_money, bar, emit_rows
+    from crmcli.output.kpi import bar, emit_rows, flat_money
 
     with session(ctx) as s:
         rows = reports.lost_reasons_report(s, _scope(s, period, since, until, owner, pipeline))
@@ -252,29 +239,30 @@ def lost_reasons(
         Col("reason", "Reason"),
         Col("count", "Deals", justify="right"),
         Col("bar", "", drop=2),
-        Col("share_text" if _fmt(fmt) in ("table", "plain") else "share", "Share", justify="right"),
+        Col("share_text" if fmt_of(fmt) in ("table", "plain") else "share", "Share", justify="right"),
         Col("value", "Value", justify="right", drop=1),
         Col("previous", "Previous", justify="right"),
     ]
-    emit_rows(rows, cols, _fmt(fmt), noun="lost deals in the period", title="Lost reasons",
-              people_rows=_flat_money(people, ("value",)))  # fmt: skip
+    emit_rows(rows, cols, fmt_of(fmt), noun="lost deals in the period", title="Lost reasons",
+              people_rows=flat_money(people, ("value",)))  # fmt: skip
 
 
 @app.command("trend")
 def trend(
     ctx: typer.Context,
     months: Annotated[int, typer.Option("--months", "-m", min=1, max=120, help="How many months back.")] = 12,
-    period: Annotated[
-        Optional[str], typer.Option("--period", "-p", help="End with this period's last month (default: this month).")
-    ] = None,
-    since: FromOpt = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="End with the month of this day.")] = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
-    fmt: FmtOpt = None,
+    period: PeriodOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
+    fmt: FiguresFormatOpt = None,
 ) -> None:
     """Show month by month: deals won and their value (bars, per currency), lost, win rate, new
     contacts and activities.
+
+    The months end with the last month of the period (default: this month); with --until, the
+    month of that day.
 
     Example: crm report trend --months 12
     """
@@ -283,7 +271,7 @@ def trend(
 
     with session(ctx) as s:
         rows = reports.trend(s, _scope(s, period, since, until, owner, pipeline, default="month"), months)
-    emit_trend(rows, _fmt(fmt))
+    emit_trend(rows, fmt_of(fmt))
 
 
 @app.command("export")
@@ -291,15 +279,16 @@ def export(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(metavar="FILE.xlsx", help="The workbook to write.")],
     period: PeriodOpt = None,
-    since: FromOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    pipeline: PipelineOpt = None,
+    since: PeriodSinceOpt = None,
+    until: PeriodUntilOpt = None,
+    owner: OwnerFilterOpt = None,
+    pipeline: PipelineFilterOpt = None,
     months: Annotated[int, typer.Option("--months", "-m", min=1, max=60, help="Forecast months.")] = 6,
     force: ForceOpt = False,
 ) -> None:
     """Write every report to its own sheet of an Excel workbook, with native charts: funnel bars,
     forecast columns and a monthly won-value line (they open in Excel and LibreOffice).
+    The period is the current quarter unless --period or --since/--until names another.
 
     Example: crm report export kpis.xlsx --period quarter
     """

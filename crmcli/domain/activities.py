@@ -103,17 +103,3 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
         .group_by(Activity.contact_id)
     )
     return {contact_id: at for contact_id, at in session.exec(query) if at is not None}  # type: ignore[misc]
-
-
-def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
-    """A contact, a company or a deal (crmcli.domain.refs.resolve). 'contact:REF', 'company:REF' and
-    'deal:REF' say which; otherwise all three are looked for, an email names a contact before a
-    company's domain, and a REF that names more than one record is ambiguous."""
-    from crmcli.domain.refs import resolve
-
-    kind, record = resolve(session, ref, ("contact", "company", "deal"))
-    return (
-        record if kind == "contact" else None,
-        record if kind == "company" else None,
-        record if kind == "deal" else None,
-    )

@@ -1,8 +1,7 @@
-"""Companies: add, find, edit, remove, list, and the company view with its people."""
+"""Companies: add, find, edit, remove and list (the company view: crmcli.domain.views)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,38 +10,20 @@ from sqlmodel import Session, select
 
 from crmcli.domain import fields, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
-from crmcli.domain.refs import as_id, like_escape, note, resolve, split_kind
+from crmcli.domain.indexing import reindex_company, reindex_contacts
+from crmcli.domain.lookup import as_id, like_escape, normalize_domain, note, resolve, split_kind
 from crmcli.domain.tags import having_tag, set_tags, tags_of
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import Activity, Company, CompanyTag, Contact
 from crmcli.values import clock
 from crmcli.values.addressbook import normalize_website
-from crmcli.values.documents import company_parts
+from crmcli.values.matching import closest_company
 from crmcli.values.normalize import clean_text, name_key, normalize_name, normalize_phone, optional_notes, optional_text
+from crmcli.values.when import parse_past
 
 SORTS = {"name": Company.name_key, "created": Company.created_at, "updated": Company.updated_at, "id": Company.id}
 # Plain text columns, cleaned on write; --where compares them with the value cleaned the same way.
 TEXT_FIELDS = ("street", "city", "region", "postcode", "country", "industry")
-
-
-def normalize_domain(value: str | None) -> str | None:
-    text = optional_text(value)
-    if not text:
-        return None
-    text = re.sub(r"^[a-z]+://", "", text.lower()).split("/", 1)[0]
-    text = text.removeprefix("www.")
-    if "@" in text:
-        text = text.rsplit("@", 1)[1]
-    if "." not in text or " " in text:
-        raise Invalid(f"invalid domain '{value}': use a name such as example.com")
-    return text
-
-
-def resolve_company(session: Session, ref: str) -> Company:
-    """The one company REF names: company:REF, an id, an email at its domain, a phone, the name
-    (case- and accent-blind), its domain, a prefix or words of the name (crmcli.domain.refs.resolve). The
-    id of a company merged into another gives that other one, with a note (crmcli.domain.refs.note)."""
-    return resolve(session, ref, ("company",))[1]
 
 
 def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Company | None, bool]:
@@ -59,8 +40,6 @@ def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Comp
             raise
     if not near:
         return None, False
-    from crmcli.values.matching import closest_company
-
     # the companies whose name begins as TEXT does (a typo in the first two letters is rare): one
     # pass of the database over the names, instead of folding every name here
     start = like_escape(name_key(text)[:2])
@@ -71,7 +50,7 @@ def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Comp
 
 def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_company: bool = False) -> Company:
     """The company REF names (see find_company); a name of none makes a new company. A near match
-    is used, and said in a note (crmcli.domain.refs.note); NEW_COMPANY makes a new company of the name
+    is used, and said in a note (crmcli.domain.lookup.note); NEW_COMPANY makes a new company of the name
     REF whatever exists."""
     if new_company:
         if split_kind(clean_text(ref))[0] is not None:
@@ -83,17 +62,6 @@ def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_
     if near:
         note(f"using company #{company.id} {company.name} for '{clean_text(ref)}' (--new-company makes a new one)")
     return company
-
-
-def reindex(session: Session, company: Company) -> None:
-    assert company.id is not None
-    session.flush()
-    tags = tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, [])
-    search.upsert(session, "company", company.id, company.name, *company_parts(
-        company.name, domain=company.domain, website=company.website, phone=company.phone, tags=tags,
-        notes=company.notes, custom=company.custom, street=company.street, city=company.city,
-        region=company.region, postcode=company.postcode, country=company.country, industry=company.industry,
-    ))  # fmt: skip
 
 
 def add_company(
@@ -146,7 +114,7 @@ def add_company(
     session.flush()
     assert company.id is not None
     set_tags(session, CompanyTag, "company_id", company.id, tags or [])
-    reindex(session, company)
+    reindex_company(session, company)
     return company
 
 
@@ -197,11 +165,9 @@ def edit_company(
     session.add(company)
     assert company.id is not None
     set_tags(session, CompanyTag, "company_id", company.id, add_tags or [], remove_tags or [])
-    reindex(session, company)
+    reindex_company(session, company)
     if name is not None:  # the people's search documents carry the company name
-        from crmcli.domain.contacts import reindex_many
-
-        reindex_many(session, list(session.exec(select(Contact.id).where(Contact.company_id == company.id))))
+        reindex_contacts(session, list(session.exec(select(Contact.id).where(Contact.company_id == company.id))))
     return company
 
 
@@ -215,9 +181,7 @@ def remove_company(session: Session, company: Company) -> int:
     session.execute(update(Contact).where(Contact.company_id == company.id).values(company_id=None))
     session.delete(company)
     session.flush()
-    from crmcli.domain.contacts import reindex_many
-
-    reindex_many(session, people)
+    reindex_contacts(session, people)
     return len(people)
 
 
@@ -285,8 +249,6 @@ def list_companies(
     if owner:
         query = query.where(Company.owner == owner)
     if since:
-        from crmcli.values.when import parse_past
-
         query = query.where(Company.created_at >= parse_past(since))
     for clause in where_clauses(session, Company, "companies", where, _where_fields(session)):
         query = query.where(clause)
@@ -306,34 +268,3 @@ def list_companies(
         else {}
     )
     return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]  # type: ignore[arg-type]
-
-
-def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> dict[str, Any]:
-    """Everything about one company: details, its people, the activity timeline of both, its open
-    follow-ups, and its deals (its own and its people's), open and closed, with the open pipeline
-    and won revenue per currency."""
-    from crmcli.domain.activities import timeline
-    from crmcli.domain.contacts import list_contacts
-
-    assert company.id is not None
-    people = list_contacts(session, company_id=company.id, sort="name")
-    record = company_record(
-        company, tags_of(session, CompanyTag, "company_id", [company.id]).get(company.id, []), len(people)
-    )
-    activities, total = timeline(
-        session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
-    )
-    touches = [p["last_touch"] for p in people if p["last_touch"]] + [a["at"] for a in activities[:1]]
-    record["last_touch"] = max(touches) if touches else None
-    record["contacts"] = people
-    record["activity_count"] = total
-    record["activities"] = activities
-    from crmcli.domain.deals import customer_deals
-    from crmcli.domain.followups import open_followups
-
-    record["followups"] = open_followups(session, company_id=company.id)
-    record.update(customer_deals(session, company_id=company.id))
-    from crmcli.domain.dedupe import merge_history
-
-    record["merged"] = merge_history(session, "company", company.id)
-    return record

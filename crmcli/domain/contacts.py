@@ -1,8 +1,7 @@
-"""Contacts: add, find, edit, remove, list, and the single customer view."""
+"""Contacts: add, find, edit, remove and list (the single customer view: crmcli.domain.views)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,10 +9,12 @@ from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
 from crmcli.domain import fields, search, settings
-from crmcli.domain.activities import last_touch, timeline
+from crmcli.domain.activities import last_touch
+from crmcli.domain.companies import find_company, find_or_create
 from crmcli.domain.filters import apply_sort, where_clauses
-from crmcli.domain.refs import resolve
-from crmcli.domain.tags import having_tag, set_tags, tags_of
+from crmcli.domain.indexing import contact_details, reindex_contacts
+from crmcli.domain.lookup import resolve_company
+from crmcli.domain.tags import having_tag, set_tags
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.models import (
     Activity,
@@ -23,10 +24,12 @@ from crmcli.models import (
     ContactPhone,
     ContactTag,
 )
+from crmcli.storage import advisory_locks
 from crmcli.values import clock
 from crmcli.values.addressbook import normalize_birthday, normalize_website
-from crmcli.values.documents import document_parts
+from crmcli.values.matching import Identity, verdict
 from crmcli.values.normalize import (
+    company_key,
     name_key,
     normalize_email,
     normalize_name,
@@ -34,6 +37,7 @@ from crmcli.values.normalize import (
     optional_notes,
     optional_text,
 )
+from crmcli.values.when import parse_past
 
 SORTS = {
     "name": Contact.name_key,
@@ -48,13 +52,6 @@ TEXT_FIELDS = ("title", "owner", "source", "street", "city", "region", "postcode
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
-
-
-def resolve_contact(session: Session, ref: str) -> Contact:
-    """The one contact REF names: contact:REF, an id (12 or #12), an email, a phone, the name
-    (case- and accent-blind), a prefix or words of it (crmcli.domain.refs.resolve). The id of a contact
-    merged into another gives that other one, with a note (crmcli.domain.refs.note)."""
-    return resolve(session, ref, ("contact",))[1]
 
 
 def _region(session: Session, region: str | None) -> str:
@@ -88,17 +85,12 @@ def lock_values(session: Session, emails: Iterable[str], phones: Iterable[str], 
     (storage.advisory_locks; nothing on SQLite, whose writers already go one at a time). The
     importer may take the same locks for a batch: the keys are storage.advisory_key("email", e),
     ("phone", p) and ("name", key)."""
-    from crmcli.storage import advisory_locks
-
     keys = [("email", e) for e in emails] + [("phone", p) for p in phones] + [("name", n) for n in names]
     advisory_locks(session, keys)
 
 
 def _company_key_of(session: Session, company: str | None, new_company: bool = False) -> str:
     """normalize.company_key of the company COMPANY (a REF or a name) names, before it is created."""
-    from crmcli.domain.companies import find_company
-    from crmcli.values.normalize import company_key
-
     ref = optional_text(company)
     if not ref:
         return ""
@@ -114,9 +106,6 @@ def _company_key_of(session: Session, company: str | None, new_company: bool = F
 def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tuple[Any, int, Any, str | None]]:
     """The contacts sharing an email or a phone with MINE (a matching.Identity) or its name, each
     with matching's verdict, the different ones left out, oldest first: (verdict, id, identity, company name)."""
-    from crmcli.values.matching import Identity, verdict
-    from crmcli.values.normalize import company_key
-
     ids: set[int] = set()
     if mine.emails:
         ids.update(session.exec(select(ContactEmail.contact_id).where(ContactEmail.email.in_(mine.emails))))
@@ -126,7 +115,7 @@ def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tu
     ids.discard(exclude)  # type: ignore[arg-type]
     if not ids:
         return []
-    emails, phones, _tags = _details(session, sorted(ids))
+    emails, phones, _tags = contact_details(session, sorted(ids))
     rows = session.exec(
         select(Contact.id, Contact.name, Contact.external_id, Contact.source, Company.name)
         .outerjoin(Company, Company.id == Contact.company_id)
@@ -161,11 +150,8 @@ def _refuse_same(session: Session, mine: Any) -> None:
 def possible_duplicates(session: Session, contact: Contact) -> list[dict[str, Any]]:
     """The contacts matching calls possible duplicates of CONTACT (a shared info@ address with
     another name, the same name and company with other emails …), oldest first: [{id, name, reason}]."""
-    from crmcli.values.matching import Identity
-    from crmcli.values.normalize import company_key
-
     assert contact.id is not None
-    emails, phones, _tags = _details(session, [contact.id])
+    emails, phones, _tags = contact_details(session, [contact.id])
     company = session.get(Company, contact.company_id) if contact.company_id else None
     mine = Identity(
         contact.name,
@@ -263,15 +249,11 @@ def add_contact(
         # email, phone and name is locked until the transaction ends, so they take turns.
         lock_values(session, clean_emails, clean_phones, [name_key(clean_name)])
     if not allow_duplicate:  # the same person (matching.verdict) is refused; a possible duplicate is added
-        from crmcli.values.matching import Identity
-
         mine = Identity(clean_name, clean_emails, clean_phones, None, optional_text(source))
         mine.company_key = _company_key_of(session, company, new_company)
         _refuse_same(session, mine)
     company_obj = None
     if optional_text(company):
-        from crmcli.domain.companies import find_or_create
-
         company_obj = find_or_create(session, company or "", owner=optional_text(owner), new_company=new_company)
     now = clock.now()
     contact = Contact(
@@ -301,7 +283,7 @@ def add_contact(
     for i, phone in enumerate(clean_phones):
         session.add(ContactPhone(contact_id=contact.id, phone=phone, is_primary=i == 0))
     set_tags(session, ContactTag, "contact_id", contact.id, tags)
-    reindex_many(session, [contact.id])
+    reindex_contacts(session, [contact.id])
     return contact
 
 
@@ -364,8 +346,6 @@ def edit_contact(
         contact.website = normalize_website(website)
     if company is not None:
         if optional_text(company):
-            from crmcli.domain.companies import find_or_create
-
             contact.company_id = find_or_create(session, company, new_company=new_company).id
         else:
             contact.company_id = None
@@ -393,7 +373,7 @@ def edit_contact(
     contact.updated_at = clock.now()
     session.add(contact)
     session.flush()
-    reindex_many(session, [contact.id])
+    reindex_contacts(session, [contact.id])
     return contact
 
 
@@ -404,47 +384,6 @@ def remove_contact(session: Session, contact: Contact) -> None:
     search.remove(session, "contact", [contact.id])
     session.delete(contact)
     session.flush()
-
-
-def _details(
-    session: Session, ids: list[int]
-) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
-    emails: dict[int, list[str]] = defaultdict(list)
-    phones: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        for cid, email in session.exec(
-            select(ContactEmail.contact_id, ContactEmail.email)
-            .where(ContactEmail.contact_id.in_(ids))
-            .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
-        ):
-            emails[cid].append(email)
-        for cid, phone in session.exec(
-            select(ContactPhone.contact_id, ContactPhone.phone)
-            .where(ContactPhone.contact_id.in_(ids))
-            .order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
-        ):
-            phones[cid].append(phone)
-    return emails, phones, tags_of(session, ContactTag, "contact_id", ids)
-
-
-def reindex_many(session: Session, ids: list[int]) -> None:
-    """Rewrite the search documents of these contacts (name, emails, phones, company, tags, fields)."""
-    if not ids:
-        return
-    session.flush()
-    emails, phones, tags = _details(session, ids)
-    rows = session.exec(
-        select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id).where(Contact.id.in_(ids))
-    )
-    for contact, company_name in rows:
-        assert contact.id is not None
-        search.upsert(
-            session, "contact", contact.id, contact.name,
-            *document_parts(contact.name, contact.title, company_name, emails.get(contact.id, []),
-                            phones.get(contact.id, []), tags.get(contact.id, []), contact.notes, contact.custom,
-                            street=contact.street, city=contact.city, region=contact.region,
-                            postcode=contact.postcode, country=contact.country, website=contact.website),
-        )  # fmt: skip
 
 
 def _record(
@@ -481,6 +420,22 @@ def _record(
     }
 
 
+def contact_record(session: Session, contact: Contact, *, touched: Any = None) -> dict[str, Any]:
+    """CONTACT as list_contacts shows it (its company's name, emails, phones, tags), last touched
+    at TOUCHED."""
+    assert contact.id is not None
+    company = session.get(Company, contact.company_id) if contact.company_id else None
+    emails, phones, tags = contact_details(session, [contact.id])
+    return _record(
+        contact,
+        company.name if company else None,
+        emails.get(contact.id, []),
+        phones.get(contact.id, []),
+        tags.get(contact.id, []),
+        touched,
+    )
+
+
 def list_contacts(
     session: Session,
     *,
@@ -498,16 +453,12 @@ def list_contacts(
     if tag:
         query = query.where(having_tag(Contact, ContactTag, "contact_id", tag))
     if company:
-        from crmcli.domain.companies import resolve_company
-
         company_id = resolve_company(session, company).id
     if company_id is not None:
         query = query.where(Contact.company_id == company_id)
     if owner:
         query = query.where(Contact.owner == owner)
     if since:
-        from crmcli.values.when import parse_past
-
         query = query.where(Contact.created_at >= parse_past(since))
     for clause in where_clauses(session, Contact, "contacts", where, _where_fields(session)):
         query = query.where(clause)
@@ -516,7 +467,7 @@ def list_contacts(
         query = query.limit(limit)
     rows = list(session.exec(query))
     ids = [c.id for c, _ in rows if c.id is not None]
-    emails, phones, tags = _details(session, ids)
+    emails, phones, tags = contact_details(session, ids)
     touches = last_touch(session, ids)
     return [
         _record(c, company_name, emails.get(c.id, []), phones.get(c.id, []), tags.get(c.id, []), touches.get(c.id))  # type: ignore[arg-type]
@@ -551,33 +502,3 @@ def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
         "website": lambda value: Contact.website == normalize_website(value),
         "birthday": birthday,
     }
-
-
-def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> dict[str, Any]:
-    """The single customer view: details, company, tags, custom fields, last touch, timeline,
-    keep-in-touch cadence, open follow-ups, and the contact's deals, open and closed, with the
-    open pipeline and won revenue per currency."""
-    assert contact.id is not None
-    company = session.get(Company, contact.company_id) if contact.company_id else None
-    emails, phones, tags = _details(session, [contact.id])
-    activities, total = timeline(session, contact_ids=[contact.id], limit=timeline_limit)
-    record = _record(
-        contact,
-        company.name if company else None,
-        emails.get(contact.id, []),
-        phones.get(contact.id, []),
-        tags.get(contact.id, []),
-        activities[0]["at"] if activities else None,
-    )
-    record["activity_count"] = total
-    record["activities"] = activities
-    from crmcli.domain.followups import open_followups
-
-    record["followups"] = open_followups(session, contact_id=contact.id)
-    from crmcli.domain.deals import customer_deals
-
-    record.update(customer_deals(session, contact_id=contact.id))
-    from crmcli.domain.dedupe import merge_history
-
-    record["merged"] = merge_history(session, "contact", contact.id)
-    return record

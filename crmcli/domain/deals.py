@@ -1,4 +1,5 @@
-"""Deals: add, find, edit, move through stages (every move recorded), and the board.
+"""Deals: add, edit, move through stages (every move recorded), remove a stage with the deals in
+it, and the board (the deal view: crmcli.domain.views).
 
 Amounts are integers in the currency's minor unit; sums and weighted values are computed in
 SQL and handed out as Decimal, never float.
@@ -17,13 +18,17 @@ from sqlmodel import Session, select
 
 from crmcli.domain import fields, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
-from crmcli.domain.pipeline import get_pipeline, parse_rule, resolve_stage, stage_of_kind, stages
-from crmcli.domain.refs import resolve
+from crmcli.domain.followups import add_followup
+from crmcli.domain.indexing import reindex_deal
+from crmcli.domain.lookup import resolve_company, resolve_contact
+from crmcli.domain.pipeline import check_removable, get_pipeline, parse_rule, resolve_stage, stage_of_kind, stages
+from crmcli.domain.pipeline import remove_stage as remove_empty_stage
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import Activity, Company, Contact, Deal, Pipeline, Stage, StageChange
 from crmcli.values import clock
 from crmcli.values.money import currency_code, parse_amount, to_decimal
 from crmcli.values.normalize import clean_text, name_key, normalize_name, optional_notes, optional_text
+from crmcli.values.when import parse_date
 
 STATUSES = ("open", "won", "lost")
 SORTS = {
@@ -37,13 +42,7 @@ SORTS = {
 }
 
 
-# ---------------------------------------------------------------- finding
-
-
-def resolve_deal(session: Session, ref: str) -> Deal:
-    """The one deal REF names: deal:REF, an id (12 or #12), the title (case- and accent-blind), a
-    prefix or words of it: 'Müller' is the one deal whose title has that word (crmcli.domain.refs.resolve)."""
-    return resolve(session, ref, ("deal",))[1]
+# ---------------------------------------------------------------- reading values
 
 
 def parse_close_date(value: str | date | None) -> date | None:
@@ -52,8 +51,6 @@ def parse_close_date(value: str | date | None) -> date | None:
     text = clean_text(value)
     if not text:
         return None
-    from crmcli.values.when import parse_date
-
     # the one date reader (values.when), leaning ahead: 2026-12-31, 'in 3 weeks', eom, 'end of quarter', 12/31/2026
     return parse_date(text, what="close date", lean="future", error=Invalid)
 
@@ -106,8 +103,6 @@ def _enter(
     deal.updated_at = clock.now()
     session.add(deal)
     if rules and stage.on_enter:
-        from crmcli.domain.followups import add_followup
-
         delay, note = parse_rule(stage.on_enter)
         add_followup(session, deal=deal, due_at=at + delay, note=note, owner=deal.owner, origin="stage")
     session.flush()
@@ -191,29 +186,33 @@ def reopen(session: Session, deal: Deal, *, stage: str | None = None, by: str | 
     return move_deal(session, deal, target, by=by, check_rules=False)
 
 
+def remove_stage(session: Session, stage: Stage, *, move_deals_to: str | None = None, by: str | None = None) -> int:
+    """Remove STAGE (crmcli.domain.pipeline.remove_stage); deals sitting there move to MOVE_DEALS_TO
+    first (refused without one). Returns how many deals moved. The stage history keeps the
+    removed stage's name."""
+    check_removable(session, stage)
+    sitting = list(session.exec(select(Deal).where(Deal.stage_id == stage.id)))
+    if sitting and move_deals_to:
+        pipeline = session.get(Pipeline, stage.pipeline_id)
+        assert pipeline is not None
+        target = resolve_stage(session, pipeline, move_deals_to)
+        if target.id == stage.id:
+            raise Invalid("the deals cannot move to the stage being removed")
+        for deal in sitting:
+            move_deal(session, deal, target, by=by, check_rules=False)
+    remove_empty_stage(session, stage)  # Conflict when deals sit there and MOVE_DEALS_TO is none
+    return len(sitting)
+
+
 # ---------------------------------------------------------------- writing
 
 
 def _link(session: Session, contact: str | None, company: str | None) -> tuple[Contact | None, Company | None]:
-    from crmcli.domain.companies import resolve_company
-    from crmcli.domain.contacts import resolve_contact
-
     contact_obj = resolve_contact(session, contact) if optional_text(contact) else None
     company_obj = resolve_company(session, company) if optional_text(company) else None
     if company_obj is None and contact_obj is not None and contact_obj.company_id:
         company_obj = session.get(Company, contact_obj.company_id)
     return contact_obj, company_obj
-
-
-def reindex(session: Session, deal: Deal) -> None:
-    assert deal.id is not None
-    contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
-    company = session.get(Company, deal.company_id) if deal.company_id else None
-    search.upsert(
-        session, "deal", deal.id, deal.title, deal.title, contact.name if contact else None,
-        company.name if company else None, deal.owner, deal.notes, deal.lost_reason,
-        *(str(v) for v in deal.custom.values()),
-    )  # fmt: skip
 
 
 def add_deal(
@@ -274,7 +273,7 @@ def add_deal(
     session.add(deal)
     session.flush()
     _enter(session, deal, target, at=created, by=by, previous=None, rules=rules)
-    reindex(session, deal)
+    reindex_deal(session, deal)
     return deal
 
 
@@ -329,7 +328,7 @@ def edit_deal(
     deal.updated_at = clock.now()
     session.add(deal)
     session.flush()
-    reindex(session, deal)
+    reindex_deal(session, deal)
     return deal
 
 
@@ -466,12 +465,8 @@ def list_deals(
     if closing_before:
         query = query.where(Deal.close_date < parse_close_date(closing_before))
     if contact:
-        from crmcli.domain.contacts import resolve_contact
-
         query = query.where(Deal.contact_id == resolve_contact(session, contact).id)
     if company:
-        from crmcli.domain.companies import resolve_company
-
         company_id = resolve_company(session, company).id
         query = query.where(_of_company(company_id))
     for clause in where_clauses(session, Deal, "deals", where, _where_fields(session)):
@@ -497,70 +492,17 @@ def history(session: Session, deal: Deal) -> list[dict[str, Any]]:
     return out
 
 
-def deal_view(session: Session, deal: Deal, *, timeline_limit: int | None = 20) -> dict[str, Any]:
-    """Everything about one deal: details, contact, company, stage history, activities, follow-ups."""
-    from crmcli.domain.activities import activity_record
-    from crmcli.domain.followups import open_followups
-
-    stage = session.get(Stage, deal.stage_id)
-    pipeline = session.get(Pipeline, deal.pipeline_id)
-    contact = session.get(Contact, deal.contact_id) if deal.contact_id else None
-    company = session.get(Company, deal.company_id) if deal.company_id else None
-    assert stage is not None and pipeline is not None
-    record = deal_record(
-        deal, stage, pipeline.name, contact.name if contact else None, company.name if company else None
-    )
-    record["history"] = history(session, deal)
-    query = select(Activity).where(Activity.deal_id == deal.id).order_by(Activity.at.desc(), Activity.id.desc())
-    total = session.exec(select(func.count()).select_from(Activity).where(Activity.deal_id == deal.id)).one()
-    record["activity_count"] = total
-    record["activities"] = [
-        activity_record(a, deal.title) for a in session.exec(query.limit(timeline_limit) if timeline_limit else query)
-    ]
-    record["followups"] = open_followups(session, deal_id=deal.id)
-    return record
-
-
-def customer_deals(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> dict[str, Any]:
+def deals_of(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> list[dict[str, Any]]:
     """The deals of one contact, or of one company (its own, and those of its people that name no
-    company), for the single customer view: open ones first by close date (undated last), then
-    closed ones, latest first; with the open pipeline (amount and weighted) and the won revenue
-    per currency, never added across currencies."""
+    company), as list_deals shows them, in no particular order."""
     query = _record_rows()
     if company_id is not None:
         query = query.where(_of_company(company_id))
     elif contact_id is not None:
         query = query.where(Deal.contact_id == contact_id)
     else:
-        raise Invalid("customer_deals needs a contact or a company")
-    records = [deal_record(d, st, p, c, co) for d, st, p, c, co in session.exec(query)]
-    open_ = sorted(
-        (r for r in records if r["status"] == "open"),
-        key=lambda r: (r["close_date"] is None, r["close_date"] or date.min, r["id"]),
-    )
-    closed = sorted(  # latest first; a closed deal without a close time (imported) last
-        (r for r in records if r["status"] != "open"),
-        key=lambda r: (r["closed_at"] is not None, r["closed_at"], r["id"]),
-        reverse=True,
-    )
-
-    def per_currency(rows: list[dict[str, Any]], key: str) -> dict[str, Decimal]:
-        sums: dict[str, Decimal] = {}
-        for r in rows:
-            if r[key] is not None:
-                sums[r["currency"]] = sums.get(r["currency"], Decimal(0)) + r[key]
-        return dict(sorted(sums.items()))
-
-    won = [r for r in closed if r["status"] == "won"]
-    return {
-        "deals": open_ + closed,
-        "open_deals": len(open_),
-        "won_deals": len(won),
-        "lost_deals": len(closed) - len(won),
-        "open_pipeline": per_currency(open_, "amount"),
-        "open_weighted": per_currency(open_, "weighted"),
-        "won_revenue": per_currency(won, "amount"),
-    }
+        raise Invalid("deals_of needs a contact or a company")
+    return [deal_record(d, st, p, c, co) for d, st, p, c, co in session.exec(query)]
 
 
 def board(

@@ -43,6 +43,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from crmcli.domain import search
+from crmcli.domain.indexing import reindex_company, reindex_contacts, reindex_deals
+from crmcli.domain.tags import set_tags, tags_of
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import (
     Activity,
@@ -575,15 +577,6 @@ def _retitle_activities(session: Session, activity_ids: list[int], subject: str,
         search.upsert(session, "activity", activity_id, f"{kind} · {subject}", text)
 
 
-def _reindex_deals(session: Session, deal_ids: list[int]) -> None:
-    from crmcli.domain.deals import reindex
-
-    for deal_id in deal_ids:
-        deal = session.get(Deal, deal_id)
-        if deal is not None:
-            reindex(session, deal)
-
-
 def _record_merge(
     session: Session,
     entity: str,
@@ -613,9 +606,6 @@ def merge_contacts(
     """Merge OTHERS into KEEP (see the module docstring); returns what moved and what was filled.
     Values of the others that differ from KEEP's are not taken: they are in the merge record's
     snapshot and in the result's not_taken."""
-    from crmcli.domain.contacts import reindex_many
-    from crmcli.domain.tags import set_tags, tags_of
-
     _lock_all(session, keep, others, "contact")
     assert keep.id is not None
     company_names = dict(
@@ -698,11 +688,11 @@ def merge_contacts(
     session.add(keep)
     session.flush()
     session.expire_all()  # the bulk updates above bypassed the identity map
-    reindex_many(session, [keep.id])
+    reindex_contacts(session, [keep.id])
     kept = session.get(Contact, keep.id)
     assert kept is not None
     _retitle_activities(session, moved["activities"], kept.name, only_without_contact=False)
-    _reindex_deals(session, moved["deals"])
+    reindex_deals(session, moved["deals"])
     session.flush()
     return _result(kept, gone, moved, filled, not_taken)
 
@@ -712,10 +702,6 @@ def merge_companies(
 ) -> dict[str, Any]:
     """Merge OTHERS into KEEP: their people, activities, deals and follow-ups move to KEEP;
     KEEP's empty fields are filled, tags unioned; one merge record per removed company."""
-    from crmcli.domain.companies import reindex
-    from crmcli.domain.contacts import reindex_many
-    from crmcli.domain.tags import set_tags, tags_of
-
     _lock_all(session, keep, others, "company")
     assert keep.id is not None
     moved: dict[str, list[Any]] = defaultdict(list)
@@ -771,10 +757,10 @@ def merge_companies(
     session.expire_all()
     kept = session.get(Company, keep.id)
     assert kept is not None
-    reindex(session, kept)
-    reindex_many(session, moved["contacts"])
+    reindex_company(session, kept)
+    reindex_contacts(session, moved["contacts"])
     _retitle_activities(session, moved["activities"], kept.name, only_without_contact=True)
-    _reindex_deals(session, moved["deals"])
+    reindex_deals(session, moved["deals"])
     session.flush()
     return _result(kept, gone, moved, filled, not_taken)
 

@@ -31,8 +31,15 @@ from typing import Any
 from sqlalchemy import exists, or_, select, text
 from sqlmodel import Session
 
+from crmcli.domain.dedupe import clusters
+from crmcli.domain.fields import field_defs
+from crmcli.domain.followups import list_followups
+from crmcli.domain.lookup import normalize_domain
 from crmcli.errors import Invalid, UsageError
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, Deal
+from crmcli.values.addressbook import normalize_birthday, normalize_website
+from crmcli.values.fieldtypes import coerce
+from crmcli.values.normalize import clean_text, name_key, normalize_email
 
 # An address this simple is one email_validator accepts as it is; anything else gets the full check.
 _SIMPLE_EMAIL = re.compile(
@@ -82,8 +89,6 @@ def _email_problem(value: str) -> str | None:
     if _SIMPLE_EMAIL.fullmatch(value) and len(value) <= 254 and value.rsplit(".", 1)[-1] not in _SPECIAL_USE:
         if len(value.split("@", 1)[0]) <= 64:
             return None
-    from crmcli.values.normalize import normalize_email
-
     try:
         clean = normalize_email(value)
     except Invalid as exc:
@@ -106,8 +111,6 @@ def _phone_problem(value: str) -> str | None:
 
 def _custom_problems(session: Session, entity: str) -> list[dict[str, Any]]:
     """Custom values that their declared field refuses or would store differently."""
-    from crmcli.domain.fields import coerce, field_defs
-
     defs = field_defs(session, entity)
     if not defs:
         return []
@@ -139,8 +142,6 @@ def _custom_problems(session: Session, entity: str) -> list[dict[str, Any]]:
 
 def _addressbook_problems(session: Session) -> list[dict[str, Any]]:
     """Birthdays and websites that today's checks refuse or would store differently."""
-    from crmcli.values.addressbook import normalize_birthday, normalize_website
-
     checks: tuple[tuple[Any, str, str, Callable[[str], str | None]], ...] = (
         (Contact, "contacts", "birthday", normalize_birthday),
         (Contact, "contacts", "website", normalize_website),
@@ -165,9 +166,6 @@ def _addressbook_problems(session: Session) -> list[dict[str, Any]]:
 
 
 def invalid_values(session: Session) -> list[dict[str, Any]]:
-    from crmcli.domain.companies import normalize_domain
-    from crmcli.values.normalize import clean_text, name_key
-
     out: list[dict[str, Any]] = []
     names = dict(session.execute(select(Contact.id, Contact.name)).all())
     for contact_id, email in session.execute(select(ContactEmail.contact_id, ContactEmail.email)):
@@ -217,8 +215,6 @@ def invalid_values(session: Session) -> list[dict[str, Any]]:
 
 
 def _duplicates(session: Session, entity: str) -> list[dict[str, Any]]:
-    from crmcli.domain.dedupe import clusters
-
     return [
         _item(c["id"], ", ".join(c["names"]), f"score {c['score']}: {'; '.join(c['reasons'])}", c["command"])
         for c in clusters(session, entity)
@@ -260,8 +256,6 @@ def won_deals_without_amount(session: Session) -> list[dict[str, Any]]:
 
 
 def overdue_followups(session: Session) -> list[dict[str, Any]]:
-    from crmcli.domain.followups import list_followups
-
     return [
         _item(
             f["id"],

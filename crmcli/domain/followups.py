@@ -23,11 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from crmcli.domain.activities import log_activity
+from crmcli.domain.lookup import ID_MAX, resolve_company, resolve_contact, split_kind
 from crmcli.errors import Conflict, Invalid, NotFound, UsageError
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp
 from crmcli.values import clock
 from crmcli.values.normalize import optional_notes, optional_text
-from crmcli.values.when import parse_cadence  # noqa: F401  (followups.parse_cadence: where callers find it)
+from crmcli.values.when import (
+    add_months,
+    day_start,
+    parse_cadence,  # noqa: F401  (followups.parse_cadence: where callers find it)
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -83,8 +89,6 @@ def parse_every(spec: str | None) -> str | None:
 def advance(due: datetime, every: str, steps: int = 1) -> datetime:
     """DUE moved on by STEPS repeats, at the same local wall time (so across a change of
     daylight-saving time a 09:00 follow-up stays at 09:00)."""
-    from crmcli.values.when import add_months
-
     days, months = _step(every)
     local = clock.to_local(due)
     day = local.date() + timedelta(days=days * steps)
@@ -190,13 +194,6 @@ def add_followup(
     return followup
 
 
-def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
-    """The contact, company or deal REF names (contact:REF, company:REF, deal:REF say which)."""
-    from crmcli.domain.activities import resolve_subject as resolve
-
-    return resolve(session, ref)
-
-
 @dataclass(frozen=True)
 class FollowUpId:
     """A stored follow-up (12) or the cadence follow-up of a contact (c12)."""
@@ -209,9 +206,7 @@ class FollowUpId:
 
 
 def parse_id(ref: str | int) -> FollowUpId:
-    """12, #12 or followup:12 (follow-up:12), and c12 for the cadence of contact #12 (crmcli.domain.refs)."""
-    from crmcli.domain.refs import split_kind
-
+    """12, #12 or followup:12 (follow-up:12), and c12 for the cadence of contact #12 (crmcli.domain.lookup)."""
     kind, rest = split_kind(str(ref))
     if kind is not None and kind != "followup":
         raise Invalid(f"'{ref}' names a {kind}: a follow-up id is wanted here")
@@ -232,8 +227,6 @@ def get_followup(session: Session, ref: str | int, *, lock: bool = False) -> Fol
             f"{fid} is the keep-in-touch cadence of contact #{fid.value}: it moves when you log an activity "
             f"(crm followups done {fid} --log TEXT); change it with crm contacts cadence {fid.value} 30d|off"
         )
-    from crmcli.domain.refs import ID_MAX
-
     followup = session.get(FollowUp, fid.value, with_for_update=lock or None) if fid.value <= ID_MAX else None
     if followup is None:
         raise NotFound(f"no follow-up with id {fid.value}")
@@ -241,8 +234,6 @@ def get_followup(session: Session, ref: str | int, *, lock: bool = False) -> Fol
 
 
 def _cadence_contact(session: Session, fid: FollowUpId) -> Contact:
-    from crmcli.domain.refs import ID_MAX
-
     contact = session.get(Contact, fid.value) if fid.value <= ID_MAX else None
     if contact is None or not contact.cadence_days:
         raise NotFound(f"no cadence follow-up {fid}: contact #{fid.value} has no keep-in-touch cadence")
@@ -251,8 +242,6 @@ def _cadence_contact(session: Session, fid: FollowUpId) -> Contact:
 
 def _log(session: Session, followup: FollowUp, text: str, type: str, by: str | None, at: datetime) -> Activity:
     """An activity on the record(s) of FOLLOWUP."""
-    from crmcli.domain.activities import log_activity
-
     contact = session.get(Contact, followup.contact_id) if followup.contact_id else None
     company = session.get(Company, followup.company_id) if followup.company_id else None
     deal = session.get(Deal, followup.deal_id) if followup.deal_id else None
@@ -270,8 +259,6 @@ def complete(
     now = clock.now()
     text = optional_notes(log, "the activity text")
     if fid.cadence:
-        from crmcli.domain.activities import log_activity
-
         contact = _cadence_contact(session, fid)
         activity = log_activity(session, type=log_type, text=text or "Kept in touch", contact=contact, at=now, by=by)
         assert contact.cadence_days is not None
@@ -380,8 +367,6 @@ class Frame:
 
     @classmethod
     def at(cls, now: datetime | None = None) -> Frame:
-        from crmcli.values.when import day_start
-
         now = now or clock.now()
         today = clock.to_local(now).date()
         return cls(now, today, day_start(today), day_start(today + timedelta(days=1)))
@@ -425,8 +410,6 @@ def relative(due: datetime, now: datetime | None = None) -> str:
 
 def _bounds(frame: Frame, window: str, days: int) -> tuple[datetime | None, datetime | None]:
     """[low, high) of due times for WINDOW."""
-    from crmcli.values.when import day_start
-
     if window == "overdue":
         return None, frame.today_start
     if window == "today":
@@ -620,12 +603,8 @@ def list_followups(
     low, high = _bounds(frame, window, days)
     contact_id = company_id = None
     if contact:
-        from crmcli.domain.contacts import resolve_contact
-
         contact_id = resolve_contact(session, contact).id
     if company:
-        from crmcli.domain.companies import resolve_company
-
         company_id = resolve_company(session, company).id
     rows = _stored_rows(
         session, frame, low=low, high=high, owner=owner, contact_id=contact_id, company_id=company_id, limit=limit

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crmcli.domain.refs import as_id, pick_one
+from crmcli.domain.fields import field_defs
+from crmcli.domain.lookup import as_id, pick_one
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.models import Deal, Pipeline, Stage
 from crmcli.values import clock
-from crmcli.values.normalize import clean_text, name_key, normalize_name
+from crmcli.values.normalize import clean_text, field_key, name_key, normalize_name
 
 KINDS = ("open", "won", "lost")
 DEFAULT_STAGES = [("Lead", 10, "open"), ("Qualified", 25, "open"), ("Proposal", 50, "open"),
@@ -215,8 +216,6 @@ def edit_stage(
     if rot_days is not None:
         stage.rot_days = _rot_days(rot_days)
     if require is not None:
-        from crmcli.domain.fields import field_defs, field_key
-
         custom = set(field_defs(session, "deals"))
         wanted = list(dict.fromkeys(field_key(r) for r in require))
         unknown = [r for r in wanted if r not in REQUIRABLE and r not in custom]
@@ -271,29 +270,27 @@ def move_stage(session: Session, stage: Stage, *, after: str) -> Stage:
     return stage
 
 
-def remove_stage(session: Session, stage: Stage, *, move_deals_to: str | None = None, by: str | None = None) -> int:
-    """Remove STAGE; deals sitting there move to MOVE_DEALS_TO first (refused without one).
-    Returns how many deals moved. The stage history keeps the removed stage's name."""
+def check_removable(session: Session, stage: Stage) -> None:
+    """Conflict when STAGE is the only won (lost) stage of its pipeline: a deal could not close."""
     pipeline = session.get(Pipeline, stage.pipeline_id)
     assert pipeline is not None
-    current = stages(session, pipeline)
-    if stage.kind in ("won", "lost") and sum(1 for s in current if s.kind == stage.kind) == 1:
+    if stage.kind in ("won", "lost") and sum(1 for s in stages(session, pipeline) if s.kind == stage.kind) == 1:
         raise Conflict(f"{stage.name} is the only {stage.kind} stage of {pipeline.name}; add another first")
-    sitting = list(session.exec(select(Deal).where(Deal.stage_id == stage.id)))
-    if sitting and not move_deals_to:
+
+
+def remove_stage(session: Session, stage: Stage) -> None:
+    """Remove STAGE, where no deal may sit: Conflict otherwise (crmcli.domain.deals.remove_stage
+    moves them first). The stage history keeps the removed stage's name."""
+    check_removable(session, stage)
+    pipeline = session.get(Pipeline, stage.pipeline_id)
+    assert pipeline is not None
+    sitting = session.exec(select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id)).one()
+    if sitting:
         raise Conflict(
-            f"{len(sitting)} deal{'s' if len(sitting) != 1 else ''} sit in {stage.name}: "
+            f"{sitting} deal{'s' if sitting != 1 else ''} sit in {stage.name}: "
             "say where they go with --move-deals-to STAGE"
         )
-    if sitting:
-        from crmcli.domain.deals import move_deal
-
-        target = resolve_stage(session, pipeline, move_deals_to or "")
-        if target.id == stage.id:
-            raise Invalid("the deals cannot move to the stage being removed")
-        for deal in sitting:
-            move_deal(session, deal, target, by=by, check_rules=False)
+    current = stages(session, pipeline)
     session.delete(stage)
     session.flush()
     _renumber(session, [s for s in current if s.id != stage.id])
-    return len(sitting)

@@ -10,11 +10,12 @@ from sqlmodel import Session, select
 
 from crmcli.errors import Invalid
 from crmcli.models import Setting
+from crmcli.values.money import currency_code
+from crmcli.values.normalize import normalize_name, valid_region
+from crmcli.values.when import valid_order
 
 
 def _region(value: str) -> str:
-    from crmcli.values.normalize import valid_region
-
     return valid_region(value)
 
 
@@ -29,20 +30,14 @@ def _timezone(value: str) -> str:
 
 
 def _currency(value: str) -> str:
-    from crmcli.values.money import currency_code
-
     return currency_code(value)
 
 
 def _date_order(value: str) -> str:
-    from crmcli.values.when import valid_order
-
     return valid_order(value)
 
 
 def _user(value: str) -> str:
-    from crmcli.values.normalize import normalize_name
-
     return normalize_name(value, "user")
 
 

@@ -108,17 +108,17 @@ def activity_rows(
         .outerjoin(Deal, Deal.id == Activity.deal_id)
     )
     if contact:
-        from crmcli.domain.contacts import resolve_contact
+        from crmcli.domain.lookup import resolve_contact
 
         query = query.where(Activity.contact_id == resolve_contact(session, contact).id)
     if company:
-        from crmcli.domain.companies import resolve_company
+        from crmcli.domain.lookup import resolve_company
 
         company_id = resolve_company(session, company).id
         people = select(Contact.id).where(Contact.company_id == company_id)
         query = query.where(or_(Activity.company_id == company_id, Activity.contact_id.in_(people)))
     if deal:
-        from crmcli.domain.deals import resolve_deal
+        from crmcli.domain.lookup import resolve_deal
 
         query = query.where(Activity.deal_id == resolve_deal(session, deal).id)
     if type:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from crmcli.analytics import kpi, reports, targets
+from crmcli.analytics.summary import kpi_summary
 from crmcli.errors import Invalid
 from crmcli.values import clock
 from crmcli.values.money import digits
@@ -103,7 +104,7 @@ def export(
     scope = kpi.make_scope(session, window, owner, pipeline)
     book = Workbook(write_only=True)
     charts = 0
-    summary = kpi.summary(session, window, owner=owner, pipeline=pipeline)
+    summary = kpi_summary(session, window, owner=owner, pipeline=pipeline)
     _kpis(book, summary)
     charts += _funnel(book, reports.funnel(session, scope))
     charts += _forecast(book, reports.forecast(session, scope, months))

@@ -250,6 +250,7 @@ def import_file(
         )
         session.add(run)
         session.commit()
+    run_id = run.id if run is not None else None  # read now: after Ctrl-C, run may be unreadable
     engine = _engine_for(chosen, session, options, run.id if run else None)
     _bulk_pragmas(session)
     counts = dict.fromkeys(COUNTS + EXTRA_COUNTS, 0)
@@ -368,12 +369,17 @@ def import_file(
         cleaning.close()  # the worker ignores Ctrl-C: it ends its batch and leaves, its semaphores released
         lines.close()  # what was reported so far; the run that completes the import reports it all again
         rejected.close()
-        session.rollback()
-        if run is not None:
-            run.status = "interrupted"
-            run.finished_at = clock.now()
-            session.add(run)
-            session.commit()
+        try:
+            session.rollback()
+        except Exception:  # Ctrl-C cut a commit short and left its connection unusable: start afresh
+            session.close()
+        if run_id is not None:
+            stopped = session.get(ImportRun, run_id)
+            if stopped is not None:
+                stopped.status = "interrupted"
+                stopped.finished_at = clock.now()
+                session.add(stopped)
+                session.commit()
         raise Interrupted(
             f"interrupted after {counts['read']:,} rows; what was committed stays. "
             "Run the same import again to complete it (rows already in are matched, not duplicated)"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from crmcli.domain import activities, companies, deals, pipeline
+from crmcli.domain import activities, companies, deals, indexing, lookup, pipeline
 from crmcli.errors import CrmError, Invalid
 from crmcli.importer import values
 from crmcli.importer.cleaning import ADDRESS, custom_pairs, first_ref
@@ -271,7 +271,7 @@ class CompanyImport(_Base):
 
     def clean(self, number: int, cells: dict[str, list[Any]]) -> dict[str, Any]:
         dropped: list[Any] = []
-        domain = self.attempt(dropped, "domain", self.one(cells, "domain"), companies.normalize_domain)
+        domain = self.attempt(dropped, "domain", self.one(cells, "domain"), lookup.normalize_domain)
         website = (
             self.attempt(dropped, "website", self.one(cells, "website"), values.website)
             if self.one(cells, "website")
@@ -300,7 +300,7 @@ class CompanyImport(_Base):
         row = {
             "row": number,
             "name": name,
-            "domain": domain or (companies.normalize_domain(website) if website else None),
+            "domain": domain or (lookup.normalize_domain(website) if website else None),
             "website": website,
             "phone": phone,
             "tags": [*[normalize_tag(t) for c in cells.get("tags", []) for t in values.split(c)], *self.extra_tags],
@@ -404,7 +404,7 @@ class CompanyImport(_Base):
             company.created_at = row["created_at"]
         company.updated_at = self.now
         assert company.id is not None
-        companies.reindex(self.session, company)
+        indexing.reindex_company(self.session, company)
         self._index(company.id, company.name, company.domain, company.external_id)
         self._claim(company.id, row)
         self.last_id = company.id
@@ -444,7 +444,7 @@ class CompanyImport(_Base):
         if new_ext:
             company.external_id = row["external_id"]
         company.updated_at = self.now
-        companies.reindex(self.session, company)
+        indexing.reindex_company(self.session, company)
         self._index(company.id, company.name, company.domain, company.external_id)
         action = "updated" if overwrite else "merged"
         self.record(company.id, action, row["row"], before, source_id=row.get("source_id"))
@@ -685,7 +685,7 @@ class DealImport(_Base):
         deal.external_id = row["external_id"]
         deal.updated_at = self.now
         assert deal.id is not None
-        deals.reindex(self.session, deal)  # with its notes and fields as stored
+        indexing.reindex_deal(self.session, deal)  # with its notes and fields as stored
         self.by_title.setdefault((deal.title_key, deal.company_id), []).append(deal.id)
         if deal.external_id:
             self.by_ext.setdefault(deal.external_id, deal.id)

@@ -380,7 +380,7 @@ def _restore_contacts(session: Session, items: list[tuple[Any, dict[str, Any]]])
         return
     from sqlalchemy import bindparam
 
-    from crmcli.domain.contacts import reindex_many
+    from crmcli.domain.indexing import reindex_contacts
     from crmcli.values.normalize import name_key
 
     # A contact changed by several rows of the file has several snapshots: the first is what it was.
@@ -415,7 +415,7 @@ def _restore_contacts(session: Session, items: list[tuple[Any, dict[str, Any]]])
                 rows.append(row)
         if rows:
             session.execute(insert(model), rows)
-    reindex_many(session, ids)
+    reindex_contacts(session, ids)
 
 
 def _restore(session: Session, entity: str, record: Any, before: dict[str, Any]) -> None:
@@ -438,7 +438,7 @@ def _restore(session: Session, entity: str, record: Any, before: dict[str, Any])
     if "updated_at" in before:
         record.updated_at = datetime.fromisoformat(before["updated_at"])
     if entity == "company":
-        from crmcli.domain.companies import reindex
+        from crmcli.domain.indexing import reindex_company
 
         if "tags" in before:
             session.execute(delete(CompanyTag.__table__).where(CompanyTag.__table__.c.company_id == record.id))
@@ -447,9 +447,10 @@ def _restore(session: Session, entity: str, record: Any, before: dict[str, Any])
                     insert(CompanyTag.__table__), [{"company_id": record.id, "tag": t} for t in before["tags"]]
                 )
         session.add(record)
-        reindex(session, record)
+        reindex_company(session, record)
     elif entity == "deal":
-        from crmcli.domain.deals import move_deal, reindex
+        from crmcli.domain.deals import move_deal
+        from crmcli.domain.indexing import reindex_deal
         from crmcli.models import Stage
 
         if before.get("stage_id") and before["stage_id"] != record.stage_id:
@@ -458,5 +459,5 @@ def _restore(session: Session, entity: str, record: Any, before: dict[str, Any])
                 move_deal(session, record, stage, check_rules=False)
                 record.updated_at = datetime.fromisoformat(before["updated_at"])
         session.add(record)
-        reindex(session, record)
+        reindex_deal(session, record)
     session.flush()

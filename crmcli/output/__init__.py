@@ -158,14 +158,11 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _clean_cell(text: str) -> str:
-    return one_line(text)
-
-
 # ---------------------------------------------------------------- writers
 
 
-def _console() -> Any:
+def make_console() -> Any:
+    """A Rich console on stdout that prints what it is given as it is (no markup, emoji or highlighting)."""
     from rich.console import Console
 
     # markup off too: a string that reaches Rich unwrapped is still printed as it is
@@ -198,7 +195,8 @@ def _layout(rows: list[list[str]], cols: list[Col], width: int) -> list[tuple[in
     return [(i, widths[i]) for i in keep]
 
 
-def _rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None = None, width: int = 80) -> Any:
+def rich_table(rows: list[dict[str, Any]], cols: list[Col], title: str | None = None, width: int = 80) -> Any:
+    """ROWS as a Rich table of COLS fitted to WIDTH (droppable columns go first), cells shown literally."""
     from rich import box
     from rich.table import Table
 
@@ -251,12 +249,12 @@ def emit_list(
             out.write(f"{row['id']}\n")
     elif fmt == "plain":
         for row in rows:
-            out.write("\t".join(_clean_cell(cell(row, c)) for c in cols) + "\n")
+            out.write("\t".join(one_line(cell(row, c)) for c in cols) + "\n")
     elif not rows:
         message(f"No {noun}.")
     else:
-        console = _console()
-        console.print(_rich_table(rows, cols, title, console.width))
+        console = make_console()
+        console.print(rich_table(rows, cols, title, console.width))
 
 
 def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: list[Section] = ()) -> None:  # type: ignore[assignment]
@@ -275,15 +273,15 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
     pairs = [(k, v) for k, v in pairs if v]
     if fmt == "plain":
         for key, value in pairs:
-            out.write(f"{key}\t{_clean_cell(value)}\n")
+            out.write(f"{key}\t{one_line(value)}\n")
         for section in sections:
             items = record.get(section.key) or []
             for row in items:
-                out.write(section.key + "\t" + "\t".join(_clean_cell(cell(row, c)) for c in section.cols) + "\n")
+                out.write(section.key + "\t" + "\t".join(one_line(cell(row, c)) for c in section.cols) + "\n")
         return
     from rich.table import Table
 
-    console = _console()
+    console = make_console()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -294,17 +292,16 @@ def emit_record(record: dict[str, Any], cols: list[Col], fmt: str, sections: lis
         items = record.get(section.key) or []
         console.print()
         if items:
-            console.print(_rich_table(items, section.cols, section.title, console.width))
+            console.print(rich_table(items, section.cols, section.title, console.width))
         elif section.empty:
             console.print(rich_text(section.title, "bold"), rich_text(f": {section.empty}"), sep="")
 
 
-def emit_written(record: dict[str, Any], fmt: str | None, quiet: bool, text: str) -> None:
-    """After a write: a message for people on stderr; the record or its id on stdout for scripts."""
+def emit_written(record: dict[str, Any], fmt: str, text: str) -> None:
+    """After a write: a message for people on stderr; for scripts, the record (json, csv) or its id
+    (ids, plain: -q or a pipe) on stdout; nothing more for a table. FMT as choose() gives it."""
     message(text)
-    if quiet or (fmt is None and not sys.stdout.isatty()):
-        sys.stdout.write(f"{record['id']}\n")
-    elif fmt == "json":
+    if fmt == "json":
         sys.stdout.write(dumps(record) + "\n")
     elif fmt == "csv":
         write_csv([record], sys.stdout)
@@ -404,7 +401,7 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console()
+    console = make_console()
     stages = board["stages"]
     count = sum(s["count"] for s in stages)
     who = f" · owner {board['owner']}" if board.get("owner") else ""
@@ -454,7 +451,7 @@ def emit_board(board: dict[str, Any], fmt: str) -> None:
         )
         if stage["deals"]:
             rows = [{**d, "title": ("⚠ " if d["stalled"] else "") + d["title"]} for d in stage["deals"]]
-            console.print(_rich_table(rows, deal_cols, None, width))
+            console.print(rich_table(rows, deal_cols, None, width))
         if stage["more"]:
             console.print(f"  … {stage['more']} more")
 

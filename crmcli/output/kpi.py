@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli.analytics.targets import unconverted_text
-from crmcli.output import Col, _clean_cell, _console, _rich_table, message, rich_text, write_csv
+from crmcli.output import Col, make_console, message, one_line, rich_table, rich_text, write_csv
 from crmcli.values.cells import dumps
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -120,11 +120,11 @@ def emit_kpi(data: dict[str, Any], fmt: str) -> None:
         for f in figures:
             cells = [_figure_label(f), value_text(f["unit"], f["current"], f["currency"])]
             cells += [value_text(f["unit"], f["previous"], f["currency"]), change_text(f)]
-            out.write("\t".join(_clean_cell(c) for c in cells) + "\n")
+            out.write("\t".join(one_line(c) for c in cells) + "\n")
         for t in _target_rows(data):
             actual = " ".join(x for x in (t["actual_text"].rstrip("*"), t["unconverted_text"]) if x)
             cells = ["target " + t["metric"], t["who"], t["window"], t["target_text"], actual, t["mark"]]
-            out.write("\t".join(_clean_cell(c) for c in cells) + "\n")
+            out.write("\t".join(one_line(c) for c in cells) + "\n")
         return
     _kpi_screen(data)
 
@@ -142,7 +142,7 @@ def _kpi_screen(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = _console()
+    console = make_console()
     console.print(rich_text(_header(data), "bold"))  # owner and pipeline names are data
     if data["empty"]:
         console.print(
@@ -175,21 +175,21 @@ def _kpi_screen(data: dict[str, Any]) -> None:
         cols = [Col("name", "Stage"), Col("count", "Deals", justify="right"),
                 Col("stalled", "Stalled", justify="right"), Col("value", "Value", justify="right", wrap=True),
                 Col("weighted_text", "Weighted", justify="right", wrap=True, drop=1)]  # fmt: skip
-        console.print(_rich_table(stages, cols, "Open pipeline by stage (stalled: past the stage's rot days)", width))
+        console.print(rich_table(stages, cols, "Open pipeline by stage (stalled: past the stage's rot days)", width))
     conversion = _conversion_rows(data["conversion"])
     if conversion:
-        console.print(_rich_table(conversion, _conversion_cols(), "Stage conversion: deals entering each stage", width))
+        console.print(rich_table(conversion, _conversion_cols(), "Stage conversion: deals entering each stage", width))
     if data["lost_reasons"]:
         cols = [Col("reason", "Lost reason"), Col("count", "Deals", justify="right"),
                 Col("share_text", "Share", justify="right"), Col("previous", "Previous", justify="right")]  # fmt: skip
         rows = [{**r, "share_text": f"{r['share']}%" if r["share"] is not None else ""} for r in data["lost_reasons"]]
-        console.print(_rich_table(rows, cols, "Top lost reasons", width))
+        console.print(rich_table(rows, cols, "Top lost reasons", width))
     if data["activity"]:
         cols = [Col("owner", "Owner"), Col("current", "Activities", justify="right"),
                 Col("previous", "Previous", justify="right"), Col("change_text", "Change")]  # fmt: skip
         rows = [{**r, "change_text": f"{r['change']:+}".replace("-", "−") if r["change"] else "= 0"}
                 for r in data["activity"]]  # fmt: skip
-        console.print(_rich_table(rows, cols, "Activity by owner", width))
+        console.print(rich_table(rows, cols, "Activity by owner", width))
     fu = data["followups"]
     lead = data["speed_to_lead"]
     console.print(
@@ -209,7 +209,7 @@ def _targets_table(console: Any, data: dict[str, Any]) -> None:
             Col("target_text", "Goal", justify="right"), Col("actual_text", "Actual", justify="right"),
             Col("expected_text", "Pace", justify="right", drop=1), Col("attainment_text", "Done", justify="right"),
             Col("mark", "Status")]  # fmt: skip
-    console.print(_rich_table(rows, cols, "Targets (pace: where a count or sum should be by now)", console.width))
+    console.print(rich_table(rows, cols, "Targets (pace: where a count or sum should be by now)", console.width))
     for r in rows:
         if r["unconverted_text"]:  # the * beside Actual
             console.print(rich_text(f"* {r['metric']} ({r['who']}): {r['unconverted_text']}"))
@@ -251,7 +251,7 @@ def _conversion_cols() -> list[Col]:
 # ---------------------------------------------------------------- reports
 
 
-def _flat_money(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+def flat_money(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """For people: money dicts as text."""
     return [{**r, **{k: money_text(r.get(k)) for k in keys if k in r}} for r in rows]
 
@@ -280,19 +280,19 @@ def emit_rows(
 
         emit_list(rows if fmt == "json" else _even(rows), cols, fmt, noun=noun)
         return
-    shown = people_rows if people_rows is not None else _flat_money(rows, money_keys)
+    shown = people_rows if people_rows is not None else flat_money(rows, money_keys)
     if fmt in ("plain", "ids"):
         cols = [c for c in cols if not c.key.startswith("bar")]
         for row in shown:
             from crmcli.output import cell
 
-            sys.stdout.write("\t".join(_clean_cell(cell(row, c)) for c in cols) + "\n")
+            sys.stdout.write("\t".join(one_line(cell(row, c)) for c in cols) + "\n")
         return
     if not rows:
         message(f"No {noun}.")
         return
-    console = _console()
-    console.print(_rich_table(shown, cols, title, console.width))
+    console = make_console()
+    console.print(rich_table(shown, cols, title, console.width))
 
 
 def emit_funnel(data: dict[str, Any], fmt: str) -> None:
@@ -307,7 +307,7 @@ def emit_funnel(data: dict[str, Any], fmt: str) -> None:
         return
     title = f"{data['pipeline']} funnel · deals entering each stage in {data['period']['label']}"
     if fmt == "table" and not any(r["entered"] for r in rows):
-        _console().print(rich_text(title))
+        make_console().print(rich_text(title))
         message(f"No deal entered a stage in {data['period']['label']}: try a longer period (--period year).")
         return
     emit_rows(rows, cols, fmt, noun="stages", title=title, people_rows=_conversion_rows(rows))

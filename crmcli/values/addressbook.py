@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from crmcli.errors import Invalid
+from crmcli.values import clock
 from crmcli.values.normalize import clean_text
 
 ADDRESS = ("street", "city", "region", "postcode", "country")
@@ -64,8 +65,6 @@ def _checked(text: str, year: int | None, month: int, day: int) -> str:
         raise Invalid(f"invalid birthday '{text}': no such day") from None
     if year is None:
         return f"--{month:02d}-{day:02d}"
-    from crmcli.values import clock
-
     if day_ > clock.now().date():
         raise Invalid(f"invalid birthday '{text}': it is in the future")
     return day_.isoformat()

@@ -87,6 +87,6 @@ def company_parts(
 
 
 def company_document(name: str, *, tags: Sequence[str] = (), **parts: Any) -> str:
-    """A company's document body, tags in order (what companies.reindex writes, for the importer);
+    """A company's document body, tags in order (what indexing.reindex_company writes, for the importer);
     PARTS are company_parts' keywords."""
     return compose(*company_parts(name, tags=sorted(tags), **parts))

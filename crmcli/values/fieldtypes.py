@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmcli.errors import Invalid
-from crmcli.values.normalize import clean_text
+from crmcli.values.normalize import clean_text, normalize_email
 
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
@@ -49,8 +49,6 @@ def coerce(definition: Any, name: str, raw: str) -> Any:
                 return choice
         raise Invalid(f"field {name}: '{raw}' is not one of {', '.join(definition.choices)}")
     if kind == "email":
-        from crmcli.values.normalize import normalize_email
-
         try:
             return normalize_email(value)
         except Invalid as exc:

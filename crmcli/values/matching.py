@@ -87,15 +87,16 @@ class Verdict(str):
     reason: str
     on: str
     conflict: str
+    _kind: Kind
 
     def __new__(cls, kind: Kind = "different", reason: str = "", on: str = "", conflict: str = "") -> Verdict:
         self = super().__new__(cls, kind)
-        self.reason, self.on, self.conflict = reason, on, conflict
+        self._kind, self.reason, self.on, self.conflict = kind, reason, on, conflict
         return self
 
     @property
     def kind(self) -> Kind:
-        return str.__str__(self)  # type: ignore[return-value]
+        return self._kind
 
     def __repr__(self) -> str:
         return f"Verdict({self.kind!r}, {self.reason!r})"

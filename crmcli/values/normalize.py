@@ -9,9 +9,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from crmcli.errors import Invalid
+
+if TYPE_CHECKING:  # imported on first use at run time
+    from email_validator import EmailNotValidError, ValidatedEmail
 
 # Limits on what is stored, in characters. Generous for any real record, small enough that
 # nothing a person or a file gives can make a row, a search document or a screen unbounded.
@@ -126,7 +130,7 @@ def fold_accents(value: str) -> str:
 
 
 @functools.cache
-def _email_validator() -> tuple[Any, Any]:
+def _email_validator() -> tuple[Callable[..., ValidatedEmail], type[EmailNotValidError]]:
     """email-validator's validate_email, with its check of the part after the @ remembered per
     domain: an import validates 100,000 addresses at a few dozen domains, and the IDNA checks
     of a domain were half of the cost. The check is a pure function of its arguments, and the
@@ -136,9 +140,10 @@ def _email_validator() -> tuple[Any, Any]:
     from email_validator import EmailNotValidError, validate_email
 
     module = importlib.import_module("email_validator.validate_email")
-    check = getattr(module, "validate_email_domain_name", None)
+    namespace = vars(module)  # the module's globals, where the library looks the check up
+    check = namespace.get("validate_email_domain_name")
     if check is not None and not hasattr(check, "cache_info"):
-        module.validate_email_domain_name = functools.lru_cache(maxsize=4096)(check)
+        namespace["validate_email_domain_name"] = functools.lru_cache(maxsize=4096)(check)
     return validate_email, EmailNotValidError
 
 

@@ -287,10 +287,10 @@ def _phrase(raw: str, ctx: _Ctx) -> Reading | None:
     today = ctx.today
     candidate = ctx.wall(today, at)
     if ctx.ahead:  # the next such time: today if still ahead, else tomorrow
-        day = today if candidate > ctx.now else today + timedelta(days=1)
+        on = today if candidate > ctx.now else today + timedelta(days=1)
     else:  # the last one: today if already passed, else yesterday
-        day = today if candidate <= ctx.now else today - timedelta(days=1)
-    return Reading(ctx.wall(day, at), day, True)
+        on = today if candidate <= ctx.now else today - timedelta(days=1)
+    return Reading(ctx.wall(on, at), on, True)
 
 
 def _reading(day: _Day, at: time | None, ctx: _Ctx) -> Reading:
@@ -380,16 +380,18 @@ def _day_of(words: list[str], ctx: _Ctx) -> _Day | None:
     if m:
         if m.group(1):
             kind = {"d": "day", "w": "week", "m": "month", "q": "quarter", "y": "year"}[m.group(2)]
-            end, which = True, None
+            end, relative = True, None
         else:
-            kind, end, which = m.group(5), m.group(3) == "end", m.group(4)
-        shift = {None: 0, "this": 0, "next": 1, "last": -1, "previous": -1}[which]
+            kind, end, relative = m.group(5), m.group(3) == "end", m.group(4)
+        shift = {None: 0, "this": 0, "next": 1, "last": -1, "previous": -1}[relative]
         pick = 1 if end else 0
-        roll = None
-        if which is None:  # "eow", "end of week": never one already over (leaning ahead)
+        roll: Callable[[], date] | None = None
+        if relative is None:  # "eow", "end of week": never one already over (leaning ahead)
 
-            def roll() -> date:
+            def following() -> date:
                 return _bounds(kind, today, shift + 1)[pick]
+
+            roll = following
 
         default = END_OF_DAY if end and ctx.ahead else None
         return _Day(_bounds(kind, today, shift)[pick], default=default, roll=roll)

@@ -9,6 +9,7 @@ as people type them without the key for it: 'soren odegard' finds 'Søren Ødeg�
 'Łódź'. Keys stored before are rewritten (only names with such a letter change).
 """
 
+import re
 import unicodedata
 
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ branch_labels = None
 depends_on = None
 
 TABLES = (("contact", "name", "name_key"), ("company", "name", "name_key"), ("deal", "title", "title_key"))
+# the combining marks 0009's keys removed, kept here as they were then
+COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def upgrade() -> None:
@@ -58,11 +61,11 @@ def upgrade() -> None:
 
 def _old_key(value: str) -> str:
     """name_key as 0009 made it: accents NFKD splits off removed, other letters kept."""
-    from crmcli.values.normalize import _COMBINING, clean_text
+    from crmcli.values.normalize import clean_text
 
     text = clean_text(value)
     if not text.isascii():
-        text = unicodedata.normalize("NFC", _COMBINING.sub("", unicodedata.normalize("NFKD", text)))
+        text = unicodedata.normalize("NFC", COMBINING.sub("", unicodedata.normalize("NFKD", text)))
     return " ".join(text.casefold().split())
 
 

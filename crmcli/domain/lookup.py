@@ -1,5 +1,6 @@
-"""REF arguments: the one resolver every command that takes a contact, company, deal (or
-follow-up) uses, so that a reference finds what a person means by it.
+"""Lookup: the one resolver every command that takes a contact, company, deal (or follow-up) REF
+uses, so that a reference finds what a person means by it: resolve_contact, resolve_company,
+resolve_deal and resolve_subject (any of the three) are built on resolve().
 
 In this order, the first step that finds anything decides:
 
@@ -26,7 +27,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
+
+from crmcli.domain import settings
 from crmcli.errors import Ambiguous, Invalid, NotFound
+from crmcli.models import Company, Contact, ContactEmail, ContactPhone, Deal, MergeRecord
+from crmcli.values import clock
+from crmcli.values.normalize import (
+    NAME_MAX,
+    brief,
+    clean_text,
+    company_key,
+    name_key,
+    normalize_email,
+    normalize_phone,
+    optional_text,
+)
 
 MAX_LISTED = 5
 CHOICE_MAX = 20  # a chooser is offered at most this many candidates; more is narrowed by the REF
@@ -81,10 +99,6 @@ def pick_one(what: str, ref: str, matches: Sequence[Any], describe: Callable[[An
 def follow_merges(session: Any, entity: str, record_id: int) -> tuple[int, Any] | None:
     """(the id RECORD_ID now lives on, when it was first merged away) after following the merge log
     of ENTITY (contact or company) through later merges, or None when it was never merged."""
-    from sqlmodel import select
-
-    from crmcli.models import MergeRecord
-
     current, at, seen = record_id, None, {record_id}
     while True:
         row = session.exec(
@@ -102,8 +116,6 @@ def follow_merges(session: Any, entity: str, record_id: int) -> tuple[int, Any] 
 def merged_record(session: Any, model: Any, entity: str, record_id: int) -> Any:
     """The record RECORD_ID was merged into (following later merges), with a note saying so, or
     NotFound: no ENTITY with that id, saying where a merged one went if it is gone too."""
-    from crmcli.values import clock
-
     found = follow_merges(session, entity, record_id)
     if found is None:
         raise NotFound(f"no {entity} with id {record_id}")
@@ -154,6 +166,21 @@ class Candidate:
         return text + (f" ({extra})" if extra else "")
 
 
+def normalize_domain(value: str | None) -> str | None:
+    """acme.de of 'https://www.Acme.de/about', 'anna@acme.de' or 'acme.de'; None for nothing;
+    Invalid for text that is no domain."""
+    text = optional_text(value)
+    if not text:
+        return None
+    text = re.sub(r"^[a-z]+://", "", text.lower()).split("/", 1)[0]
+    text = text.removeprefix("www.")
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    if "." not in text or " " in text:
+        raise Invalid(f"invalid domain '{value}': use a name such as example.com")
+    return text
+
+
 def split_kind(ref: str) -> tuple[str | None, str]:
     """'contact:12' → ('contact', '12'); 'Follow-up: 3' → ('followup', '3'); a REF without a known
     kind before its first colon → (None, REF)."""
@@ -175,8 +202,6 @@ def _plural(kind: str, count: int) -> str:
 
 def _models() -> dict[str, tuple[Any, Any, Any]]:
     """kind → (model, its name column, its name-key column)."""
-    from crmcli.models import Company, Contact, Deal
-
     return {
         "contact": (Contact, Contact.name, Contact.name_key),
         "company": (Company, Company.name, Company.name_key),
@@ -192,8 +217,6 @@ def resolve(session: Any, ref: str, kinds: Sequence[str] = KINDS, *, words: bool
     """(kind, record) of the one record of KINDS that REF names (see the module's docstring);
     NotFound, Ambiguous, or Invalid for a REF of another kind (company:3 where a contact is wanted).
     WORDS=False stops after the whole name (and says nothing of close names): a name to be made."""
-    from crmcli.values.normalize import NAME_MAX, brief, clean_text
-
     text = clean_text(ref)
     words = words and len(text) <= NAME_MAX  # longer than any name: no scan for parts of names
     ref = brief(ref)
@@ -213,6 +236,39 @@ def resolve(session: Any, ref: str, kinds: Sequence[str] = KINDS, *, words: bool
     if as_id(text) is not None:  # digits that were neither an id nor a phone
         raise NotFound(f"no {_what(wanted)} with id or phone {text}")
     raise NotFound(f"no {_what(wanted)} matches '{ref}'" + (_suggestions(session, text, wanted) if words else ""))
+
+
+def resolve_contact(session: Session, ref: str) -> Contact:
+    """The one contact REF names: contact:REF, an id (12 or #12), an email, a phone, the name
+    (case- and accent-blind), a prefix or words of it (resolve). The id of a contact merged into
+    another gives that other one, with a note (note)."""
+    return resolve(session, ref, ("contact",))[1]
+
+
+def resolve_company(session: Session, ref: str) -> Company:
+    """The one company REF names: company:REF, an id, an email at its domain, a phone, the name
+    (case- and accent-blind), its domain, a prefix or words of the name (resolve). The id of a
+    company merged into another gives that other one, with a note (note)."""
+    return resolve(session, ref, ("company",))[1]
+
+
+def resolve_deal(session: Session, ref: str) -> Deal:
+    """The one deal REF names: deal:REF, an id (12 or #12), the title (case- and accent-blind), a
+    prefix or words of it: 'Müller' is the one deal whose title has that word (resolve)."""
+    return resolve(session, ref, ("deal",))[1]
+
+
+def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
+    """A contact, a company or a deal (resolve), as (contact, company, deal) with one of them set.
+    'contact:REF', 'company:REF' and 'deal:REF' say which; otherwise all three are looked for, an
+    email names a contact before a company's domain, and a REF that names more than one record is
+    ambiguous."""
+    kind, record = resolve(session, ref, ("contact", "company", "deal"))
+    return (
+        record if kind == "contact" else None,
+        record if kind == "company" else None,
+        record if kind == "deal" else None,
+    )
 
 
 def _decide(session: Any, ref: str, kinds: Sequence[str], hits: list[tuple[str, Any]]) -> tuple[str, Any]:
@@ -243,10 +299,6 @@ def _decide(session: Any, ref: str, kinds: Sequence[str], hits: list[tuple[str, 
 def describe(session: Any, hits: Sequence[tuple[str, Any]]) -> list[Candidate]:
     """HITS (kind, record) as Candidates: a contact with its company and primary email, a company
     with its domain, a deal with its company and status."""
-    from sqlmodel import select
-
-    from crmcli.models import Company, ContactEmail
-
     company_ids = {getattr(r, "company_id", None) for _, r in hits} - {None}
     companies: dict[int, str] = {}
     if company_ids:
@@ -295,10 +347,6 @@ def _by_email(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
     """An email names a contact before a company: the company of its domain only when no contact has it."""
     if "@" not in text:
         return []
-    from sqlmodel import select
-
-    from crmcli.models import Contact, ContactEmail
-    from crmcli.values.normalize import normalize_email
 
     try:
         email = normalize_email(text)
@@ -321,12 +369,6 @@ def _phone_like(text: str) -> bool:
 def _by_phone(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
     if not _phone_like(text) or not {"contact", "company"} & set(kinds):
         return []
-    from sqlalchemy import or_
-    from sqlmodel import select
-
-    from crmcli.domain import settings
-    from crmcli.models import Company, Contact, ContactPhone
-    from crmcli.values.normalize import normalize_phone
 
     try:
         phone = normalize_phone(text, settings.get(session, "default_region"))
@@ -349,10 +391,6 @@ def _by_phone(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
 
 def _by_name(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
     """The name, case- and accent-blind (the indexed key); an exact spelling among several wins."""
-    from sqlmodel import select
-
-    from crmcli.values.normalize import name_key
-
     key = name_key(text)
     hits: list[tuple[str, Any]] = []
     for kind in kinds:
@@ -365,10 +403,6 @@ def _by_name(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, A
 def _by_domain(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
     if "company" not in kinds or "." not in text or " " in text:
         return []
-    from sqlmodel import select
-
-    from crmcli.domain.companies import normalize_domain
-    from crmcli.models import Company
 
     try:
         domain = normalize_domain(text)
@@ -383,10 +417,6 @@ def _by_company_key(session: Any, text: str, kinds: Sequence[str]) -> list[tuple
     among those whose name begins as TEXT does."""
     if "company" not in kinds:
         return []
-    from sqlmodel import select
-
-    from crmcli.models import Company
-    from crmcli.values.normalize import company_key, name_key
 
     key = company_key(text)
     if not key:
@@ -406,10 +436,6 @@ def _by_words(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
     """Names that have each word of TEXT, else names that start with TEXT or have words that start
     with each of its words. The database narrows by substring (no index: a scan of one column); the
     words are checked here."""
-    from sqlalchemy import select as sa_select
-
-    from crmcli.values.normalize import name_key
-
     key = name_key(text)
     words = re.findall(r"\w+", key)
     if not words:
@@ -446,10 +472,7 @@ def _suggestions(session: Any, text: str, kinds: Sequence[str]) -> str:
     """'; did you mean Anna Müller (contact #3)?' for the closest names, or ''. The names compared
     are those with a word that begins as a word of TEXT does (its first two letters: a typo is
     rarely there in every word), which the database finds in one pass."""
-    from rapidfuzz import fuzz, process
-    from sqlalchemy import or_, select
-
-    from crmcli.values.normalize import name_key
+    from rapidfuzz import fuzz, process  # heavy: loaded only when nothing was found
 
     key = name_key(text)
     starts = {word[:2] for word in re.findall(r"\w+", key)}
@@ -460,7 +483,7 @@ def _suggestions(session: Any, text: str, kinds: Sequence[str]) -> str:
         model, _, key_column = _models()[kind]
         patterns = [p for s in sorted(starts) for p in (f"{like_escape(s)}%", f"% {like_escape(s)}%")]
         near = or_(*(key_column.like(p, escape="\\") for p in patterns))
-        rows = session.connection().execute(select(model.id, key_column).where(near)).all()
+        rows = session.connection().execute(sa_select(model.id, key_column).where(near)).all()
         choices = [row[1] for row in rows]
         for _, score, index in process.extract(key, choices, scorer=fuzz.WRatio, limit=3, score_cutoff=80):
             scored.append((score, kind, rows[index][0]))
