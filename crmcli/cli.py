@@ -6,6 +6,7 @@ Every error surfaces through CrmGroup.main as one line on stderr with a meaningf
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
 from typing import Annotated, Any, Optional
@@ -33,7 +34,7 @@ from crmcli.commands import (
     reports,
     search,
 )
-from crmcli.commands._common import State
+from crmcli.commands._common import State, said
 from crmcli.commands._helpfmt import tidy
 from crmcli.errors import CrmError, ExitCode
 
@@ -55,10 +56,13 @@ class CrmGroup(TyperGroup):
 
         try:
             _check_arguments(sys.argv[1:] if args is None else args)
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            # in a context of its own: the zone and date order the session sets end with the invocation
+            rv = contextvars.copy_context().run(
+                super().main, args, prog_name, complete_var, standalone_mode=False, **extra
+            )
             code = rv if isinstance(rv, int) else ExitCode.OK
         except CrmError as exc:
-            error(exc.message)
+            error(said(exc))
             code = exc.exit_code
         except typer.Abort:
             error("aborted")

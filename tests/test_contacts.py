@@ -69,9 +69,9 @@ def test_add_refuses_the_same_person_but_adds_a_possible_duplicate(session) -> N
     same company with no other email or phone, is the same person; a shared info@ with another
     name, or the same name and company with other emails, is only possibly one."""
     anna = contacts.add_contact(session, name="Anna Müller", emails=["info@acme-gmbh.de"], company="Acme GmbH")
-    with pytest.raises(Conflict, match=f"^email info@acme-gmbh.de already belongs to #{anna.id} Anna Müller \\(--"):
+    with pytest.raises(Conflict, match=f"^email info@acme-gmbh.de already belongs to #{anna.id} Anna Müller$"):
         contacts.add_contact(session, name="A. Mueller", emails=["INFO@acme-gmbh.de"])
-    with pytest.raises(Conflict, match=f"^anna müller already exists as #{anna.id} Anna Müller at Acme GmbH \\(--"):
+    with pytest.raises(Conflict, match=f"^anna müller already exists as #{anna.id} Anna Müller at Acme GmbH$"):
         contacts.add_contact(session, name="anna müller", company="ACME Inc.")
     hans = contacts.add_contact(session, name="Hans Meier", emails=["info@acme-gmbh.de"], company="Acme GmbH")
     assert contacts.possible_duplicates(session, hans) == [
@@ -84,7 +84,7 @@ def test_add_refuses_the_same_person_but_adds_a_possible_duplicate(session) -> N
     with pytest.raises(Conflict, match=f"^Hans Meier already exists as #{hans.id} Hans Meier at Acme GmbH"):
         contacts.add_contact(session, name="Hans Meier", company=str(anna.company_id))  # a company by its id
     bo = contacts.add_contact(session, name="Bo")
-    with pytest.raises(Conflict, match=f"^bo already exists as #{bo.id} Bo \\(--"):
+    with pytest.raises(Conflict, match=f"^bo already exists as #{bo.id} Bo$"):
         contacts.add_contact(session, name="bo")  # no company on either side counts as the same company
     assert contacts.add_contact(session, name="bo", allow_duplicate=True).id != bo.id
     assert contacts.possible_duplicates(session, bo) == []  # the same, not possibly

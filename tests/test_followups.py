@@ -333,7 +333,7 @@ def test_recurring_done_moves_on_from_the_due_date_skipping_past_occurrences(ses
     # from done: one step from today, at its usual time of day
     from_done = followups.add_followup(session, due_at=at("2026-11-01T16:00"), contact=anna, every="2w", from_done=True)
     assert followups.complete(session, from_done.id)["next_due"] == at("2026-12-07T16:00")
-    with pytest.raises(UsageError, match="--from-done"):
+    with pytest.raises(UsageError, match="only a recurring follow-up"):
         followups.add_followup(session, due_at=at("2026-11-30T09:00"), contact=anna, from_done=True)
 
 

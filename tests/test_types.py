@@ -15,7 +15,22 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "pyproject.toml"
 
 # What must stay checked: a path may be added to [tool.mypy] files, never dropped from it.
-TYPED = ["crmcli/values", "crmcli/errors.py"]
+TYPED = [
+    "crmcli/values",
+    "crmcli/analytics",
+    "crmcli/errors.py",
+    # domain/, file by file until all of it checks clean (then the folder)
+    "crmcli/domain/__init__.py",
+    "crmcli/domain/fields.py",
+    "crmcli/domain/filters.py",
+    "crmcli/domain/followups.py",
+    "crmcli/domain/rates.py",
+    "crmcli/domain/records.py",
+    "crmcli/domain/search.py",
+    "crmcli/domain/settings.py",
+    "crmcli/domain/tags.py",
+    "crmcli/domain/views.py",
+]
 
 
 def _checked() -> list[str]:

@@ -35,11 +35,12 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import and_, case, column, exists, func, literal, or_, values
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from crmcli.domain.pipeline import get_pipeline
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp, Pipeline, Stage, StageChange, UTCDateTime
@@ -107,8 +108,8 @@ def percentiles(session: Session, query: Any, ps: tuple[int, ...] = (50,), group
     )
     wanted = []
     for p in ps:
-        low = (p * (ranked.c.n - 1)) // 100 + 1
-        wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
+        rank = (p * (ranked.c.n - 1)) // 100 + 1
+        wanted += [ranked.c.rn == rank, ranked.c.rn == rank + 1]
     rows = session.execute(select(ranked.c.g, ranked.c.n, ranked.c.rn, ranked.c.x).where(or_(*wanted)))
     picked: dict[Any, dict[int, Any]] = defaultdict(dict)
     counts: dict[Any, int] = {}
@@ -181,7 +182,7 @@ def closed_in(scope: Scope, status: str | tuple[str, ...]) -> list[Any]:
     statuses = (status,) if isinstance(status, str) else status
     w = scope.window
     return [
-        Deal.status.in_(statuses) if len(statuses) > 1 else Deal.status == statuses[0],
+        col(Deal.status).in_(statuses) if len(statuses) > 1 else Deal.status == statuses[0],
         Deal.closed_at >= at_utc(w.start),
         Deal.closed_at < at_utc(w.end),
         *deal_filters(scope),
@@ -189,10 +190,10 @@ def closed_in(scope: Scope, status: str | tuple[str, ...]) -> list[Any]:
 
 
 def all_stages(session: Session, pipeline_id: int | None = None) -> list[Stage]:
-    query = select(Stage).join(Pipeline, Pipeline.id == Stage.pipeline_id)
+    query = select(Stage).join(Pipeline, col(Pipeline.id) == col(Stage.pipeline_id))
     if pipeline_id is not None:
         query = query.where(Stage.pipeline_id == pipeline_id)
-    return list(session.exec(query.order_by(Pipeline.position, Pipeline.id, Stage.position)))
+    return list(session.exec(query.order_by(col(Pipeline.position), col(Pipeline.id), col(Stage.position))))
 
 
 def pipeline_names(session: Session) -> dict[int, str]:
@@ -206,8 +207,8 @@ def closed(session: Session, scope: Scope) -> dict[str, Any]:
     """Won and lost in the period: counts, and values per currency."""
     out: dict[str, Any] = {s: {"count": 0, "value": {}, "sized": {}} for s in ("won", "lost")}
     query = (
-        select(
-            Deal.status, Deal.currency, func.count(), func.count(Deal.amount_minor),
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            Deal.status, Deal.currency, func.count(), func.count(col(Deal.amount_minor)),
             func.coalesce(func.sum(Deal.amount_minor), 0),
         )
         .where(*closed_in(scope, ("won", "lost")))
@@ -227,12 +228,14 @@ def closed(session: Session, scope: Scope) -> dict[str, Any]:
 def won_sizes(session: Session, scope: Scope) -> dict[str, dict[str, Decimal]]:
     """Average and median amount of the won deals, per currency."""
     query = (
-        select(Deal.currency, func.count(Deal.amount_minor), func.sum(Deal.amount_minor))
-        .where(*closed_in(scope, "won"), Deal.amount_minor.is_not(None))
+        select(Deal.currency, func.count(col(Deal.amount_minor)), func.sum(col(Deal.amount_minor)))
+        .where(*closed_in(scope, "won"), col(Deal.amount_minor).is_not(None))
         .group_by(Deal.currency)
     )
-    averages = {c: money(Decimal(total) / n, c) for c, n, total in session.exec(query) if n}
-    values_ = select(Deal.currency.label("g"), Deal.amount_minor.label("x")).where(*closed_in(scope, "won"))
+    averages = {c: money(Decimal(total or 0) / n, c) for c, n, total in session.exec(query) if n}
+    values_: Select[str, int | None] = select(col(Deal.currency).label("g"), col(Deal.amount_minor).label("x")).where(
+        *closed_in(scope, "won")
+    )
     medians = percentiles(session, values_, (50,), grouped=True)
     return {
         c: {"average": averages[c], "median": money(medians[c][50], c), "deals": medians[c]["n"]}
@@ -294,11 +297,11 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
     names: dict[int, str] = {}
     # Deals that have not moved since AT sit where they sat then: the deal table answers.
     current = (
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
             Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0),
             func.sum(case((Deal.stage_entered_at < cutoff(Deal.stage_id), 1), else_=0)),
         )
-        .where(Deal.stage_id.in_(open_ids), *deal_filters(scope))
+        .where(col(Deal.stage_id).in_(open_ids), *deal_filters(scope))
         .group_by(Deal.stage_id, Deal.currency)
     )  # fmt: skip
     if at < now:
@@ -310,13 +313,13 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
         last = (
             select(h.id)
             .where(h.deal_id == Deal.id, h.at < at_utc(at))
-            .order_by(h.at.desc(), h.id.desc())
+            .order_by(col(h.at).desc(), col(h.id).desc())
             .limit(1)
             .correlate(Deal)
             .scalar_subquery()
         )
         moved = (
-            select(
+            select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
                 StageChange.to_stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0),
                 func.sum(case((StageChange.at < cutoff(StageChange.to_stage_id), 1), else_=0)),
                 func.max(StageChange.to_stage),
@@ -325,7 +328,8 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
             .join(StageChange, StageChange.id == last)
             .where(
                 # (a deal created after AT has no move before it: the join drops it)
-                Deal.stage_entered_at >= at_utc(at), StageChange.to_stage_id.not_in(closed_ids), *deal_filters(scope),
+                Deal.stage_entered_at >= at_utc(at), col(StageChange.to_stage_id).not_in(closed_ids),
+                *deal_filters(scope),
             )
             .group_by(StageChange.to_stage_id, Deal.currency)
         )  # fmt: skip
@@ -340,7 +344,7 @@ def open_pipeline(session: Session, scope: Scope, at: datetime | None = None) ->
     pipelines = pipeline_names(session)
     out_stages = []
     grand: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    ordered = [s.id for s in stage_list if s.kind == "open"] + sorted(set(sums) - set(by_id))
+    ordered = [s.id for s in stage_list if s.kind == "open" and s.id is not None] + sorted(set(sums) - set(by_id))
     for stage_id in ordered:
         stage = by_id.get(stage_id)
         probability = stage.probability if stage else 0
@@ -379,18 +383,20 @@ def forecast(session: Session, scope: Scope) -> dict[str, Any]:
     query = (
         select(
             Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0),
-            func.coalesce(func.sum(Deal.amount_minor * Stage.probability), 0),
+            func.coalesce(func.sum(col(Deal.amount_minor) * col(Stage.probability)), 0),
         )
-        .join(Stage, Stage.id == Deal.stage_id)
+        .join(Stage, col(Stage.id) == col(Deal.stage_id))
         # open by the stage's kind, so the close-date index finds the rows (not the many open deals)
-        .where(Stage.kind == "open", Deal.close_date >= w.first, Deal.close_date <= w.last, *deal_filters(scope))
+        .where(
+            Stage.kind == "open", col(Deal.close_date) >= w.first, col(Deal.close_date) <= w.last, *deal_filters(scope)
+        )
         .group_by(Deal.currency)
     )  # fmt: skip
     out: dict[str, Any] = {"count": 0, "value": {}, "weighted": {}}
     for currency, count, total, weighted in session.exec(query):
         out["count"] += count
         out["value"][currency] = money(total, currency)
-        out["weighted"][currency] = money(Decimal(weighted) / 100, currency)
+        out["weighted"][currency] = money(Decimal(weighted or 0) / 100, currency)
     out["value"] = dict(sorted(out["value"].items()))
     out["weighted"] = dict(sorted(out["weighted"].items()))
     return out
@@ -404,30 +410,30 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
     that moved on to a later stage and that reached a won stage (at or after that entry)."""
     w = scope.window
     stage_list = all_stages(session, scope.pipeline_id)
-    entry = select(
-        StageChange.to_stage_id.label("stage_id"),
-        StageChange.deal_id.label("deal_id"),
+    entry: Select[int, int, datetime] = select(
+        col(StageChange.to_stage_id).label("stage_id"),
+        col(StageChange.deal_id).label("deal_id"),
         func.min(StageChange.at).label("first_at"),
     ).where(StageChange.at >= at_utc(w.start), StageChange.at < at_utc(w.end))
     filters = deal_filters(scope)
     if filters:
-        entry = entry.join(Deal, Deal.id == StageChange.deal_id).where(*filters)
-    entered = entry.group_by(StageChange.to_stage_id, StageChange.deal_id).subquery("entered")
+        entry = entry.join(Deal, col(Deal.id) == col(StageChange.deal_id)).where(*filters)
+    entered = entry.group_by(col(StageChange.to_stage_id), col(StageChange.deal_id)).subquery("entered")
     here, there = aliased(Stage, name="here"), aliased(Stage, name="there")
     later = aliased(StageChange, name="later")
     moved_on = (
         select(later.id)
-        .join(there, there.id == later.to_stage_id)
+        .join(there, col(there.id) == col(later.to_stage_id))
         .where(
             later.deal_id == entered.c.deal_id, later.at >= entered.c.first_at,
             there.pipeline_id == here.pipeline_id,
-            or_(there.kind == "won", and_(there.kind == "open", there.position > here.position)),
+            or_(col(there.kind) == "won", and_(col(there.kind) == "open", col(there.position) > col(here.position))),
         )
     )  # fmt: skip
     # joined to the stage, like moved_on, so the (deal_id, at) index finds the deal's later moves
     won = (
         select(later.id)
-        .join(there, there.id == later.to_stage_id)
+        .join(there, col(there.id) == col(later.to_stage_id))
         .where(later.deal_id == entered.c.deal_id, later.at >= entered.c.first_at, there.kind == "won")
     )
     query = (
@@ -436,8 +442,8 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
             func.sum(case((exists(moved_on), 1), else_=0)), func.sum(case((exists(won), 1), else_=0)),
         )
         .select_from(entered)
-        .outerjoin(here, here.id == entered.c.stage_id)
-        .where(or_(here.id.is_(None), here.kind != "lost"))
+        .outerjoin(here, col(here.id) == entered.c.stage_id)
+        .where(or_(col(here.id).is_(None), col(here.kind) != "lost"))
         .group_by(entered.c.stage_id)
     )  # fmt: skip
     found = {stage_id: (n, on, wins) for stage_id, n, on, wins in session.exec(query)}
@@ -447,9 +453,9 @@ def conversion(session: Session, scope: Scope) -> list[dict[str, Any]]:
     if removed:
         rows = session.exec(
             select(StageChange.to_stage_id, func.max(StageChange.to_stage), func.max(Deal.pipeline_id))
-            .join(Deal, Deal.id == StageChange.deal_id)
-            .where(StageChange.to_stage_id.in_(removed))
-            .group_by(StageChange.to_stage_id)
+            .join(Deal, col(Deal.id) == col(StageChange.deal_id))
+            .where(col(StageChange.to_stage_id).in_(removed))
+            .group_by(col(StageChange.to_stage_id))
         )
         names = {i: (name, p) for i, name, p in rows}
         if scope.pipeline_id is not None:  # deals never change pipeline: theirs is the stage's
@@ -490,20 +496,31 @@ def activity(session: Session, scope: Scope) -> dict[str | None, int]:
     return {by: n for by, n in session.exec(query.group_by(Activity.by))}
 
 
-def followups(session: Session, scope: Scope) -> dict[str, int]:
+class FollowUpFigures(TypedDict):
+    """The dated follow-ups due in a period (followups)."""
+
+    due: int
+    on_time: int  # done by the end of their local due day
+    late: int
+    overdue: int  # open, their day is over
+    open: int  # open, due today or later
+    on_time_pct: Decimal | None  # of those done; None when none is
+
+
+def followups(session: Session, scope: Scope) -> FollowUpFigures:
     """The dated follow-ups due in the period: done on time (by the end of their local due day),
     done late, overdue (open, their day is over) and open (due today or later)."""
     w = scope.window
     now = clock.now()
     days = buckets([(day_start(w.first + timedelta(days=i)), day_start(w.first + timedelta(days=i + 1)))
                     for i in range(w.days)], "due_day")  # fmt: skip
-    done = FollowUp.done_at.is_not(None)
+    done = col(FollowUp.done_at).is_not(None)
 
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
             func.count(),
             count(and_(done, FollowUp.done_at < days.c.hi)),
             count(and_(done, FollowUp.done_at >= days.c.hi)),
@@ -530,7 +547,16 @@ def _created_in(model: Any, scope: Scope) -> list[Any]:
     return out
 
 
-def speed_to_lead(session: Session, scope: Scope) -> dict[str, Any]:
+class LeadFigures(TypedDict):
+    """Speed to lead over a period's new contacts (speed_to_lead)."""
+
+    contacts: int  # created in the period
+    reached: int  # with an activity logged since
+    not_reached: int
+    median_hours: Decimal | None  # creation to first activity; None when none was reached
+
+
+def speed_to_lead(session: Session, scope: Scope) -> LeadFigures:
     """Median hours from a new contact's creation to the first activity logged on it."""
     first = (
         select(func.min(Activity.at))
@@ -567,8 +593,8 @@ def entered(session: Session, scope: Scope) -> dict[int, int]:
     )
     filters = deal_filters(scope)
     if filters:
-        query = query.join(Deal, Deal.id == StageChange.deal_id).where(*filters)
-    return {stage_id: n for stage_id, n in session.exec(query.group_by(StageChange.to_stage_id))}
+        query = query.join(Deal, col(Deal.id) == col(StageChange.deal_id)).where(*filters)
+    return {stage_id: n for stage_id, n in session.exec(query.group_by(col(StageChange.to_stage_id)))}
 
 
 def period_figures(session: Session, scope: Scope, *, previous: bool = False) -> dict[str, Any]:

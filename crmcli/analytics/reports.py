@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, and_, case, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.analytics.kpi import (
     Scope,
@@ -85,21 +85,25 @@ def forecast(session: Session, scope: Scope, months: int = 6) -> list[dict[str, 
     currency. Open deals whose close date has passed come first ("earlier"), undated ones last."""
     spans = months_from(scope.window.first, max(1, months))
     table = buckets([(w.first, w.last + timedelta(days=1)) for w in spans], "close_month", Date())
-    weighted = func.coalesce(func.sum(Deal.amount_minor * Stage.probability), 0)
+    weighted = func.coalesce(func.sum(col(Deal.amount_minor) * col(Stage.probability)), 0)
     base = [Deal.status == "open", *deal_filters(scope)]
     dated = (
-        select(table.c.i, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0), weighted)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            table.c.i, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0), weighted
+        )
         .select_from(Deal)
         .join(Stage, Stage.id == Deal.stage_id)
         .join(table, and_(Deal.close_date >= table.c.lo, Deal.close_date < table.c.hi))
         .where(*base)
         .group_by(table.c.i, Deal.currency)
     )
-    bucket = case((Deal.close_date.is_(None), "undated"), else_="earlier")
+    bucket = case((col(Deal.close_date).is_(None), "undated"), else_="earlier")
     rest = (
-        select(bucket, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0), weighted)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            bucket, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0), weighted
+        )
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*base, or_(Deal.close_date.is_(None), Deal.close_date < spans[0].first))
+        .where(*base, or_(col(Deal.close_date).is_(None), col(Deal.close_date) < spans[0].first))
         .group_by(bucket, Deal.currency)
     )
     cells: dict[Any, dict[str, tuple[int, int, int]]] = defaultdict(dict)
@@ -139,7 +143,9 @@ def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
         })  # fmt: skip
 
     closed = (
-        select(Deal.owner, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            Deal.owner, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0)
+        )
         .where(*closed_in(scope, ("won", "lost")))
         .group_by(Deal.owner, Deal.status, Deal.currency)
     )
@@ -157,13 +163,13 @@ def owners(session: Session, scope: Scope) -> list[dict[str, Any]]:
     if open_ids:
         for owner, count in session.exec(
             select(Deal.owner, func.count())
-            .where(Deal.stage_id.in_(open_ids), *deal_filters(scope))
+            .where(col(Deal.stage_id).in_(open_ids), *deal_filters(scope))
             .group_by(Deal.owner)
         ):
             row(owner)["open_deals"] = count
     today = clock.to_local(clock.now()).date()
     overdue = select(FollowUp.owner, func.count()).where(
-        FollowUp.done_at.is_(None), FollowUp.due_at < at_utc(day_start(today))
+        col(FollowUp.done_at).is_(None), col(FollowUp.due_at) < at_utc(day_start(today))
     )
     if scope.owner:
         overdue = overdue.where(FollowUp.owner == scope.owner)
@@ -190,9 +196,9 @@ def customers(session: Session, scope: Scope) -> list[dict[str, Any]]:
     w = scope.window
     as_of = min(clock.now(), w.end)
     in_period = Deal.closed_at >= at_utc(w.start)
-    per = (Deal.company_id,)
+    per = (col(Deal.company_id),)
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
             Deal.company_id, Company.name, Deal.currency,
             func.count(), func.coalesce(func.sum(Deal.amount_minor), 0),
             func.sum(case((in_period, 1), else_=0)),
@@ -236,7 +242,7 @@ def stalled(
     if not stage_list:
         return []
     cut = case({s.id: at_utc(now - timedelta(days=s.rot_days or 0)) for s in stage_list}, value=Deal.stage_id)
-    conditions = [Deal.stage_id.in_([s.id for s in stage_list]), Deal.stage_entered_at < cut, *deal_filters(scope)]
+    conditions = [col(Deal.stage_id).in_([s.id for s in stage_list]), Deal.stage_entered_at < cut, *deal_filters(scope)]
     if window is not None:
         # stale since = entered + rot days, within the window: entered within the window shifted back by rot days
         lo = case(
@@ -245,7 +251,9 @@ def stalled(
         hi = case({s.id: at_utc(window.end - timedelta(days=s.rot_days or 0)) for s in stage_list}, value=Deal.stage_id)
         conditions += [Deal.stage_entered_at >= lo, Deal.stage_entered_at < hi]
     query = (
-        select(Deal, Stage.name, Stage.rot_days, Pipeline.name, Company.name)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            Deal, Stage.name, Stage.rot_days, Pipeline.name, Company.name
+        )
         .join(Stage, Stage.id == Deal.stage_id)
         .join(Pipeline, Pipeline.id == Deal.pipeline_id)
         .outerjoin(Company, Company.id == Deal.company_id)
@@ -295,10 +303,14 @@ def trend(session: Session, scope: Scope, months: int = 12) -> list[dict[str, An
     start, end = at_utc(spans[0].start), at_utc(spans[-1].end)
     table = buckets([(w.start, w.end) for w in spans], "month")
     closed = (
-        select(table.c.i, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            table.c.i, Deal.status, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0)
+        )
         .select_from(Deal)
         .join(table, and_(Deal.closed_at >= table.c.lo, Deal.closed_at < table.c.hi))
-        .where(Deal.status.in_(("won", "lost")), Deal.closed_at >= start, Deal.closed_at < end, *deal_filters(scope))
+        .where(
+            col(Deal.status).in_(("won", "lost")), Deal.closed_at >= start, Deal.closed_at < end, *deal_filters(scope)
+        )
         .group_by(table.c.i, Deal.status, Deal.currency)
     )
     rows: list[dict[str, Any]] = []

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlmodel import Session
 
 from crmcli.analytics import kpi
-from crmcli.analytics.kpi import TENTH, make_scope, period_figures, pipeline_names
+from crmcli.analytics.kpi import TENTH, FollowUpFigures, LeadFigures, make_scope, period_figures, pipeline_names
 from crmcli.analytics.targets import METRICS, list_targets
 from crmcli.domain import rates, settings
 from crmcli.errors import Invalid
@@ -25,9 +25,48 @@ from crmcli.values.money import digits
 from crmcli.values.periods import Window, containing
 
 
+class Figure(TypedDict):
+    """One line of the KPI screen: a figure this period and the one before, and the change."""
+
+    key: str  # open_deals, won_value, win_rate, … (one per currency for money)
+    label: str
+    unit: str  # count | money | percent | days | hours
+    currency: str | None  # money only
+    current: Decimal | int | None  # None: nothing to measure (e.g. no closed deals)
+    previous: Decimal | int | None  # None also when the figure has no period before (the forecast)
+    change: Decimal | int | None
+    change_pct: Decimal | None
+    better: str | None  # up | down | None (neither)
+
+
+class OwnerActivity(TypedDict):
+    owner: str  # "(nobody)" for activities logged without one
+    current: int
+    previous: int
+    change: int
+
+
+class KpiSummary(TypedDict):
+    """Everything `crm kpi` shows (kpi_summary)."""
+
+    period: dict[str, Any]  # Window.as_dict() and elapsed (0-1)
+    previous: dict[str, Any]
+    owner: str | None
+    pipeline: str | None
+    empty: bool  # no data in either period
+    figures: list[Figure]
+    open_pipeline: list[dict[str, Any]]  # per open stage: crmcli.analytics.kpi.open_pipeline's stages
+    conversion: list[dict[str, Any]]  # kpi.conversion's rows, with previous_entered
+    lost_reasons: list[dict[str, Any]]  # the top five, with previous
+    activity: list[OwnerActivity]
+    followups: FollowUpFigures
+    speed_to_lead: LeadFigures
+    targets: list[dict[str, Any]]  # attainment's rows
+
+
 def kpi_summary(
     session: Session, window: Window, *, owner: str | None = None, pipeline: str | None = None, targets: bool = True
-) -> dict[str, Any]:
+) -> KpiSummary:
     """The KPI screen: every figure for WINDOW beside the period before it, the change, the
     details (stages, conversion, lost reasons, activity per owner) and attainment of targets."""
     scope = make_scope(session, window, owner, pipeline)
@@ -69,7 +108,7 @@ def kpi_summary(
         figure("new_companies", "New companies", "count", cur["new"]["companies"], prev["new"]["companies"]),
     ]  # fmt: skip
     owners = sorted(set(cur["activity"]) | set(prev["activity"]), key=lambda o: (o is None, o or ""))
-    activity_rows = [
+    activity_rows: list[OwnerActivity] = [
         {"owner": o or "(nobody)", "current": cur["activity"].get(o, 0), "previous": prev["activity"].get(o, 0),
          "change": cur["activity"].get(o, 0) - prev["activity"].get(o, 0)}
         for o in owners
@@ -85,7 +124,7 @@ def kpi_summary(
     data_seen = any(
         f["current"] or f["previous"] for f in figures if f["unit"] in ("count", "money") and f["key"] != "forecast"
     ) or any(f["current"] for f in figures if f["key"] == "forecast")
-    out = {
+    out: KpiSummary = {
         "period": {**window.as_dict(), "elapsed": round(window.elapsed(), 3)},
         "previous": before.as_dict(),
         "owner": scope.owner,
@@ -112,7 +151,7 @@ def kpi_summary(
 def figure(
     key: str, label: str, unit: str, current: Any, previous: Any, *, currency: str | None = None,
     better: str | None = "up", comparable: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+) -> Figure:  # fmt: skip
     change = change_pct = None
     if comparable and current is not None and previous is not None:
         change = current - previous
@@ -126,7 +165,7 @@ def figure(
 
 def per_currency(
     key: str, label: str, current: dict[str, Decimal], previous: dict[str, Decimal], *, zero: bool = True, **kw: Any
-) -> list[dict[str, Any]]:
+) -> list[Figure]:
     """One figure per currency seen in either period (a missing sum is 0; a missing average, none)."""
     rows = []
     for currency in sorted(set(current) | set(previous)):
@@ -167,19 +206,24 @@ def won_value(session: Session, scope: kpi.Scope, currency: str, cache: dict) ->
 def actual(session: Session, scope: kpi.Scope, metric: str, currency: str | None, cache: dict) -> Decimal | None:
     """The figure METRIC stands at over SCOPE (None: nothing to measure yet, e.g. no closed deals)."""
     if metric == "won_value":
-        return won_value(session, scope, currency or settings.get(session, "currency") or "EUR", cache)["value"]
+        main = currency or settings.get(session, "currency") or "EUR"
+        won: Decimal | None = won_value(session, scope, main, cache)["value"]
+        return won
     if metric == "won_count":
         return Decimal(_parts(session, scope, cache, "closed")["won"]["count"])
     if metric == "win_rate":
-        return _parts(session, scope, cache, "closed")["win_rate"]
+        rate: Decimal | None = _parts(session, scope, cache, "closed")["win_rate"]
+        return rate
     if metric == "new_contacts":
         return Decimal(_parts(session, scope, cache, "new")["contacts"])
     if metric == "activities":
         return Decimal(sum(_parts(session, scope, cache, "activity").values()))
     if metric == "speed_to_lead_hours":
-        return _parts(session, scope, cache, "lead")["median_hours"]
+        hours: Decimal | None = _parts(session, scope, cache, "lead")["median_hours"]
+        return hours
     if metric == "cycle_days":
-        return _parts(session, scope, cache, "cycle")["median_days"]
+        days: Decimal | None = _parts(session, scope, cache, "cycle")["median_days"]
+        return days
     raise Invalid(f"unknown metric '{metric}'")
 
 

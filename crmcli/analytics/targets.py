@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from crmcli.domain import settings
 from crmcli.domain.lookup import as_id
-from crmcli.errors import Invalid, NotFound
+from crmcli.errors import Hint, Invalid, NotFound
 from crmcli.models import Target
 from crmcli.values import clock
 from crmcli.values.money import currency_code, format_money, parse_amount, to_decimal
@@ -99,7 +99,9 @@ def set_target(
     if METRICS[metric][0] == "money":
         currency = currency_code(currency or settings.get(session, "currency") or "EUR")
     elif currency:
-        raise Invalid(f"{metric} is not an amount of money: leave out --currency")
+        raise Invalid(
+            f"{metric} is not an amount of money", hint=Hint("leave out {currency}", form="{message}: {hint}")
+        )
     else:
         currency = None
     amount = _value(metric, str(value), currency)

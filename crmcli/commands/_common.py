@@ -25,6 +25,9 @@ import typer
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from crmcli.domain.lookup import Note
+    from crmcli.errors import CrmError
+
 
 class Fmt(str, Enum):
     table = "table"
@@ -175,6 +178,29 @@ class State:
     db: str | None = None
 
 
+# The library's errors and notes speak about the data; a hint names the keyword argument of the
+# call that changes the outcome (crmcli.errors.Hint). The command line says it with its own option:
+# --keyword-with-dashes, or the spelling here where the option is named otherwise.
+OPTIONS = {"custom": "--field", "fmt": "--format"}
+
+
+def option_of(keyword: str) -> str:
+    """The option the command line passes as KEYWORD: allow_duplicate → --allow-duplicate."""
+    return OPTIONS.get(keyword) or "--" + keyword.replace("_", "-")
+
+
+def said(exc: CrmError) -> str:
+    """The one line a user reads for EXC: its message, and its hint in terms of the options."""
+    return exc.hint.line(exc.message, option_of) if exc.hint else exc.message
+
+
+def say_note(note: Note) -> None:
+    """A library note on stderr (crmcli.domain.lookup.note), its hint in terms of the options."""
+    from crmcli.output import message
+
+    message(note.hint.line(note, option_of) if note.hint else note)
+
+
 def fmt_of(fmt: Enum | None, quiet: bool = False) -> str:
     """The output format of every command (a --format choice, -q): ids with QUIET, else FMT, else a
     table on a terminal and plain lines in a pipe (crmcli.output.choose)."""
@@ -195,22 +221,24 @@ def owner_of(owner: str | None, mine: bool) -> str | None:
 
 @contextmanager
 def session(ctx: typer.Context, *, write: bool = False, create: bool = False) -> Iterator[Session]:
-    """One transaction on the invocation's database; local time zone set from the config. A
-    database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
+    """One transaction on the invocation's database; from here on times show and read in the
+    config's timezone and date_order (crmcli.values.clock, context variables: the error boundary
+    runs each invocation in a context of its own, so they end with it and never reach a library
+    caller). A database named by --db/CRM_DB must exist unless CREATE (crm init); the default one is made."""
     from crmcli import storage
     from crmcli.commands._prompts import choose_ref
     from crmcli.domain import lookup, settings
-    from crmcli.output import message
     from crmcli.values import clock
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
-    lookup.set_note_sink(message)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
+    lookup.set_note_sink(say_note)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
     lookup.set_chooser(choose_ref)  # an ambiguous REF is chosen from a list on a terminal, else an error
     try:
         with storage.session_scope(db, write=write, create=create or not db) as s:
+            # for the rest of the invocation, output included: the zone, and how 1/2/2027 reads
             clock.set_local_zone(settings.get(s, "timezone"))
-            clock.set_date_order(settings.get(s, "date_order"))  # how 1/2/2027 reads (crmcli.values.when)
+            clock.set_date_order(settings.get(s, "date_order"))
             yield s
     finally:
         lookup.set_note_sink(None)

@@ -55,14 +55,11 @@ AllowPastOpt = Annotated[
 
 
 def _future(text: str, what: str, allow_past: bool) -> datetime:
-    """TEXT read ahead (crmcli.values.when); a time already past is refused unless ALLOW_PAST."""
-    from crmcli.errors import UsageError
-    from crmcli.values.when import PastTime, parse_when
+    """TEXT read ahead (crmcli.values.when); a time already past is refused unless ALLOW_PAST
+    (PastTime, whose hint the error boundary words as --allow-past)."""
+    from crmcli.values.when import parse_when
 
-    try:
-        return parse_when(text, what=what, allow_past=allow_past)
-    except PastTime as exc:
-        raise UsageError(f"{exc}: use --allow-past to set it anyway") from None
+    return parse_when(text, what=what, allow_past=allow_past)
 
 
 def list_cols() -> list:

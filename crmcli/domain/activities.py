@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from crmcli.domain import search
+from crmcli.domain.records import ActivityRecord
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Company, Contact, Deal
 from crmcli.values import clock
@@ -54,7 +54,8 @@ def log_activity(
     return activity
 
 
-def activity_record(activity: Activity, subject: str | None = None) -> dict[str, Any]:
+def activity_record(activity: Activity, subject: str | None = None) -> ActivityRecord:
+    assert activity.id is not None  # a stored activity
     return {
         "id": activity.id,
         "at": activity.at,
@@ -70,7 +71,7 @@ def activity_record(activity: Activity, subject: str | None = None) -> dict[str,
 
 def timeline(
     session: Session, *, contact_ids: list[int] | None = None, company_id: int | None = None, limit: int | None = 20
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[ActivityRecord], int]:
     """Activities, newest first, on the given contacts and/or the company; with the total count."""
     conditions = []
     if contact_ids:

@@ -12,8 +12,9 @@ from crmcli.domain import fields, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
 from crmcli.domain.indexing import reindex_company, reindex_contacts
 from crmcli.domain.lookup import as_id, like_escape, normalize_domain, note, resolve, split_kind
+from crmcli.domain.records import CompanyRecord
 from crmcli.domain.tags import having_tag, set_tags, tags_of
-from crmcli.errors import Invalid, NotFound
+from crmcli.errors import Hint, Invalid, NotFound
 from crmcli.models import Activity, Company, CompanyTag, Contact
 from crmcli.values import clock
 from crmcli.values.addressbook import normalize_website
@@ -60,7 +61,8 @@ def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_
     if company is None:
         return add_company(session, name=ref, owner=owner)
     if near:
-        note(f"using company #{company.id} {company.name} for '{clean_text(ref)}' (--new-company makes a new one)")
+        said = f"using company #{company.id} {company.name} for '{clean_text(ref)}'"
+        note(said, Hint("{new_company} makes a new one"))
     return company
 
 
@@ -185,7 +187,8 @@ def remove_company(session: Session, company: Company) -> int:
     return len(people)
 
 
-def company_record(company: Company, tags: list[str], people: int) -> dict[str, Any]:
+def company_record(company: Company, tags: list[str], people: int) -> CompanyRecord:
+    assert company.id is not None  # a stored company
     return {
         "id": company.id,
         "name": company.name,
@@ -242,7 +245,7 @@ def list_companies(
     since: str | None = None,
     sort: str = "name",
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CompanyRecord]:
     query = select(Company)
     if tag:
         query = query.where(having_tag(Company, CompanyTag, "company_id", tag))

@@ -14,8 +14,9 @@ from crmcli.domain.companies import find_company, find_or_create
 from crmcli.domain.filters import apply_sort, where_clauses
 from crmcli.domain.indexing import contact_details, reindex_contacts
 from crmcli.domain.lookup import resolve_company
+from crmcli.domain.records import ContactRecord
 from crmcli.domain.tags import having_tag, set_tags
-from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.errors import Conflict, Hint, Invalid, NotFound
 from crmcli.models import (
     Activity,
     Company,
@@ -58,6 +59,9 @@ def _region(session: Session, region: str | None) -> str:
     return region or settings.get(session, "default_region") or "US"
 
 
+ANYWAY = Hint("{allow_duplicate} adds it anyway")  # the hint of a refused duplicate
+
+
 def _check_duplicates(session: Session, emails: list[str], phones: list[str], exclude: int | None = None) -> None:
     for model, column, values, what in (
         (ContactEmail, ContactEmail.email, emails, "email"),
@@ -75,9 +79,7 @@ def _check_duplicates(session: Session, emails: list[str], phones: list[str], ex
         hit = session.exec(query.order_by(Contact.id)).first()
         if hit is not None:
             value, other_id, other_name = hit
-            raise Conflict(
-                f"{what} {value} already belongs to #{other_id} {other_name} (--allow-duplicate adds it anyway)"
-            )
+            raise Conflict(f"{what} {value} already belongs to #{other_id} {other_name}", hint=ANYWAY)
 
 
 def lock_values(session: Session, emails: Iterable[str], phones: Iterable[str], names: Iterable[str] = ()) -> None:
@@ -144,7 +146,7 @@ def _refuse_same(session: Session, mine: Any) -> None:
         else:
             at = f" at {company_name}" if company_name else ""
             problem = f"{mine.name} already exists as #{cid} {theirs.name}{at}"
-        raise Conflict(f"{problem} (--allow-duplicate adds it anyway)")
+        raise Conflict(problem, hint=ANYWAY)
 
 
 def possible_duplicates(session: Session, contact: Contact) -> list[dict[str, Any]]:
@@ -388,7 +390,8 @@ def remove_contact(session: Session, contact: Contact) -> None:
 
 def _record(
     contact: Contact, company: str | None, emails: list[str], phones: list[str], tags: list[str], touched: Any
-) -> dict[str, Any]:
+) -> ContactRecord:
+    assert contact.id is not None  # a stored contact
     return {
         "id": contact.id,
         "name": contact.name,
@@ -420,7 +423,7 @@ def _record(
     }
 
 
-def contact_record(session: Session, contact: Contact, *, touched: Any = None) -> dict[str, Any]:
+def contact_record(session: Session, contact: Contact, *, touched: Any = None) -> ContactRecord:
     """CONTACT as list_contacts shows it (its company's name, emails, phones, tags), last touched
     at TOUCHED."""
     assert contact.id is not None
@@ -447,7 +450,7 @@ def list_contacts(
     since: str | None = None,
     sort: str = "name",
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ContactRecord]:
     """Contacts as plain records, filtered; --where takes built-in fields and custom fields."""
     query = select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id)
     if tag:

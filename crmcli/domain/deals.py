@@ -23,6 +23,7 @@ from crmcli.domain.indexing import reindex_deal
 from crmcli.domain.lookup import resolve_company, resolve_contact
 from crmcli.domain.pipeline import check_removable, get_pipeline, parse_rule, resolve_stage, stage_of_kind, stages
 from crmcli.domain.pipeline import remove_stage as remove_empty_stage
+from crmcli.domain.records import DealRecord
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import Activity, Company, Contact, Deal, Pipeline, Stage, StageChange
 from crmcli.values import clock
@@ -348,7 +349,8 @@ def _days(since: datetime, until: datetime | None = None) -> int:
     return max(0, ((until or clock.now()) - since).days)
 
 
-def deal_record(deal: Deal, stage: Stage, pipeline: str, contact: str | None, company: str | None) -> dict[str, Any]:
+def deal_record(deal: Deal, stage: Stage, pipeline: str, contact: str | None, company: str | None) -> DealRecord:
+    assert deal.id is not None  # a stored deal
     amount = to_decimal(deal.amount_minor, deal.currency)
     days = _days(deal.stage_entered_at)
     return {
@@ -446,7 +448,7 @@ def list_deals(
     company: str | None = None,
     sort: str = "close",
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[DealRecord]:
     """Deals as plain records, filtered and sorted (close date first by default, undated last).
     CONTACT: that contact's deals; COMPANY: the company's own and its people's that name no
     company (as `crm companies show` counts them); both REFs."""
@@ -492,7 +494,7 @@ def history(session: Session, deal: Deal) -> list[dict[str, Any]]:
     return out
 
 
-def deals_of(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> list[dict[str, Any]]:
+def deals_of(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> list[DealRecord]:
     """The deals of one contact, or of one company (its own, and those of its people that name no
     company), as list_deals shows them, in no particular order."""
     query = _record_rows()

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.errors import Conflict, Hint, Invalid, NotFound
 from crmcli.models import FieldDef
 from crmcli.values.fieldtypes import coerce
 from crmcli.values.normalize import clean_text, field_key
@@ -68,9 +68,15 @@ def add_field(
         raise Invalid(f"unknown field type '{type}': use one of {', '.join(TYPES)}")
     options = [clean_text(c) for c in (choices or []) if clean_text(c)]
     if type == "choice" and not options:
-        raise Invalid("a choice field needs --choices, e.g. --choices SaaS,Retail")
+        raise Invalid(
+            "a choice field needs a list of choices",
+            hint=Hint("a choice field needs {choices}, e.g. {choices} SaaS,Retail", form="{hint}"),
+        )
     if type != "choice" and options:
-        raise Invalid("--choices goes with --type choice")
+        raise Invalid(
+            f"a {type} field has no choices: only a choice field has",
+            hint=Hint("{choices} goes with {type} choice", form="{hint}"),
+        )
     existing = session.exec(select(FieldDef).where(FieldDef.entity == entity, FieldDef.name == key)).first()
     if existing is not None:
         raise Conflict(f"{entity} already have a field '{key}' ({existing.type})")
@@ -118,7 +124,8 @@ def validate(session: Session, entity: str, values: dict[str, str]) -> dict[str,
     for name, raw in values.items():
         key = field_key(name)
         if key in reserved(entity):
-            raise Invalid(f"'{key}' is a built-in field; use its own option instead of --field")
+            instead = Hint("use its own option instead of {custom}", form="{message}; {hint}")
+            raise Invalid(f"'{key}' is a built-in field", hint=instead)
         out[key] = None if clean_text(raw) == "" else coerce(defs.get(key), key, raw)
     return out
 

@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 
 from crmcli.domain.activities import log_activity
 from crmcli.domain.lookup import ID_MAX, resolve_company, resolve_contact, split_kind
-from crmcli.errors import Conflict, Invalid, NotFound, UsageError
+from crmcli.domain.records import FollowUpRow
+from crmcli.errors import Conflict, Hint, Invalid, NotFound, UsageError
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp
 from crmcli.values import clock
 from crmcli.values.normalize import optional_notes, optional_text
@@ -136,7 +137,7 @@ def cadence_due(last: datetime | None, created_at: datetime, days: int) -> datet
     return clock.as_utc(datetime.combine(local.date() + timedelta(days=days), local.time().replace(tzinfo=None)))
 
 
-def set_cadence(session: Session, contact: Contact, days: int | None) -> dict[str, Any]:
+def set_cadence(session: Session, contact: Contact, days: int | None) -> FollowUpRow | dict[str, Any]:
     """Keep in touch with CONTACT every DAYS days (None: stop). Returns its cadence follow-up, if any."""
     if days is not None and not 1 <= days <= 3660:
         raise Invalid(f"a cadence must be between 1 and 3660 days, not {days}")
@@ -173,7 +174,10 @@ def add_followup(
         raise Invalid(f"unknown follow-up origin '{origin}': use one of {', '.join(ORIGINS)}")
     every = parse_every(every)
     if from_done and every is None:
-        raise UsageError("--from-done only applies to a recurring follow-up (give --every)")
+        raise UsageError(
+            "only a recurring follow-up can count from its completion",
+            hint=Hint("{from_done} only applies to a recurring follow-up (give {every})", form="{hint}"),
+        )
     now = clock.now()
     followup = FollowUp(
         uid=f"{uuid.uuid4()}@crmcli",
@@ -260,13 +264,13 @@ def complete(
     text = optional_notes(log, "the activity text")
     if fid.cadence:
         contact = _cadence_contact(session, fid)
-        activity = log_activity(session, type=log_type, text=text or "Kept in touch", contact=contact, at=now, by=by)
+        logged = log_activity(session, type=log_type, text=text or "Kept in touch", contact=contact, at=now, by=by)
         assert contact.cadence_days is not None
         return {
             "id": str(fid),
             "done_at": now,
             "next_due": cadence_due(now, contact.created_at, contact.cadence_days),
-            "activity_id": activity.id,
+            "activity_id": logged.id,
         }
     followup = get_followup(session, ref, lock=True)
     if followup.done_at is not None:
@@ -439,7 +443,7 @@ def _stored_rows(
     ids: list[int] | None = None,
     open_only: bool = True,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FollowUpRow]:
     f = FollowUp.__table__.c  # type: ignore[attr-defined]
     contact = Contact.__table__.c  # type: ignore[attr-defined]
     company = Company.__table__.c  # type: ignore[attr-defined]
@@ -486,7 +490,7 @@ def _stored_rows(
         query = query.where(f.id.in_(ids))
     if limit:
         query = query.limit(limit)
-    rows = []
+    rows: list[FollowUpRow] = []
     for r in session.execute(query):
         names = (r[14], r[15], r[16])  # deal title, contact name, company name
         ref_ids = (r.deal_id, r.contact_id, r.company_id)
@@ -526,7 +530,7 @@ def _cadence_rows(
     high: datetime | None = None,
     owner: str | None = None,
     contact_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FollowUpRow]:
     frame = frame or Frame.at()
     c = Contact.__table__.c  # type: ignore[attr-defined]
     a = Activity.__table__.c  # type: ignore[attr-defined]
@@ -538,7 +542,7 @@ def _cadence_rows(
         query = query.where(c.owner == owner)
     if contact_id is not None:
         query = query.where(c.id == contact_id)
-    rows = []
+    rows: list[FollowUpRow] = []
     for r in session.execute(query):
         if not r.cadence_days:
             continue
@@ -578,7 +582,7 @@ def _cadence_rows(
     return rows
 
 
-def _sort_key(row: dict[str, Any]) -> tuple[datetime, int, int]:
+def _sort_key(row: FollowUpRow) -> tuple[datetime, int, int]:
     cadence = row["kind"] == "cadence"
     number = int(str(row["id"]).lstrip("c"))
     return row["due_at"], int(cadence), number
@@ -594,7 +598,7 @@ def list_followups(
     contact: str | None = None,
     company: str | None = None,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FollowUpRow]:
     """Open follow-ups, soonest first, stored and cadence ones together. WINDOW: due (overdue and
     today, the default), overdue, today, upcoming (today and the next DAYS days) or all. CONTACT,
     COMPANY (REFs): only those on that contact (its cadence one included) or on that company, as
@@ -617,7 +621,7 @@ def list_followups(
 
 def open_followups(
     session: Session, *, contact_id: int | None = None, company_id: int | None = None, deal_id: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[FollowUpRow]:
     """The open follow-ups of one contact (its cadence one included), company or deal, soonest first.
     Each is a dict with id, kind, due_at (aware UTC), relative ("2 days overdue", "in 3 h"), status,
     subject, subject_kind, note, owner, every, from_done, origin, contact_id, company_id, deal_id, uid."""
@@ -631,7 +635,7 @@ def open_followups(
     return rows
 
 
-def followup_view(session: Session, ref: str | int) -> dict[str, Any]:
+def followup_view(session: Session, ref: str | int) -> FollowUpRow:
     """One follow-up (12 or c12), done or open, as a record."""
     fid = parse_id(ref)
     if fid.cadence:

@@ -32,7 +32,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from crmcli.domain import settings
-from crmcli.errors import Ambiguous, Invalid, NotFound
+from crmcli.errors import Ambiguous, Hint, Invalid, NotFound
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, Deal, MergeRecord
 from crmcli.values import clock
 from crmcli.values.normalize import (
@@ -55,24 +55,39 @@ _PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
 
 # Notes the resolve_* functions leave for people ("#35 was merged into #3 …"). The command line
 # prints them on stderr as they come (set_note_sink); a library caller may read them with take_notes.
-_sink: Callable[[str], None] | None = None
-_notes: list[str] = []
 
 
-def set_note_sink(sink: Callable[[str], None] | None) -> None:
+class Note(str):
+    """A note: its text, about the data, and HINT (crmcli.errors.Hint), what the caller can do
+    about it in the terms of the call (the command line words it with its options)."""
+
+    hint: Hint | None
+
+    def __new__(cls, text: str, hint: Hint | None = None) -> Note:
+        made = super().__new__(cls, text)
+        made.hint = hint
+        return made
+
+
+_sink: Callable[[Note], None] | None = None
+_notes: list[Note] = []
+
+
+def set_note_sink(sink: Callable[[Note], None] | None) -> None:
     global _sink
     _sink = sink
 
 
-def note(text: str) -> None:
+def note(text: str, hint: Hint | None = None) -> None:
+    said = Note(text, hint)
     if _sink is not None:
-        _sink(text)
+        _sink(said)
     else:
         del _notes[:-99]  # a long-running caller that never reads them keeps only the latest
-        _notes.append(text)
+        _notes.append(said)
 
 
-def take_notes() -> list[str]:
+def take_notes() -> list[Note]:
     """The notes left since the last call (when no sink prints them)."""
     taken = _notes[:]
     _notes.clear()

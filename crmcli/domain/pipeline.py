@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from crmcli.domain.fields import field_defs
 from crmcli.domain.lookup import as_id, pick_one
-from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.errors import Conflict, Hint, Invalid, NotFound
 from crmcli.models import Deal, Pipeline, Stage
 from crmcli.values import clock
 from crmcli.values.normalize import clean_text, field_key, name_key, normalize_name
@@ -287,8 +287,8 @@ def remove_stage(session: Session, stage: Stage) -> None:
     sitting = session.exec(select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id)).one()
     if sitting:
         raise Conflict(
-            f"{sitting} deal{'s' if sitting != 1 else ''} sit in {stage.name}: "
-            "say where they go with --move-deals-to STAGE"
+            f"{sitting} deal{'s' if sitting != 1 else ''} sit in {stage.name}",
+            hint=Hint("say where they go with {move_deals_to} STAGE", form="{message}: {hint}"),
         )
     current = stages(session, pipeline)
     session.delete(stage)

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from sqlalchemy import delete, insert, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.errors import Invalid
 from crmcli.models import SearchDoc
@@ -56,7 +56,7 @@ def insert_many(session: Session, docs: list[dict[str, Any]]) -> None:
         return
     conn = session.connection()
     if conn.dialect.name != "sqlite":
-        session.execute(insert(SearchDoc.__table__), docs)
+        session.execute(insert(SearchDoc.__table__), docs)  # type: ignore[attr-defined]  # SQLModel does not declare __table__
         return
     import sqlite3
 
@@ -69,7 +69,7 @@ def insert_many(session: Session, docs: list[dict[str, Any]]) -> None:
 
 def remove(session: Session, kind: str, ref_ids: list[int]) -> None:
     if ref_ids:
-        session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id.in_(ref_ids)))
+        session.execute(delete(SearchDoc).where(col(SearchDoc.kind) == kind, col(SearchDoc.ref_id).in_(ref_ids)))
 
 
 def _terms(query: str) -> list[str]:

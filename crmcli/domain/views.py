@@ -4,12 +4,12 @@ so they sit above every module they read from and nothing below imports them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.domain.activities import activity_record, timeline
 from crmcli.domain.companies import company_record
@@ -17,27 +17,71 @@ from crmcli.domain.contacts import contact_record, list_contacts
 from crmcli.domain.deals import deal_record, deals_of, history
 from crmcli.domain.dedupe import merge_history
 from crmcli.domain.followups import open_followups
+from crmcli.domain.records import ActivityRecord, CompanyRecord, ContactRecord, DealRecord, FollowUpRow
 from crmcli.domain.tags import tags_of
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Company, CompanyTag, Contact, Deal, Pipeline, Stage
 
 
-def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+class CustomerDeals(TypedDict):
+    """A contact's or company's deals, and their sums per currency (never added across currencies)."""
+
+    deals: list[DealRecord]  # open ones first by close date (undated last), then closed ones, latest first
+    open_deals: int
+    won_deals: int
+    lost_deals: int
+    open_pipeline: dict[str, Decimal]  # {currency: amount}
+    open_weighted: dict[str, Decimal]
+    won_revenue: dict[str, Decimal]
+
+
+class ContactView(ContactRecord, CustomerDeals):
+    """`crm contacts show`: the contact's record, then its timeline, follow-ups, deals and merges."""
+
+    activity_count: int  # all of them; activities holds the latest
+    activities: list[ActivityRecord]
+    followups: list[FollowUpRow]  # open ones, its cadence one included
+    merged: list[dict[str, Any]]  # crmcli.domain.dedupe.merge_history
+
+
+class CompanyView(CompanyRecord, CustomerDeals):
+    """`crm companies show`: the company's record, its people, then timeline, follow-ups, deals and merges."""
+
+    last_touch: datetime | None  # the latest activity on the company or its people
+    contacts: list[ContactRecord]
+    activity_count: int
+    activities: list[ActivityRecord]
+    followups: list[FollowUpRow]
+    merged: list[dict[str, Any]]
+
+
+class DealView(DealRecord):
+    """`crm deals show`: the deal's record, its stage history, activities and open follow-ups."""
+
+    history: list[dict[str, Any]]  # crmcli.domain.deals.history: at, from, to, by, days, current
+    activity_count: int
+    activities: list[ActivityRecord]
+    followups: list[FollowUpRow]
+
+
+def contact_view(session: Session, contact: Contact, *, timeline_limit: int | None = 20) -> ContactView:
     """The single customer view: details, company, tags, custom fields, last touch, timeline,
     keep-in-touch cadence, open follow-ups, and the contact's deals, open and closed, with the
     open pipeline and won revenue per currency."""
     assert contact.id is not None
     activities, total = timeline(session, contact_ids=[contact.id], limit=timeline_limit)
     record = contact_record(session, contact, touched=activities[0]["at"] if activities else None)
-    record["activity_count"] = total
-    record["activities"] = activities
-    record["followups"] = open_followups(session, contact_id=contact.id)
-    record.update(customer_deals(session, contact_id=contact.id))
-    record["merged"] = merge_history(session, "contact", contact.id)
-    return record
+    return {
+        **record,
+        "activity_count": total,
+        "activities": activities,
+        "followups": open_followups(session, contact_id=contact.id),
+        **customer_deals(session, contact_id=contact.id),
+        "merged": merge_history(session, "contact", contact.id),
+    }
 
 
-def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+def company_view(session: Session, company: Company, *, timeline_limit: int | None = 20) -> CompanyView:
     """Everything about one company: details, its people, the activity timeline of both, its open
     follow-ups, and its deals (its own and its people's), open and closed, with the open pipeline
     and won revenue per currency."""
@@ -50,17 +94,19 @@ def company_view(session: Session, company: Company, *, timeline_limit: int | No
         session, contact_ids=[p["id"] for p in people], company_id=company.id, limit=timeline_limit
     )
     touches = [p["last_touch"] for p in people if p["last_touch"]] + [a["at"] for a in activities[:1]]
-    record["last_touch"] = max(touches) if touches else None
-    record["contacts"] = people
-    record["activity_count"] = total
-    record["activities"] = activities
-    record["followups"] = open_followups(session, company_id=company.id)
-    record.update(customer_deals(session, company_id=company.id))
-    record["merged"] = merge_history(session, "company", company.id)
-    return record
+    return {
+        **record,
+        "last_touch": max(touches) if touches else None,
+        "contacts": people,
+        "activity_count": total,
+        "activities": activities,
+        "followups": open_followups(session, company_id=company.id),
+        **customer_deals(session, company_id=company.id),
+        "merged": merge_history(session, "company", company.id),
+    }
 
 
-def deal_view(session: Session, deal: Deal, *, timeline_limit: int | None = 20) -> dict[str, Any]:
+def deal_view(session: Session, deal: Deal, *, timeline_limit: int | None = 20) -> DealView:
     """Everything about one deal: details, contact, company, stage history, activities, follow-ups."""
     stage = session.get(Stage, deal.stage_id)
     pipeline = session.get(Pipeline, deal.pipeline_id)
@@ -70,18 +116,24 @@ def deal_view(session: Session, deal: Deal, *, timeline_limit: int | None = 20) 
     record = deal_record(
         deal, stage, pipeline.name, contact.name if contact else None, company.name if company else None
     )
-    record["history"] = history(session, deal)
-    query = select(Activity).where(Activity.deal_id == deal.id).order_by(Activity.at.desc(), Activity.id.desc())
+    moves = history(session, deal)
+    query = (
+        select(Activity).where(Activity.deal_id == deal.id).order_by(col(Activity.at).desc(), col(Activity.id).desc())
+    )
     total = session.exec(select(func.count()).select_from(Activity).where(Activity.deal_id == deal.id)).one()
-    record["activity_count"] = total
-    record["activities"] = [
+    activities = [
         activity_record(a, deal.title) for a in session.exec(query.limit(timeline_limit) if timeline_limit else query)
     ]
-    record["followups"] = open_followups(session, deal_id=deal.id)
-    return record
+    return {
+        **record,
+        "history": moves,
+        "activity_count": total,
+        "activities": activities,
+        "followups": open_followups(session, deal_id=deal.id),
+    }
 
 
-def customer_deals(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> dict[str, Any]:
+def customer_deals(session: Session, *, contact_id: int | None = None, company_id: int | None = None) -> CustomerDeals:
     """The deals of one contact, or of one company (its own, and those of its people that name no
     company), for the single customer view: open ones first by close date (undated last), then
     closed ones, latest first; with the open pipeline (amount and weighted) and the won revenue
@@ -99,11 +151,12 @@ def customer_deals(session: Session, *, contact_id: int | None = None, company_i
         reverse=True,
     )
 
-    def per_currency(rows: list[dict[str, Any]], key: str) -> dict[str, Decimal]:
+    def per_currency(rows: list[DealRecord], key: Literal["amount", "weighted"]) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
         for r in rows:
-            if r[key] is not None:
-                sums[r["currency"]] = sums.get(r["currency"], Decimal(0)) + r[key]
+            value = r[key]
+            if value is not None:
+                sums[r["currency"]] = sums.get(r["currency"], Decimal(0)) + value
         return dict(sorted(sums.items()))
 
     won = [r for r in closed if r["status"] == "won"]

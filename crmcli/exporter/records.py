@@ -42,7 +42,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from crmcli.errors import Invalid, UsageError
+from crmcli.errors import Hint, Invalid, UsageError
 from crmcli.values.cells import neutralize
 from crmcli.values.clock import iso_utc as _iso_utc
 
@@ -463,7 +463,8 @@ def format_for(target: str, fmt: str | None) -> str:
     found = EXTENSIONS.get(Path(target).suffix.lower())
     if found is None:
         raise UsageError(
-            f"cannot tell the format of '{target}' from its extension: use .csv, .xlsx, .json or .vcf, or --format"
+            f"cannot tell the format of '{target}' from its extension: use .csv, .xlsx, .json or .vcf",
+            hint=Hint("or {fmt}", form="{message}, {hint}"),
         )
     return found
 

@@ -15,7 +15,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from crmcli.errors import CrmError, Invalid, UsageError
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
@@ -36,6 +36,32 @@ class Interrupted(CrmError):
     """Ctrl-C during an import: the batches already committed stay; run the import again."""
 
     exit_code = 130
+
+
+class ImportResult(TypedDict):
+    """What import_file did (and `crm import` shows): the counts add up, read = created + updated +
+    merged + skipped + rejected; dropped (values left out) and possible (duplicates reported) apart."""
+
+    run_id: int | None  # None for a dry run
+    undo: str | None  # the command that undoes the run
+    file: str
+    format: str  # csv, xlsx, json, vcard, …
+    sheet: str | None
+    kind: str  # contacts, companies, deals, activities or followups
+    dry_run: bool
+    strict: bool
+    mapping: list[dict[str, str]]  # {column (the file's header), field (crm's, or "(ignored)")}
+    unknown: list[str]  # headers that became custom fields or were ignored
+    declared_fields: list[str]  # custom fields declared on the fly
+    counts: dict[str, int]  # COUNTS and EXTRA_COUNTS
+    report_file: str | None
+    report_lines: int
+    report: list[dict[str, Any]]  # the report's first lines: row, event, record, column, value, reason
+    rejects_file: str | None
+    preview: list[dict[str, Any]]  # the first rows as they would be stored (or why rejected)
+    notes: list[str]  # about the file, from its reader
+    hint: str | None  # why nothing was stored, when nothing was
+    hints: list[str]
 
 
 def default_report(path: Path) -> Path:
@@ -155,7 +181,7 @@ def import_file(
     preview: int = 5,
     progress: Callable[[int, int | None], None] | None = None,
     workers: int | None = 0,
-) -> dict[str, Any]:
+) -> ImportResult:
     """Import PATH; commits SESSION after every batch (a dry run rolls everything back).
 
     REPORT: where the report goes (default: beside PATH, see importer.report); REJECTS: also
@@ -222,9 +248,9 @@ def import_file(
 
         # the default report is crm's own: a re-run replaces the one an earlier run left
         replace_report = force or (not report and is_report(report_to) and not report_to.is_symlink())
-        check_writable(report_to, "--report", force=replace_report)
+        check_writable(report_to, "report", force=replace_report)
         if rejects:
-            check_writable(Path(rejects), "--rejects", force=force)
+            check_writable(Path(rejects), "rejects", force=force)
     declared = _declare(session, chosen, columns)
     run = None
     if not dry_run:

@@ -46,19 +46,26 @@ def is_report(path: Path) -> bool:
         return False
 
 
-def check_writable(path: Path, option: str, *, force: bool) -> None:
+def check_writable(path: Path, keyword: str, *, force: bool) -> None:
     """Refuse a report or rejects file that could not be written before the import stores
     anything (not after it has): a directory, a missing or read-only directory, a symbolic link,
-    a file that exists (without FORCE)."""
-    from crmcli.errors import Conflict, Invalid
+    a file that exists (without FORCE). KEYWORD is the argument of import_file that named PATH
+    (report, rejects): the hint says it chooses another file."""
+    from crmcli.errors import Conflict, Hint, Invalid
     from crmcli.values.files import check
 
     if path.is_dir():
-        raise Invalid(f"cannot write {path}: it is a directory; {option} FILE chooses the file")
+        raise Invalid(
+            f"cannot write {path}: it is a directory",
+            hint=Hint("{" + keyword + "} FILE chooses the file", form="{message}; {hint}"),
+        )
     try:
         check(path, force=force)
     except (Invalid, Conflict) as exc:
-        raise type(exc)(f"{exc}; {option} FILE chooses another place") from None
+        elsewhere = "{" + keyword + "} FILE chooses another place"
+        hint = Hint(f"{exc.hint.says}; {elsewhere}", exc.hint.form) if exc.hint else None
+        hint = hint or Hint(elsewhere, "{message}; {hint}")
+        raise type(exc)(exc.message, hint=hint) from None
 
 
 class _Written:

@@ -18,13 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from crmcli.errors import Conflict, Invalid
+from crmcli.errors import Conflict, Hint, Invalid
 
 MODE = 0o600
 
 
-def exists_message(path: Path) -> str:
-    return f"{path} exists: use --force to replace it"
+REPLACE = Hint("use {force} to replace it", form="{message}: {hint}")  # the hint of a file that exists
+
+
+def exists(path: Path) -> Conflict:
+    """The error for PATH, which exists: FORCE replaces it."""
+    return Conflict(f"{path} exists", hint=REPLACE)
 
 
 def target(name: str | Path, *, force: bool, example: str = "export.csv") -> Path | None:
@@ -46,7 +50,7 @@ def check(path: Path, *, force: bool) -> None:
         raise Invalid(f"{path} is a symbolic link: give the file itself")
     check_writable(path)
     if not force and os.path.lexists(path):
-        raise Conflict(exists_message(path))
+        raise exists(path)
 
 
 def check_writable(path: Path) -> None:
@@ -89,7 +93,7 @@ class Atomic:
         except OSError as exc:  # a full disk, a file that appeared meanwhile
             self.abort()
             if isinstance(exc, FileExistsError):
-                raise Conflict(exists_message(self.path)) from None
+                raise exists(self.path) from None
             raise Invalid(f"cannot write {self.path}: {exc.strerror or exc}") from None
         except BaseException:
             self.abort()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from crmcli.errors import Invalid, UsageError
+from crmcli.errors import Hint, Invalid, UsageError, literal
 from crmcli.values import clock
 from crmcli.values.when import add_months, day_start, parse_date
 
@@ -128,14 +128,20 @@ def _named(text: str) -> Window | None:
     return containing("year", date(year, 1, 1))
 
 
-def _day(text: str, option: str) -> date:
+_DAY_EXAMPLES = "use a date such as 2026-11-01, yesterday, 'start of month' or 30d"
+
+
+def _day(text: str, keyword: str) -> date:
     """A period bound, through the one date reader (crmcli.values.when), leaning back: 2026-11-01,
-    yesterday, 'last fri', 'start of month', 'end of last quarter', 30d, 1/11/2026 (date order)."""
+    yesterday, 'last fri', 'start of month', 'end of last quarter', 30d, 1/11/2026 (date order).
+    KEYWORD (since, until) is the argument of window() it came as."""
     try:
-        return parse_date(text, what=option, lean="past")
+        return parse_date(text, what=keyword, lean="past")
     except (UsageError, Invalid):
+        what = "first day" if keyword == "since" else "last day"
         raise UsageError(
-            f"invalid {option} '{text}': use a date such as 2026-11-01, yesterday, 'start of month' or 30d"
+            f"invalid {what} '{text}': {_DAY_EXAMPLES}",
+            hint=Hint(f"invalid {{{keyword}}} '{literal(text)}': {_DAY_EXAMPLES}", form="{hint}"),
         ) from None
 
 
@@ -145,14 +151,20 @@ def window(
     """The period the options name: --period (current or named), or --since/--until (local days,
     both included; --until defaults to today), else the current DEFAULT period."""
     if period and (since or until):
-        raise UsageError("give either --period or --since/--until, not both")
+        raise UsageError(
+            "a period and a first or last day: one of them, not both",
+            hint=Hint("give either {period} or {since}/{until}, not both", form="{hint}"),
+        )
     if since or until:
         if not since:
-            raise UsageError("--until needs --since")
-        first = _day(since, "--since")
-        last = _day(until, "--until") if until else today()
+            raise UsageError("a last day without a first day", hint=Hint("{until} needs {since}", form="{hint}"))
+        first = _day(since, "since")
+        last = _day(until, "until") if until else today()
         if last < first:
-            raise UsageError(f"--until {last} is before --since {first}")
+            raise UsageError(
+                f"the last day {last} is before the first day {first}",
+                hint=Hint(f"{{until}} {last} is before {{since}} {first}", form="{hint}"),
+            )
         return Window("days", first, last)
     text = (period or default).strip().lower()
     if text in KINDS:

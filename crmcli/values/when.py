@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
-from crmcli.errors import Invalid, UsageError
+from crmcli.errors import Hint, Invalid, UsageError
 from crmcli.values import clock
 
 DEFAULT_TIME = time(9, 0)  # a follow-up given as a day is due at the start of the working day
@@ -556,7 +556,10 @@ def parse_when(text: str, *, what: str = "time", allow_past: bool = True) -> dat
     if found is None:
         raise UsageError(f"cannot read the {what} '{raw}': try {FUTURE_EXAMPLES}")
     if not allow_past and found.is_past(clock.now(), clock.local_zone()):
-        raise PastTime(f"the {what} '{raw}' is {clock.show_local(found.at)}, in the past")
+        raise PastTime(
+            f"the {what} '{raw}' is {clock.show_local(found.at)}, in the past",
+            hint=Hint("use {allow_past} to set it anyway", form="{message}: {hint}"),
+        )
     return found.at
 
 
