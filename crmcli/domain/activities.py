@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
 
 from crmcli.domain import search
 from crmcli.domain.records import ActivityRecord
@@ -73,20 +73,20 @@ def timeline(
     session: Session, *, contact_ids: list[int] | None = None, company_id: int | None = None, limit: int | None = 20
 ) -> tuple[list[ActivityRecord], int]:
     """Activities, newest first, on the given contacts and/or the company; with the total count."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if contact_ids:
-        conditions.append(Activity.contact_id.in_(contact_ids))
+        conditions.append(col(Activity.contact_id).in_(contact_ids))
     if company_id is not None:
-        conditions.append(Activity.company_id == company_id)
+        conditions.append(col(Activity.company_id) == company_id)
     if not conditions:
         return [], 0
     where = or_(*conditions)
     total = session.exec(select(func.count()).select_from(Activity).where(where)).one()
     query = (
         select(Activity, Contact.name)
-        .outerjoin(Contact, Contact.id == Activity.contact_id)
+        .outerjoin(Contact, col(Contact.id) == Activity.contact_id)
         .where(where)
-        .order_by(Activity.at.desc(), Activity.id.desc())
+        .order_by(col(Activity.at).desc(), col(Activity.id).desc())
     )
     if limit:
         query = query.limit(limit)
@@ -100,7 +100,7 @@ def last_touch(session: Session, contact_ids: list[int]) -> dict[int, datetime]:
         return {}
     query = (
         select(Activity.contact_id, func.max(Activity.at))
-        .where(Activity.contact_id.in_(contact_ids))
-        .group_by(Activity.contact_id)
+        .where(col(Activity.contact_id).in_(contact_ids))
+        .group_by(col(Activity.contact_id))
     )
     return {contact_id: at for contact_id, at in session.exec(query) if at is not None}  # type: ignore[misc]

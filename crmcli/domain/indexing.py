@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.domain import search
 from crmcli.domain.tags import tags_of
@@ -24,14 +24,14 @@ def contact_details(
     if ids:
         for cid, email in session.exec(
             select(ContactEmail.contact_id, ContactEmail.email)
-            .where(ContactEmail.contact_id.in_(ids))
-            .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
+            .where(col(ContactEmail.contact_id).in_(ids))
+            .order_by(col(ContactEmail.is_primary).desc(), col(ContactEmail.id))
         ):
             emails[cid].append(email)
         for cid, phone in session.exec(
             select(ContactPhone.contact_id, ContactPhone.phone)
-            .where(ContactPhone.contact_id.in_(ids))
-            .order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
+            .where(col(ContactPhone.contact_id).in_(ids))
+            .order_by(col(ContactPhone.is_primary).desc(), col(ContactPhone.id))
         ):
             phones[cid].append(phone)
     return emails, phones, tags_of(session, ContactTag, "contact_id", ids)
@@ -44,7 +44,9 @@ def reindex_contacts(session: Session, ids: list[int]) -> None:
     session.flush()
     emails, phones, tags = contact_details(session, ids)
     rows = session.exec(
-        select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id).where(Contact.id.in_(ids))
+        select(Contact, Company.name)
+        .outerjoin(Company, col(Company.id) == Contact.company_id)
+        .where(col(Contact.id).in_(ids))
     )
     for contact, company_name in rows:
         assert contact.id is not None

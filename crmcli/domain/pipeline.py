@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.domain.fields import field_defs
 from crmcli.domain.lookup import as_id, pick_one
@@ -35,7 +35,7 @@ _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 def get_pipeline(session: Session, ref: str | None = None) -> Pipeline:
     """The pipeline REF names (id or name); the first pipeline when REF is None."""
     if ref is None or not ref.strip():
-        pipeline = session.exec(select(Pipeline).order_by(Pipeline.position, Pipeline.id)).first()
+        pipeline = session.exec(select(Pipeline).order_by(col(Pipeline.position), col(Pipeline.id))).first()
         if pipeline is None:
             raise NotFound("there is no pipeline: create one with 'crm pipeline add NAME'")
         return pipeline
@@ -46,17 +46,19 @@ def get_pipeline(session: Session, ref: str | None = None) -> Pipeline:
             raise NotFound(f"no pipeline with id {ref_id}")
         return found
     matches = [p for p in session.exec(select(Pipeline)) if name_key(p.name) == name_key(ref)]
-    return pick_one("pipeline", ref, matches, lambda p: f"#{p.id} {p.name}")
+    picked: Pipeline = pick_one("pipeline", ref, matches, lambda p: f"#{p.id} {p.name}")
+    return picked
 
 
 def list_pipelines(session: Session) -> list[dict[str, Any]]:
     counts = dict(
         session.exec(
-            select(Deal.pipeline_id, func.count()).where(Deal.status == "open").group_by(Deal.pipeline_id)
+            select(Deal.pipeline_id, func.count()).where(Deal.status == "open").group_by(col(Deal.pipeline_id))
         ).all()
     )
     rows = []
-    for p in session.exec(select(Pipeline).order_by(Pipeline.position, Pipeline.id)):
+    for p in session.exec(select(Pipeline).order_by(col(Pipeline.position), col(Pipeline.id))):
+        assert p.id is not None
         names = [s.name for s in stages(session, p)]
         rows.append({"id": p.id, "name": p.name, "stages": names, "open_deals": counts.get(p.id, 0)})
     return rows
@@ -92,7 +94,7 @@ def add_pipeline(session: Session, *, name: str, copy_from: str | None = None) -
 
 
 def stages(session: Session, pipeline: Pipeline) -> list[Stage]:
-    return list(session.exec(select(Stage).where(Stage.pipeline_id == pipeline.id).order_by(Stage.position)))
+    return list(session.exec(select(Stage).where(Stage.pipeline_id == pipeline.id).order_by(col(Stage.position))))
 
 
 def resolve_stage(session: Session, pipeline: Pipeline, ref: str) -> Stage:
@@ -128,10 +130,14 @@ def stage_record(stage: Stage, deals: int = 0) -> dict[str, Any]:
 def stage_table(session: Session, pipeline: Pipeline) -> list[dict[str, Any]]:
     counts = dict(
         session.exec(
-            select(Deal.stage_id, func.count()).where(Deal.pipeline_id == pipeline.id).group_by(Deal.stage_id)
+            select(Deal.stage_id, func.count()).where(Deal.pipeline_id == pipeline.id).group_by(col(Deal.stage_id))
         ).all()
     )
-    return [stage_record(s, counts.get(s.id, 0)) for s in stages(session, pipeline)]
+    rows = []
+    for s in stages(session, pipeline):
+        assert s.id is not None
+        rows.append(stage_record(s, counts.get(s.id, 0)))
+    return rows
 
 
 def _probability(value: int) -> int:
