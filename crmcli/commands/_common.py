@@ -237,8 +237,9 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
     try:
         with storage.session_scope(db, write=write, create=create or not db) as s:
             # for the rest of the invocation, output included: the zone, and how 1/2/2027 reads
-            clock.set_local_zone(settings.get(s, "timezone"))
-            clock.set_date_order(settings.get(s, "date_order"))
+            zone, order = settings.get_many(s, "timezone", "date_order")
+            clock.set_local_zone(zone)
+            clock.set_date_order(order)
             yield s
     finally:
         lookup.set_note_sink(None)
