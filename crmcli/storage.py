@@ -254,6 +254,7 @@ def current_revision(conn: Connection) -> str | None:
     """The schema revision stored in the database, or None for a database crm never touched."""
     from sqlalchemy import inspect, text
 
+    exists: object
     if conn.dialect.name == "sqlite":
         exists = conn.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"

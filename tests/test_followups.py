@@ -265,7 +265,7 @@ def test_cadence_follow_up_counts_from_the_last_activity(session) -> None:
         lambda: followups.edit_followup(session, f"c{anna.id}", note="x"),
         lambda: followups.remove_followup(session, f"c{anna.id}"),
     ):
-        with pytest.raises(Invalid, match="crm contacts cadence"):
+        with pytest.raises(Invalid, match="the contact.s cadence sets how often"):
             action()
     followups.set_cadence(session, anna, None)
     assert [r["kind"] for r in followups.list_followups(session, window="all")] == ["followup"]

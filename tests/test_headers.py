@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcli.commands._common import option_of
 from crmcli.exporter.records import HEADERS
 from crmcli.importer.headers import (
     _WORDS,
@@ -905,17 +906,23 @@ def test_a_custom_header_keeps_its_key_even_when_it_is_a_field_name() -> None:
 
 def test_explain_unmapped_names_the_columns_and_shows_a_map_example() -> None:
     m = map_headers(["Nome e cognome del cliente", "Recapito", "Città"], "contacts")
-    text = explain_unmapped(m)
-    assert "Nome e cognome del cliente" in text and "Recapito" in text
-    assert "a name, an email or a phone" in text
-    assert 'crm import FILE --map "Nome e cognome del cliente=name" --map "Recapito=phones"' in text
-    assert "Città → city" in text
+    note = explain_unmapped(m)
+    assert "Nome e cognome del cliente" in note and "Recapito" in note
+    assert "a name, an email or a phone" in note
+    assert "Città → city" in note
+    # the example is the hint, in the terms of the call (mapping=); the command line says --map
+    assert note.hint is not None and note.hint.keywords == ("mapping",) and "--" not in note
+    text = note.hint.line(note, option_of)
+    assert 'For example: --map "Nome e cognome del cliente=name" --map "Recapito=phones"' in text
+    assert "need a name, an email or a phone: say which columns hold them with --map." in text
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_explain_unmapped_for_every_kind(kind: str) -> None:
-    text = explain_unmapped(map_headers(["Spalte A", 'Quote "x"'], kind), file="my file.csv")
-    assert "Spalte A" in text and '--map "Spalte A=' in text and 'crm import "my file.csv"' in text
+    note = explain_unmapped(map_headers(["Spalte A", 'Quote "x"'], kind))
+    assert note.hint is not None
+    text = note.hint.line(note, option_of)
+    assert "Spalte A" in text and '--map "Spalte A=' in text
     assert '--map \'Quote "x"=' in text
 
 

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from crmcli.errors import Invalid
 from crmcli.importer import readers, vcard
-from crmcli.importer.readers import VCARD_HEADERS, Unreadable
+from crmcli.importer.table import Unreadable
+from crmcli.importer.vcard import VCARD_HEADERS
 from crmcli.values.normalize import clean_text
 
 DATA = Path(__file__).parent / "data" / "vcard"

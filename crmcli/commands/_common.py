@@ -181,7 +181,7 @@ class State:
 # The library's errors and notes speak about the data; a hint names the keyword argument of the
 # call that changes the outcome (crmcli.errors.Hint). The command line says it with its own option:
 # --keyword-with-dashes, or the spelling here where the option is named otherwise.
-OPTIONS = {"custom": "--field", "fmt": "--format"}
+OPTIONS = {"custom": "--field", "fmt": "--format", "mapping": "--map"}
 
 
 def option_of(keyword: str) -> str:
@@ -232,15 +232,14 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
-    lookup.set_note_sink(say_note)  # "#35 was merged into #3 …" from the resolve_* functions, on stderr
-    lookup.set_chooser(choose_ref)  # an ambiguous REF is chosen from a list on a terminal, else an error
-    try:
-        with storage.session_scope(db, write=write, create=create or not db) as s:
-            # for the rest of the invocation, output included: the zone, and how 1/2/2027 reads
-            zone, order = settings.get_many(s, "timezone", "date_order")
-            clock.set_local_zone(zone)
-            clock.set_date_order(order)
-            yield s
-    finally:
-        lookup.set_note_sink(None)
-        lookup.set_chooser(None)
+    # "#35 was merged into #3 …" from the resolve_* functions on stderr; an ambiguous REF chosen
+    # from a list on a terminal, else an error (context variables, for this block only)
+    with (
+        lookup.interaction(sink=say_note, chooser=choose_ref),
+        storage.session_scope(db, write=write, create=create or not db) as s,
+    ):
+        # for the rest of the invocation, output included: the zone, and how 1/2/2027 reads
+        zone, order = settings.get_many(s, "timezone", "date_order")
+        clock.set_local_zone(zone)
+        clock.set_date_order(order)
+        yield s

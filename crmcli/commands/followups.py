@@ -76,6 +76,20 @@ def list_cols() -> list:
     ]
 
 
+def _stored(ref: str) -> None:
+    """A cadence follow-up (c12) is not a stored one that can be snoozed, changed or removed:
+    refused, with the commands that do what can be done (crmcli.domain.followups.get_followup)."""
+    from crmcli.domain.followups import parse_id
+    from crmcli.errors import Invalid
+
+    fid = parse_id(ref)
+    if fid.cadence:
+        raise Invalid(
+            f"{fid} is the keep-in-touch cadence of contact #{fid.value}: it moves when you log an activity "
+            f"(crm followups done {fid} --log TEXT); change it with crm contacts cadence {fid.value} 30d|off"
+        )
+
+
 def _said(row: dict[str, Any]) -> str:
     from crmcli.values.clock import show_local
 
@@ -306,6 +320,7 @@ def snooze(
 
     with session(ctx, write=True) as s:
         when = _future(until, "time to snooze until", allow_past)
+        _stored(id_)
         followup = followups.snooze(s, id_, when)
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
     emit_written(record, fmt_of(fmt, quiet), f"Snoozed follow-up #{record['id']} until {_said(record)}")
@@ -341,6 +356,7 @@ def edit(
         changes: dict[str, Any] = {"due_at": due_at, "note": note, "owner": owner, "from_done": from_done}
         if every is not None:
             changes["every"] = every
+        _stored(id_)
         followup = followups.edit_followup(s, id_, **changes)
         record = followups.followup_view(s, followup.id)  # type: ignore[arg-type]
     emit_written(record, fmt_of(fmt, quiet), f"Updated follow-up #{record['id']}: due {_said(record)}")
@@ -363,7 +379,7 @@ def rm(
     with session(ctx, write=True) as s:
         views = [followups.followup_view(s, id_) for id_ in ids]
         for view in views:
-            followups.get_followup(s, view["id"])  # a cadence id is refused here, with what to do instead
+            _stored(str(view["id"]))
         names = ", ".join(f"#{v['id']} {v['subject']}" + (f" ({v['note']})" if v["note"] else "") for v in views)
         if not confirm(f"Remove follow-up {names}?", assume_yes=yes):
             raise Cancelled("nothing removed")

@@ -20,6 +20,7 @@ from crmcli.commands._common import (
     State,
     YesOpt,
     fmt_of,
+    option_of,
     session,
 )
 
@@ -145,6 +146,8 @@ def import_(
             progress=tick,
             workers=None,  # a worker process cleans rows for big files on several cores
         )
+    # the library's advice says what to do in the terms of its call: here, in terms of the options
+    result = {**result, "hint": _spelled(result["hint"]), "hints": [_spelled(h) for h in result["hints"]]}
     _report(result, chosen)
     counts = result["counts"]
     if result["run_id"]:  # on stderr, in a pipe too: how to take it back
@@ -159,6 +162,12 @@ def import_(
         from crmcli.errors import Invalid
 
         raise Invalid(f"{counts['rejected']:,} rows rejected (--strict); the report says why: {result['report_file']}")
+
+
+def _spelled(note: str | None) -> str | None:
+    """NOTE (a crmcli.domain.lookup.Note) as the line a user reads: its hint in terms of the options."""
+    hint = getattr(note, "hint", None)
+    return hint.line(note, option_of) if hint and note is not None else note
 
 
 @contextmanager

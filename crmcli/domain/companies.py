@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.domain import fields, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
@@ -35,7 +35,9 @@ def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Comp
     matched whole (case- and accent-blind), never by a part of it."""
     text = clean_text(ref)
     try:
-        return resolve(session, text, ("company",), words=False)[1], False
+        record = resolve(session, text, ("company",), words=False)[1]
+        assert isinstance(record, Company)
+        return record, False
     except NotFound:
         if as_id(text) is not None or split_kind(text)[0] is not None:
             raise
@@ -44,8 +46,13 @@ def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Comp
     # the companies whose name begins as TEXT does (a typo in the first two letters is rare): one
     # pass of the database over the names, instead of folding every name here
     start = like_escape(name_key(text)[:2])
-    query = select(Company.id, Company.name).where(Company.name_key.like(f"{start}%", escape="\\")).order_by(Company.id)
-    found = closest_company(text, dict(session.exec(query).all()))
+    query = (
+        select(Company.id, Company.name)
+        .where(col(Company.name_key).like(f"{start}%", escape="\\"))
+        .order_by(col(Company.id))
+    )
+    names = {company_id: name for company_id, name in session.exec(query) if company_id is not None}
+    found = closest_company(text, names)
     return (session.get(Company, found), True) if found is not None else (None, False)
 
 
@@ -96,7 +103,7 @@ def add_company(
         name_key=name_key(clean_name),
         domain=normalize_domain(domain),
         phone=normalize_phone(phone, region or settings.get(session, "default_region"))
-        if optional_text(phone)
+        if phone is not None and optional_text(phone)
         else None,
         website=normalize_website(website),
         owner=optional_text(owner),
@@ -169,18 +176,20 @@ def edit_company(
     set_tags(session, CompanyTag, "company_id", company.id, add_tags or [], remove_tags or [])
     reindex_company(session, company)
     if name is not None:  # the people's search documents carry the company name
-        reindex_contacts(session, list(session.exec(select(Contact.id).where(Contact.company_id == company.id))))
+        people = session.exec(select(col(Contact.id)).where(Contact.company_id == company.id))
+        reindex_contacts(session, [person for person in people if person is not None])
     return company
 
 
 def remove_company(session: Session, company: Company) -> int:
     """Delete the company; its people stay, without a company. Returns how many people that was."""
     assert company.id is not None
-    people = list(session.exec(select(Contact.id).where(Contact.company_id == company.id)))
-    activity_ids = list(session.exec(select(Activity.id).where(Activity.company_id == company.id)))
-    search.remove(session, "activity", activity_ids)  # type: ignore[arg-type]
+    found = session.exec(select(col(Contact.id)).where(Contact.company_id == company.id))
+    people = [person for person in found if person is not None]
+    activities = session.exec(select(col(Activity.id)).where(Activity.company_id == company.id))
+    search.remove(session, "activity", [activity for activity in activities if activity is not None])
     search.remove(session, "company", [company.id])
-    session.execute(update(Contact).where(Contact.company_id == company.id).values(company_id=None))
+    session.execute(update(Contact).where(col(Contact.company_id) == company.id).values(company_id=None))
     session.delete(company)
     session.flush()
     reindex_contacts(session, people)
@@ -264,10 +273,12 @@ def list_companies(
     counts = (
         dict(
             session.exec(
-                select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
+                select(Contact.company_id, func.count())
+                .where(col(Contact.company_id).in_(ids))
+                .group_by(col(Contact.company_id))
             ).all()
         )
         if ids
         else {}
     )
-    return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]  # type: ignore[arg-type]
+    return [company_record(c, tags.get(c.id, []), counts.get(c.id, 0)) for c in companies]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import exists, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crmcli.domain import fields, search, settings
 from crmcli.domain.activities import last_touch
@@ -14,7 +14,7 @@ from crmcli.domain.companies import find_company, find_or_create
 from crmcli.domain.filters import apply_sort, where_clauses
 from crmcli.domain.indexing import contact_details, reindex_contacts
 from crmcli.domain.lookup import resolve_company
-from crmcli.domain.records import ContactRecord
+from crmcli.domain.records import ContactRecord, PossibleDuplicate
 from crmcli.domain.tags import having_tag, set_tags
 from crmcli.errors import Conflict, Hint, Invalid, NotFound
 from crmcli.models import (
@@ -28,7 +28,7 @@ from crmcli.models import (
 from crmcli.storage import advisory_locks
 from crmcli.values import clock
 from crmcli.values.addressbook import normalize_birthday, normalize_website
-from crmcli.values.matching import Identity, verdict
+from crmcli.values.matching import Identity, Verdict, verdict
 from crmcli.values.normalize import (
     company_key,
     name_key,
@@ -63,20 +63,20 @@ ANYWAY = Hint("{allow_duplicate} adds it anyway")  # the hint of a refused dupli
 
 
 def _check_duplicates(session: Session, emails: list[str], phones: list[str], exclude: int | None = None) -> None:
-    for model, column, values, what in (
-        (ContactEmail, ContactEmail.email, emails, "email"),
-        (ContactPhone, ContactPhone.phone, phones, "phone"),
+    for column, contact_id, values, what in (
+        (col(ContactEmail.email), col(ContactEmail.contact_id), emails, "email"),
+        (col(ContactPhone.phone), col(ContactPhone.contact_id), phones, "phone"),
     ):
         if not values:
             continue
         query = (
             select(column, Contact.id, Contact.name)
-            .join(Contact, Contact.id == model.contact_id)
+            .join(Contact, col(Contact.id) == contact_id)
             .where(column.in_(values))
         )
         if exclude is not None:
             query = query.where(Contact.id != exclude)
-        hit = session.exec(query.order_by(Contact.id)).first()
+        hit = session.exec(query.order_by(col(Contact.id))).first()
         if hit is not None:
             value, other_id, other_name = hit
             raise Conflict(f"{what} {value} already belongs to #{other_id} {other_name}", hint=ANYWAY)
@@ -105,24 +105,30 @@ def _company_key_of(session: Session, company: str | None, new_company: bool = F
     return company_key(found.name if found else ref)
 
 
-def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tuple[Any, int, Any, str | None]]:
+def _matches(
+    session: Session, mine: Identity, exclude: int | None = None
+) -> list[tuple[Verdict, int, Identity, str | None]]:
     """The contacts sharing an email or a phone with MINE (a matching.Identity) or its name, each
     with matching's verdict, the different ones left out, oldest first: (verdict, id, identity, company name)."""
     ids: set[int] = set()
     if mine.emails:
-        ids.update(session.exec(select(ContactEmail.contact_id).where(ContactEmail.email.in_(mine.emails))))
+        ids.update(session.exec(select(ContactEmail.contact_id).where(col(ContactEmail.email).in_(mine.emails))))
     if mine.phones:
-        ids.update(session.exec(select(ContactPhone.contact_id).where(ContactPhone.phone.in_(mine.phones))))
-    ids.update(session.exec(select(Contact.id).where(Contact.name_key == name_key(mine.name))))
-    ids.discard(exclude)  # type: ignore[arg-type]
+        ids.update(session.exec(select(ContactPhone.contact_id).where(col(ContactPhone.phone).in_(mine.phones))))
+    named = session.exec(select(col(Contact.id)).where(Contact.name_key == name_key(mine.name or "")))
+    ids.update(cid for cid in named if cid is not None)
+    if exclude is not None:
+        ids.discard(exclude)
     if not ids:
         return []
     emails, phones, _tags = contact_details(session, sorted(ids))
     rows = session.exec(
-        select(Contact.id, Contact.name, Contact.external_id, Contact.source, Company.name)
-        .outerjoin(Company, Company.id == Contact.company_id)
-        .where(Contact.id.in_(ids))
-        .order_by(Contact.id)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            Contact.id, Contact.name, Contact.external_id, Contact.source, Company.name
+        )
+        .outerjoin(Company, col(Company.id) == Contact.company_id)
+        .where(col(Contact.id).in_(ids))
+        .order_by(col(Contact.id))
     )
     out = []
     for cid, name, external_id, source, company_name in rows:
@@ -135,7 +141,7 @@ def _matches(session: Session, mine: Any, exclude: int | None = None) -> list[tu
     return out
 
 
-def _refuse_same(session: Session, mine: Any) -> None:
+def _refuse_same(session: Session, mine: Identity) -> None:
     """Conflict naming the first contact that matching calls the same person as MINE."""
     for found, cid, theirs, company_name in _matches(session, mine):
         if found != "same":
@@ -149,7 +155,7 @@ def _refuse_same(session: Session, mine: Any) -> None:
         raise Conflict(problem, hint=ANYWAY)
 
 
-def possible_duplicates(session: Session, contact: Contact) -> list[dict[str, Any]]:
+def possible_duplicates(session: Session, contact: Contact) -> list[PossibleDuplicate]:
     """The contacts matching calls possible duplicates of CONTACT (a shared info@ address with
     another name, the same name and company with other emails …), oldest first: [{id, name, reason}]."""
     assert contact.id is not None
@@ -163,14 +169,15 @@ def possible_duplicates(session: Session, contact: Contact) -> list[dict[str, An
         contact.source,
         company_key(company.name) if company else "",
     )
-    return [
-        {"id": cid, "name": theirs.name, "reason": found.reason}
-        for found, cid, theirs, _company in _matches(session, mine, exclude=contact.id)
-        if found == "possible"
-    ]
+    possible: list[PossibleDuplicate] = []
+    for found, cid, theirs, _company in _matches(session, mine, exclude=contact.id):
+        if found == "possible":
+            assert theirs.name is not None  # a stored contact's
+            possible.append({"id": cid, "name": theirs.name, "reason": found.reason})
+    return possible
 
 
-def _as_stored(normalize: Any, value: str) -> str:
+def _as_stored(normalize: Callable[[str], str], value: str) -> str:
     """VALUE as it would be stored; a value that no longer passes the checks (crm doctor finds
     those) is taken as it is written, so that it can still be removed."""
     try:
@@ -452,7 +459,7 @@ def list_contacts(
     limit: int | None = None,
 ) -> list[ContactRecord]:
     """Contacts as plain records, filtered; --where takes built-in fields and custom fields."""
-    query = select(Contact, Company.name).outerjoin(Company, Company.id == Contact.company_id)
+    query = select(Contact, Company.name).outerjoin(Company, col(Company.id) == Contact.company_id)
     if tag:
         query = query.where(having_tag(Contact, ContactTag, "contact_id", tag))
     if company:
@@ -473,7 +480,7 @@ def list_contacts(
     emails, phones, tags = contact_details(session, ids)
     touches = last_touch(session, ids)
     return [
-        _record(c, company_name, emails.get(c.id, []), phones.get(c.id, []), tags.get(c.id, []), touches.get(c.id))  # type: ignore[arg-type]
+        _record(c, company_name, emails.get(c.id, []), phones.get(c.id, []), tags.get(c.id, []), touches.get(c.id))
         for c, company_name in rows
     ]
 
@@ -485,7 +492,7 @@ def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
     def birthday(value: str) -> Any:
         born = normalize_birthday(value)
         if born and born.startswith("--"):  # a day without a year: that day in any year
-            return or_(Contact.birthday == born, Contact.birthday.like(f"____{born[1:]}"))
+            return or_(col(Contact.birthday) == born, col(Contact.birthday).like(f"____{born[1:]}"))
         return Contact.birthday == born
 
     def text_field(column: Any) -> Callable[[str], Any]:
@@ -494,10 +501,11 @@ def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
     return {
         "name": lambda value: Contact.name_key == name_key(value),
         "email": lambda value: exists().where(
-            ContactEmail.contact_id == Contact.id, ContactEmail.email == normalize_email(value)
+            col(ContactEmail.contact_id) == Contact.id, col(ContactEmail.email) == normalize_email(value)
         ),
         "phone": lambda value: exists().where(
-            ContactPhone.contact_id == Contact.id, ContactPhone.phone == normalize_phone(value, _region(session, None))
+            col(ContactPhone.contact_id) == Contact.id,
+            col(ContactPhone.phone) == normalize_phone(value, _region(session, None)),
         ),
         "company": lambda value: Company.name_key == name_key(value),
         **{key: text_field(getattr(Contact, key)) for key in TEXT_FIELDS},

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
 
 from crmcli.domain import fields, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
@@ -175,7 +175,7 @@ def reopen(session: Session, deal: Deal, *, stage: str | None = None, by: str | 
         last = session.exec(
             select(StageChange)
             .where(StageChange.deal_id == deal.id, StageChange.to_stage_id == deal.stage_id)
-            .order_by(StageChange.at.desc(), StageChange.id.desc())
+            .order_by(col(StageChange.at).desc(), col(StageChange.id).desc())
         ).first()
         before = session.get(Stage, last.from_stage_id) if last and last.from_stage_id else None
         open_stages = [s for s in stages(session, pipeline) if s.kind == "open"]
@@ -209,8 +209,8 @@ def remove_stage(session: Session, stage: Stage, *, move_deals_to: str | None = 
 
 
 def _link(session: Session, contact: str | None, company: str | None) -> tuple[Contact | None, Company | None]:
-    contact_obj = resolve_contact(session, contact) if optional_text(contact) else None
-    company_obj = resolve_company(session, company) if optional_text(company) else None
+    contact_obj = resolve_contact(session, contact) if contact is not None and optional_text(contact) else None
+    company_obj = resolve_company(session, company) if company is not None and optional_text(company) else None
     if company_obj is None and contact_obj is not None and contact_obj.company_id:
         company_obj = session.get(Company, contact_obj.company_id)
     return contact_obj, company_obj
@@ -421,18 +421,20 @@ def _where_fields(session: Session) -> dict[str, Callable[[str], Any]]:
 def _record_rows() -> Any:
     """Deals with what deal_record shows of them: stage, pipeline name, contact and company names."""
     return (
-        select(Deal, Stage, Pipeline.name, Contact.name, Company.name)
-        .join(Stage, Stage.id == Deal.stage_id)
-        .join(Pipeline, Pipeline.id == Deal.pipeline_id)
-        .outerjoin(Contact, Contact.id == Deal.contact_id)
-        .outerjoin(Company, Company.id == Deal.company_id)
+        select(  # type: ignore[call-overload]  # SQLModel types select() for up to four columns
+            Deal, Stage, Pipeline.name, Contact.name, Company.name
+        )
+        .join(Stage, col(Stage.id) == Deal.stage_id)
+        .join(Pipeline, col(Pipeline.id) == Deal.pipeline_id)
+        .outerjoin(Contact, col(Contact.id) == Deal.contact_id)
+        .outerjoin(Company, col(Company.id) == Deal.company_id)
     )
 
 
-def _of_company(company_id: int) -> Any:
+def _of_company(company_id: int) -> ColumnElement[bool]:
     """A company's deals: its own, and those of its people that name no company."""
     people = select(Contact.id).where(Contact.company_id == company_id)
-    return (Deal.company_id == company_id) | (Deal.company_id.is_(None) & Deal.contact_id.in_(people))  # type: ignore[union-attr]
+    return (col(Deal.company_id) == company_id) | (col(Deal.company_id).is_(None) & col(Deal.contact_id).in_(people))
 
 
 def list_deals(
@@ -465,11 +467,12 @@ def list_deals(
             raise Invalid(f"unknown status '{status}': use open, won or lost")
         query = query.where(Deal.status == status)
     if closing_before:
-        query = query.where(Deal.close_date < parse_close_date(closing_before))
+        query = query.where(col(Deal.close_date) < parse_close_date(closing_before))
     if contact:
         query = query.where(Deal.contact_id == resolve_contact(session, contact).id)
     if company:
         company_id = resolve_company(session, company).id
+        assert company_id is not None
         query = query.where(_of_company(company_id))
     for clause in where_clauses(session, Deal, "deals", where, _where_fields(session)):
         query = query.where(clause)
@@ -482,7 +485,9 @@ def list_deals(
 def history(session: Session, deal: Deal) -> list[dict[str, Any]]:
     """Every move, oldest first, with the days the deal spent in the stage it entered."""
     rows = list(
-        session.exec(select(StageChange).where(StageChange.deal_id == deal.id).order_by(StageChange.at, StageChange.id))
+        session.exec(
+            select(StageChange).where(StageChange.deal_id == deal.id).order_by(col(StageChange.at), col(StageChange.id))
+        )
     )
     out = []
     for i, row in enumerate(rows):
@@ -517,18 +522,20 @@ def board(
     open_stages = [s for s in stages(session, pipeline_obj) if s.kind == "open"]
     # A deal's stage fixes its pipeline and status, so filtering on open stage ids alone lets the
     # (stage_id, currency, amount_minor) index answer the sums without reading the table.
-    mine = [Deal.owner == owner] if owner else []
-    scope = [Deal.stage_id.in_([s.id for s in open_stages]), *mine]
+    mine: list[ColumnElement[bool]] = [col(Deal.owner) == owner] if owner else []
+    scope = [col(Deal.stage_id).in_([s.id for s in open_stages]), *mine]
     sums: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
     for stage_id, currency, count, total in session.exec(
         select(Deal.stage_id, Deal.currency, func.count(), func.coalesce(func.sum(Deal.amount_minor), 0))
         .where(*scope)
-        .group_by(Deal.stage_id, Deal.currency)
+        .group_by(col(Deal.stage_id), col(Deal.currency))
     ):
+        assert total is not None  # coalesced to 0
         sums[stage_id].append((currency, count, int(total)))
     columns = []
     grand: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for stage in open_stages:
+        assert stage.id is not None
         stalled = 0
         if stage.rot_days:
             stalled = session.exec(
@@ -546,10 +553,10 @@ def board(
         count = sum(c for _cur, c, _t in sums.get(stage.id, []))
         top = (
             select(Deal, Contact.name, Company.name)
-            .outerjoin(Contact, Contact.id == Deal.contact_id)
-            .outerjoin(Company, Company.id == Deal.company_id)
+            .outerjoin(Contact, col(Contact.id) == Deal.contact_id)
+            .outerjoin(Company, col(Company.id) == Deal.company_id)
             .where(*mine, Deal.stage_id == stage.id)
-            .order_by(Deal.amount_minor.desc().nulls_last(), Deal.id.desc())
+            .order_by(col(Deal.amount_minor).desc().nulls_last(), col(Deal.id).desc())
         )
         if per_stage:
             top = top.limit(per_stage)

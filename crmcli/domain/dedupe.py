@@ -37,13 +37,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crmcli.domain import search
 from crmcli.domain.indexing import reindex_company, reindex_contacts, reindex_deals
+from crmcli.domain.records import (
+    AutoMergeResult,
+    DuplicateCluster,
+    DuplicateMember,
+    MergedAway,
+    MergeHistoryRow,
+    MergeResult,
+)
 from crmcli.domain.tags import set_tags, tags_of
 from crmcli.errors import Invalid, NotFound
 from crmcli.models import (
@@ -97,6 +105,14 @@ class Edge:
     score: int
     reason: str
     exact: bool  # matching says "same": --auto may merge it
+
+
+class _Cluster(TypedDict):
+    ids: list[int]
+    links: list[Edge]  # the edges that joined it
+    reasons: list[str]  # of every edge within it, strongest first
+    score: int
+    exact: bool
 
 
 @dataclass
@@ -230,7 +246,7 @@ def _edge(i: int, j: int, found: Verdict, ratio: int | None = None, where: str =
 
 def _clusters(
     edges: Iterable[Edge], identity: dict[int, Any], fits: Callable[[Any, Any], bool], threshold: int, exact_only: bool
-) -> list[dict[str, Any]]:
+) -> list[_Cluster]:
     """{ids, links, reasons, score, exact} per cluster. Strongest edges join first (exact ones before
     others of the same score), so the score, the weakest link that joined it, is as high as it can be.
     A cluster is exact (what --auto merges) when its links are exact and every two of its records
@@ -250,7 +266,7 @@ def _clusters(
     kept = [e for e in edges if e.score >= threshold and (e.exact or not exact_only)]
     for edge in sorted(kept, key=lambda e: (-e.score, not e.exact, e.a, e.b)):
         forest.union(edge)
-    out = []
+    out: list[_Cluster] = []
     for root, ids in forest.clusters().items():
         links = forest.links[root]
         score = min(e.score for e in links)
@@ -300,22 +316,26 @@ def _check(threshold: int) -> None:
 
 def contact_clusters(
     session: Session, *, threshold: int = DEFAULT_THRESHOLD, exact_only: bool = False
-) -> list[dict[str, Any]]:
+) -> list[DuplicateCluster]:
     """Likely duplicate contacts, best first: {id (KEEP: the oldest), ids, score, exact, reasons,
     members: [{id, name, company, email, phone}], command}. EXACT_ONLY: only what --auto merges."""
     _check(threshold)
-    company_names = dict(session.execute(select(Company.id, Company.name)).all())
+    company_names = dict(session.execute(select(col(Company.id), col(Company.name))).all())
     keys = {company_id: company_key(name) for company_id, name in company_names.items()}
     people: dict[int, Identity] = {}
     company_of: dict[int, int | None] = {}
     for cid, name, company_id, external_id, source in session.execute(
-        select(Contact.id, Contact.name, Contact.company_id, Contact.external_id, Contact.source)
+        select(
+            col(Contact.id), col(Contact.name), col(Contact.company_id), col(Contact.external_id), col(Contact.source)
+        )
     ):
         people[cid] = Identity(name, [], [], external_id, source, keys.get(company_id, "") if company_id else "")
         company_of[cid] = company_id
     emails: dict[str, list[int]] = defaultdict(list)
     for cid, email in session.execute(
-        select(ContactEmail.contact_id, ContactEmail.email).order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
+        select(col(ContactEmail.contact_id), col(ContactEmail.email)).order_by(
+            col(ContactEmail.is_primary).desc(), col(ContactEmail.id)
+        )
     ):
         person = people.get(cid)
         if person is not None:  # an orphan row (crm doctor reports those) is no one's
@@ -323,7 +343,9 @@ def contact_clusters(
             person.emails.append(email)
     phones: dict[str, list[int]] = defaultdict(list)
     for cid, phone in session.execute(
-        select(ContactPhone.contact_id, ContactPhone.phone).order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
+        select(col(ContactPhone.contact_id), col(ContactPhone.phone)).order_by(
+            col(ContactPhone.is_primary).desc(), col(ContactPhone.id)
+        )
     ):
         person = people.get(cid)
         if person is not None:  # an orphan row (crm doctor reports those) is no one's
@@ -366,10 +388,10 @@ def contact_clusters(
             edges.append(edge)
     out = []
     for n, cluster in enumerate(_clusters(edges, people, _people_fit, threshold, exact_only), start=1):
-        members = [
+        members: list[DuplicateMember] = [
             {
                 "id": i,
-                "name": people[i].name,
+                "name": people[i].name or "",  # stored names are never empty (NOT NULL)
                 "company": company_names.get(company_of[i]) if company_of[i] else None,
                 "email": people[i].emails[0] if people[i].emails else None,
                 "phone": people[i].phones[0] if people[i].phones else None,
@@ -382,7 +404,7 @@ def contact_clusters(
 
 def company_clusters(
     session: Session, *, threshold: int = DEFAULT_THRESHOLD, exact_only: bool = False
-) -> list[dict[str, Any]]:
+) -> list[DuplicateCluster]:
     """Likely duplicate companies: the same domain or phone, or names alike once legal forms
     (GmbH, Inc., 有限公司 …) are ignored. Same shape as contact_clusters."""
     _check(threshold)
@@ -390,7 +412,14 @@ def company_clusters(
     domains: dict[str, list[int]] = defaultdict(list)
     phones: dict[str, list[int]] = defaultdict(list)
     for cid, name, domain, phone, external_id, source in session.execute(
-        select(Company.id, Company.name, Company.domain, Company.phone, Company.external_id, Company.source)
+        select(
+            col(Company.id),
+            col(Company.name),
+            col(Company.domain),
+            col(Company.phone),
+            col(Company.external_id),
+            col(Company.source),
+        )
     ):
         firms[cid] = CompanyIdentity(name, domain, phone, external_id, source)
         if domain:
@@ -398,7 +427,7 @@ def company_clusters(
         if phone:
             phones[phone].append(cid)
     texts = {cid: company_key(firm.name) for cid, firm in firms.items()}
-    found: dict[tuple[int, int], tuple[int, str] | None] = {}
+    found: dict[tuple[int, int], tuple[int, str, int] | None] = {}  # as contact_clusters
     for groups in (domains, phones):
         for ids in groups.values():
             if len(ids) > 1:
@@ -425,14 +454,15 @@ def company_clusters(
             edges.append(edge)
     out = []
     for n, cluster in enumerate(_clusters(edges, firms, _companies_fit, threshold, exact_only), start=1):
-        members = [
-            {"id": i, "name": firms[i].name, "domain": firms[i].domain, "phone": firms[i].phone} for i in cluster["ids"]
+        members: list[DuplicateMember] = [
+            {"id": i, "name": firms[i].name or "", "domain": firms[i].domain, "phone": firms[i].phone}
+            for i in cluster["ids"]
         ]
         out.append(_cluster_record(n, "companies", cluster, members))
     return out
 
 
-def _cluster_record(n: int, group: str, found: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+def _cluster_record(n: int, group: str, found: _Cluster, members: list[DuplicateMember]) -> DuplicateCluster:
     ids = found["ids"]
     return {
         "id": ids[0],  # the one a merge keeps: the oldest
@@ -447,11 +477,13 @@ def _cluster_record(n: int, group: str, found: dict[str, Any], members: list[dic
     }
 
 
-def clusters(session: Session, entity: str, **options: Any) -> list[dict[str, Any]]:
+def clusters(
+    session: Session, entity: str, *, threshold: int = DEFAULT_THRESHOLD, exact_only: bool = False
+) -> list[DuplicateCluster]:
     if entity == "contact":
-        return contact_clusters(session, **options)
+        return contact_clusters(session, threshold=threshold, exact_only=exact_only)
     if entity == "company":
-        return company_clusters(session, **options)
+        return company_clusters(session, threshold=threshold, exact_only=exact_only)
     raise Invalid(f"unknown record type '{entity}': use contact or company")
 
 
@@ -570,7 +602,9 @@ def _retitle_activities(session: Session, activity_ids: list[int], subject: str,
     """Activity search documents carry their subject's name: give moved ones the kept name."""
     if not activity_ids:
         return
-    query = select(Activity.id, Activity.type, Activity.text, Activity.contact_id).where(Activity.id.in_(activity_ids))
+    query = select(col(Activity.id), col(Activity.type), col(Activity.text), col(Activity.contact_id)).where(
+        col(Activity.id).in_(activity_ids)
+    )
     for activity_id, kind, text, contact_id in session.execute(query):
         if only_without_contact and contact_id is not None:
             continue
@@ -602,7 +636,7 @@ def _record_merge(
 
 def merge_contacts(
     session: Session, keep: Contact, others: list[Contact], *, by: str | None = None, reason: str | None = None
-) -> dict[str, Any]:
+) -> MergeResult:
     """Merge OTHERS into KEEP (see the module docstring); returns what moved and what was filled.
     Values of the others that differ from KEEP's are not taken: they are in the merge record's
     snapshot and in the result's not_taken."""
@@ -610,7 +644,9 @@ def merge_contacts(
     assert keep.id is not None
     company_names = dict(
         session.execute(
-            select(Company.id, Company.name).where(Company.id.in_([c.company_id for c in others if c.company_id]))
+            select(col(Company.id), col(Company.name)).where(
+                col(Company.id).in_([c.company_id for c in others if c.company_id])
+            )
         ).all()
     )
     moved: dict[str, list[Any]] = defaultdict(list)
@@ -620,16 +656,16 @@ def merge_contacts(
         assert other.id is not None
         emails = list(
             session.scalars(
-                select(ContactEmail.email)
-                .where(ContactEmail.contact_id == other.id)
-                .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
+                select(col(ContactEmail.email))
+                .where(col(ContactEmail.contact_id) == other.id)
+                .order_by(col(ContactEmail.is_primary).desc(), col(ContactEmail.id))
             )
         )
         phones = list(
             session.scalars(
-                select(ContactPhone.phone)
-                .where(ContactPhone.contact_id == other.id)
-                .order_by(ContactPhone.is_primary.desc(), ContactPhone.id)
+                select(col(ContactPhone.phone))
+                .where(col(ContactPhone.contact_id) == other.id)
+                .order_by(col(ContactPhone.is_primary).desc(), col(ContactPhone.id))
             )
         )
         tags = tags_of(session, ContactTag, "contact_id", [other.id]).get(other.id, [])
@@ -680,7 +716,7 @@ def merge_contacts(
         _record_merge(session, "contact", keep.id, other, snapshot, reason, by)
     for model in (ContactEmail, ContactPhone):
         _one_primary(session, model, keep.id)
-    gone = [{"id": c.id, "name": c.name} for c in others]
+    gone: list[MergedAway] = [{"id": c.id, "name": c.name} for c in others if c.id is not None]
     search.remove(session, "contact", [c["id"] for c in gone])
     for other in others:
         session.delete(other)
@@ -699,7 +735,7 @@ def merge_contacts(
 
 def merge_companies(
     session: Session, keep: Company, others: list[Company], *, by: str | None = None, reason: str | None = None
-) -> dict[str, Any]:
+) -> MergeResult:
     """Merge OTHERS into KEEP: their people, activities, deals and follow-ups move to KEEP;
     KEEP's empty fields are filled, tags unioned; one merge record per removed company."""
     _lock_all(session, keep, others, "company")
@@ -747,7 +783,7 @@ def merge_companies(
             "not_taken": differs,
         }
         _record_merge(session, "company", keep.id, other, snapshot, reason, by)
-    gone = [{"id": c.id, "name": c.name} for c in others]
+    gone: list[MergedAway] = [{"id": c.id, "name": c.name} for c in others if c.id is not None]
     search.remove(session, "company", [c["id"] for c in gone])
     for other in others:
         session.delete(other)
@@ -766,13 +802,14 @@ def merge_companies(
 
 
 def _result(
-    kept: Any,
-    gone: list[dict[str, Any]],
+    kept: Contact | Company,
+    gone: list[MergedAway],
     moved: dict[str, list[Any]],
     filled: list[str],
     not_taken: dict[int, dict[str, Any]],
-) -> dict[str, Any]:
+) -> MergeResult:
     counts = {k: len(v) for k, v in moved.items() if k != "tags"}
+    assert kept.id is not None
     return {
         "id": kept.id,
         "name": kept.name,
@@ -786,7 +823,7 @@ def _result(
 
 def merge(
     session: Session, entity: str, keep: Any, others: list[Any], *, by: str | None = None, reason: str | None = None
-) -> dict[str, Any]:
+) -> MergeResult:
     if entity == "contact":
         return merge_contacts(session, keep, others, by=by, reason=reason)
     if entity == "company":
@@ -794,11 +831,11 @@ def merge(
     raise Invalid(f"unknown record type '{entity}': use contact or company")
 
 
-def auto_merge(session: Session, entity: str, *, by: str | None = None) -> list[dict[str, Any]]:
+def auto_merge(session: Session, entity: str, *, by: str | None = None) -> list[AutoMergeResult]:
     """Merge every cluster joined only by exact email/phone (domain/phone) matches whose names
     agree, each into its oldest record. Returns one merge result per cluster, with its reasons."""
     model = Contact if entity == "contact" else Company
-    results = []
+    results: list[AutoMergeResult] = []
     for cluster in clusters(session, entity, threshold=EXACT, exact_only=True):
         keep = session.get(model, cluster["ids"][0])
         others = [session.get(model, i) for i in cluster["ids"][1:]]
@@ -812,7 +849,7 @@ def auto_merge(session: Session, entity: str, *, by: str | None = None) -> list[
 # ---------------------------------------------------------------- history
 
 
-def merge_history(session: Session, entity: str, record_id: int) -> list[dict[str, Any]]:
+def merge_history(session: Session, entity: str, record_id: int) -> list[MergeHistoryRow]:
     """The records merged into RECORD_ID, newest first, including those merged earlier into
     records that were merged into it later: {id (of the merge), merged_id, merged_name, into, at, by, reason}."""
     rows: list[MergeRecord] = []
@@ -820,25 +857,30 @@ def merge_history(session: Session, entity: str, record_id: int) -> list[dict[st
     seen = {record_id}
     while targets:
         found = list(
-            session.scalars(select(MergeRecord).where(MergeRecord.entity == entity, MergeRecord.kept_id.in_(targets)))
+            session.scalars(
+                select(MergeRecord).where(col(MergeRecord.entity) == entity, col(MergeRecord.kept_id).in_(targets))
+            )
         )
         rows += found
         targets = [r.merged_id for r in found if r.merged_id not in seen]
         seen.update(targets)
     rows.sort(key=lambda r: (r.at, r.id or 0), reverse=True)
-    return [
-        {
-            "id": r.id,
-            "merged_id": r.merged_id,
-            "merged_name": r.merged_name,
-            "into": r.kept_id,
-            "at": r.at,
-            "by": r.by,
-            "reason": r.reason,
-            "what": f"#{r.merged_id} {r.merged_name}" + (f" (into #{r.kept_id})" if r.kept_id != record_id else ""),
-        }
-        for r in rows
-    ]
+    out: list[MergeHistoryRow] = []
+    for r in rows:
+        assert r.id is not None
+        out.append(
+            {
+                "id": r.id,
+                "merged_id": r.merged_id,
+                "merged_name": r.merged_name,
+                "into": r.kept_id,
+                "at": r.at,
+                "by": r.by,
+                "reason": r.reason,
+                "what": f"#{r.merged_id} {r.merged_name}" + (f" (into #{r.kept_id})" if r.kept_id != record_id else ""),
+            }
+        )
+    return out
 
 
 def merged_into(session: Session, entity: str, record_id: int) -> str | None:
@@ -847,8 +889,8 @@ def merged_into(session: Session, entity: str, record_id: int) -> str | None:
     for _ in range(100):
         row = session.scalars(
             select(MergeRecord)
-            .where(MergeRecord.entity == entity, MergeRecord.merged_id == current)
-            .order_by(MergeRecord.id.desc())
+            .where(col(MergeRecord.entity) == entity, col(MergeRecord.merged_id) == current)
+            .order_by(col(MergeRecord.id).desc())
         ).first()
         if row is None:
             break

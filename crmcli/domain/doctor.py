@@ -26,15 +26,16 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import exists, or_, select, text
-from sqlmodel import Session
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from crmcli.domain.dedupe import clusters
 from crmcli.domain.fields import field_defs
 from crmcli.domain.followups import list_followups
 from crmcli.domain.lookup import normalize_domain
+from crmcli.domain.records import DoctorFinding, DoctorItem, DoctorReport, IntegrityReport
 from crmcli.errors import Invalid, UsageError
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, Deal
 from crmcli.values.addressbook import normalize_birthday, normalize_website
@@ -53,21 +54,21 @@ def _q(value: str) -> str:
     return shlex.quote(value)
 
 
-def _item(record_id: Any, record: str, problem: str, fix: str) -> dict[str, Any]:
+def _item(record_id: int | str, record: str, problem: str, fix: str) -> DoctorItem:
     return {"id": record_id, "record": record, "problem": problem, "fix": fix}
 
 
 # ---------------------------------------------------------------- findings
 
 
-def unreachable(session: Session) -> list[dict[str, Any]]:
+def unreachable(session: Session) -> list[DoctorItem]:
     query = (
-        select(Contact.id, Contact.name)
+        select(col(Contact.id), col(Contact.name))
         .where(
-            ~exists().where(ContactEmail.contact_id == Contact.id),
-            ~exists().where(ContactPhone.contact_id == Contact.id),
+            ~exists().where(col(ContactEmail.contact_id) == Contact.id),
+            ~exists().where(col(ContactPhone.contact_id) == Contact.id),
         )
-        .order_by(Contact.id)
+        .order_by(col(Contact.id))
     )
     return [
         _item(i, f"#{i} {name}", "no email and no phone", f"crm contacts edit {i} --add-email EMAIL --add-phone PHONE")
@@ -75,9 +76,11 @@ def unreachable(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def no_owner(session: Session) -> list[dict[str, Any]]:
+def no_owner(session: Session) -> list[DoctorItem]:
     query = (
-        select(Contact.id, Contact.name).where(or_(Contact.owner.is_(None), Contact.owner == "")).order_by(Contact.id)
+        select(col(Contact.id), col(Contact.name))
+        .where(or_(col(Contact.owner).is_(None), col(Contact.owner) == ""))
+        .order_by(col(Contact.id))
     )
     return [
         _item(i, f"#{i} {name}", "no owner", f"crm contacts edit {i} --owner NAME")
@@ -109,18 +112,20 @@ def _phone_problem(value: str) -> str | None:
     return None if clean == value else f"phone '{value}' would be stored as '{clean}'"
 
 
-def _custom_problems(session: Session, entity: str) -> list[dict[str, Any]]:
+def _custom_problems(session: Session, entity: str) -> list[DoctorItem]:
     """Custom values that their declared field refuses or would store differently."""
     defs = field_defs(session, entity)
     if not defs:
         return []
-    model, label, group = {
-        "contacts": (Contact, Contact.name, "contacts"),
-        "companies": (Company, Company.name, "companies"),
-        "deals": (Deal, Deal.title, "deals"),
-    }[entity]
+    columns: dict[str, tuple[type[Contact | Company | Deal], Mapped[str], str]] = {
+        "contacts": (Contact, col(Contact.name), "contacts"),
+        "companies": (Company, col(Company.name), "companies"),
+        "deals": (Deal, col(Deal.title), "deals"),
+    }
+    model, label, group = columns[entity]
     out = []
-    for record_id, name, custom in session.execute(select(model.id, label, model.custom).order_by(model.id)):
+    query = select(col(model.id), label, col(model.custom)).order_by(col(model.id))
+    for record_id, name, custom in session.execute(query):
         for key, value in (custom or {}).items():
             definition = defs.get(key)
             if definition is None or value is None:
@@ -140,17 +145,16 @@ def _custom_problems(session: Session, entity: str) -> list[dict[str, Any]]:
     return out
 
 
-def _addressbook_problems(session: Session) -> list[dict[str, Any]]:
+def _addressbook_problems(session: Session) -> list[DoctorItem]:
     """Birthdays and websites that today's checks refuse or would store differently."""
-    checks: tuple[tuple[Any, str, str, Callable[[str], str | None]], ...] = (
-        (Contact, "contacts", "birthday", normalize_birthday),
-        (Contact, "contacts", "website", normalize_website),
-        (Company, "companies", "website", normalize_website),
+    checks: tuple[tuple[type[Contact | Company], str, Mapped[str | None], str, Callable[[str], str | None]], ...] = (
+        (Contact, "contacts", col(Contact.birthday), "birthday", normalize_birthday),
+        (Contact, "contacts", col(Contact.website), "website", normalize_website),
+        (Company, "companies", col(Company.website), "website", normalize_website),
     )
     out = []
-    for model, group, attr, normalize in checks:
-        column = getattr(model, attr)
-        query = select(model.id, model.name, column).where(column.is_not(None)).order_by(model.id)
+    for model, group, column, attr, normalize in checks:
+        query = select(col(model.id), col(model.name), column).where(column.is_not(None)).order_by(col(model.id))
         for record_id, name, value in session.execute(query):
             try:
                 clean = normalize(value)
@@ -165,22 +169,22 @@ def _addressbook_problems(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def invalid_values(session: Session) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    names = dict(session.execute(select(Contact.id, Contact.name)).all())
-    for contact_id, email in session.execute(select(ContactEmail.contact_id, ContactEmail.email)):
+def invalid_values(session: Session) -> list[DoctorItem]:
+    out: list[DoctorItem] = []
+    names = dict(session.execute(select(col(Contact.id), col(Contact.name))).all())
+    for contact_id, email in session.execute(select(col(ContactEmail.contact_id), col(ContactEmail.email))):
         problem = _email_problem(email)
         if problem:
             fix = f"crm contacts edit {contact_id} --rm-email {_q(email)} --add-email EMAIL"
             out.append(_item(contact_id, f"#{contact_id} {names.get(contact_id)}", problem, fix))
-    for contact_id, phone in session.execute(select(ContactPhone.contact_id, ContactPhone.phone)):
+    for contact_id, phone in session.execute(select(col(ContactPhone.contact_id), col(ContactPhone.phone))):
         problem = _phone_problem(phone)
         if problem:
             fix = f"crm contacts edit {contact_id} --rm-phone {_q(phone)} --add-phone PHONE"
             out.append(_item(contact_id, f"#{contact_id} {names.get(contact_id)}", problem, fix))
     for company_id, name, domain, phone in session.execute(
-        select(Company.id, Company.name, Company.domain, Company.phone).where(
-            or_(Company.domain.is_not(None), Company.phone.is_not(None))
+        select(col(Company.id), col(Company.name), col(Company.domain), col(Company.phone)).where(
+            or_(col(Company.domain).is_not(None), col(Company.phone).is_not(None))
         )
     ):
         record = f"#{company_id} {name}"
@@ -197,12 +201,14 @@ def invalid_values(session: Session) -> list[dict[str, Any]]:
             problem = _phone_problem(phone)
             if problem:
                 out.append(_item(company_id, record, problem, f"crm companies edit {company_id} --phone PHONE"))
-    for model, label, key, group, option in (
-        (Contact, Contact.name, Contact.name_key, "contacts", "--name"),
-        (Company, Company.name, Company.name_key, "companies", "--name"),
-        (Deal, Deal.title, Deal.title_key, "deals", "--title"),
-    ):
-        for record_id, name, stored_key in session.execute(select(model.id, label, key).order_by(model.id)):
+    names_and_keys: tuple[tuple[type[Contact | Company | Deal], Mapped[str], Mapped[str], str, str], ...] = (
+        (Contact, col(Contact.name), col(Contact.name_key), "contacts", "--name"),
+        (Company, col(Company.name), col(Company.name_key), "companies", "--name"),
+        (Deal, col(Deal.title), col(Deal.title_key), "deals", "--title"),
+    )
+    for model, label, key, group, option in names_and_keys:
+        query = select(col(model.id), label, key).order_by(col(model.id))
+        for record_id, name, stored_key in session.execute(query):
             clean = clean_text(name)
             if clean != name or name_key(clean) != stored_key:
                 problem = "name is empty" if not clean else f"name {name!r} is not stored cleanly (lookups miss it)"
@@ -214,26 +220,26 @@ def invalid_values(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def _duplicates(session: Session, entity: str) -> list[dict[str, Any]]:
+def _duplicates(session: Session, entity: str) -> list[DoctorItem]:
     return [
         _item(c["id"], ", ".join(c["names"]), f"score {c['score']}: {'; '.join(c['reasons'])}", c["command"])
         for c in clusters(session, entity)
     ]
 
 
-def duplicate_contacts(session: Session) -> list[dict[str, Any]]:
+def duplicate_contacts(session: Session) -> list[DoctorItem]:
     return _duplicates(session, "contact")
 
 
-def duplicate_companies(session: Session) -> list[dict[str, Any]]:
+def duplicate_companies(session: Session) -> list[DoctorItem]:
     return _duplicates(session, "company")
 
 
-def open_deals_incomplete(session: Session) -> list[dict[str, Any]]:
+def open_deals_incomplete(session: Session) -> list[DoctorItem]:
     query = (
-        select(Deal.id, Deal.title, Deal.amount_minor, Deal.close_date)
-        .where(Deal.status == "open", or_(Deal.amount_minor.is_(None), Deal.close_date.is_(None)))
-        .order_by(Deal.id)
+        select(col(Deal.id), col(Deal.title), col(Deal.amount_minor), col(Deal.close_date))
+        .where(col(Deal.status) == "open", or_(col(Deal.amount_minor).is_(None), col(Deal.close_date).is_(None)))
+        .order_by(col(Deal.id))
     )
     out = []
     for deal_id, title, amount, close in session.execute(query):
@@ -247,15 +253,19 @@ def open_deals_incomplete(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def won_deals_without_amount(session: Session) -> list[dict[str, Any]]:
-    query = select(Deal.id, Deal.title).where(Deal.status == "won", Deal.amount_minor.is_(None)).order_by(Deal.id)
+def won_deals_without_amount(session: Session) -> list[DoctorItem]:
+    query = (
+        select(col(Deal.id), col(Deal.title))
+        .where(col(Deal.status) == "won", col(Deal.amount_minor).is_(None))
+        .order_by(col(Deal.id))
+    )
     return [
         _item(i, f"#{i} {title}", "won without an amount", f"crm deals edit {i} --amount AMOUNT")
         for i, title in session.execute(query)
     ]
 
 
-def overdue_followups(session: Session) -> list[dict[str, Any]]:
+def overdue_followups(session: Session) -> list[DoctorItem]:
     return [
         _item(
             f["id"],
@@ -268,7 +278,7 @@ def overdue_followups(session: Session) -> list[dict[str, Any]]:
 
 
 # (id, title, finder, the command that fixes it in general)
-CHECKS: list[tuple[str, str, Callable[[Session], list[dict[str, Any]]], str]] = [
+CHECKS: list[tuple[str, str, Callable[[Session], list[DoctorItem]], str]] = [
     ("unreachable", "Contacts without email or phone", unreachable, "crm contacts edit ID --add-email … --add-phone …"),
     ("no_owner", "Contacts without owner", no_owner, "crm contacts edit ID --owner NAME"),
     ("invalid_values", "Invalid stored values", invalid_values, "crm doctor --check invalid_values (a fix per value)"),
@@ -289,7 +299,7 @@ CHECK_IDS = ["integrity", *(c[0] for c in CHECKS)]
 # ---------------------------------------------------------------- integrity
 
 
-def integrity(session: Session) -> dict[str, Any]:
+def integrity(session: Session) -> IntegrityReport:
     """The database's own check: {backend, ok, ran: [what was checked], problems: [text]}."""
     dialect = session.get_bind().dialect.name
     problems: list[str] = []
@@ -348,10 +358,10 @@ def _orphans(session: Session) -> list[str]:
 # ---------------------------------------------------------------- the report
 
 
-def report(session: Session, *, examples: int = 3) -> dict[str, Any]:
+def report(session: Session, *, examples: int = 3) -> DoctorReport:
     """{ok (integrity), backend, integrity, findings: [{id, title, count, examples, fix}], problems (count)}."""
     checked = integrity(session)
-    findings = []
+    findings: list[DoctorFinding] = []
     for check_id, title, finder, fix in CHECKS:
         items = finder(session)
         findings.append(
@@ -372,7 +382,7 @@ def report(session: Session, *, examples: int = 3) -> dict[str, Any]:
     }
 
 
-def items(session: Session, check: str) -> list[dict[str, Any]]:
+def items(session: Session, check: str) -> list[DoctorItem]:
     """Every record behind one finding: {id, record, problem, fix}."""
     if check == "integrity":
         checked = integrity(session)

@@ -228,8 +228,8 @@ def get_followup(session: Session, ref: str | int, *, lock: bool = False) -> Fol
     fid = parse_id(ref)
     if fid.cadence:
         raise Invalid(
-            f"{fid} is the keep-in-touch cadence of contact #{fid.value}: it moves when you log an activity "
-            f"(crm followups done {fid} --log TEXT); change it with crm contacts cadence {fid.value} 30d|off"
+            f"{fid} is the keep-in-touch cadence of contact #{fid.value}, not a stored follow-up: it moves on "
+            "when an activity is logged on the contact or it is marked done; the contact's cadence sets how often"
         )
     followup = session.get(FollowUp, fid.value, with_for_update=lock or None) if fid.value <= ID_MAX else None
     if followup is None:

@@ -16,20 +16,24 @@ In this order, the first step that finds anything decides:
    the name or of its words ('Anna M', 'Øde'); scanned only when the indexed lookups found nothing.
 
 Several matches raise Ambiguous listing them (kind, id, name, company), unless the command line
-installed a chooser (set_chooser) that lets a person at a terminal pick one. Nothing found raises
+installed a chooser (interaction) that lets a person at a terminal pick one. Nothing found raises
 NotFound suggesting the closest names (rapidfuzz).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
 
 from crmcli.domain import settings
 from crmcli.errors import Ambiguous, Hint, Invalid, NotFound
@@ -53,8 +57,18 @@ ID_MAX = 2**31 - 1
 _KIND_NAMES = {k: k for k in ("contact", "company", "deal", "followup")} | {"follow-up": "followup"}
 _PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
 
-# Notes the resolve_* functions leave for people ("#35 was merged into #3 …"). The command line
-# prints them on stderr as they come (set_note_sink); a library caller may read them with take_notes.
+Record = Contact | Company | Deal  # what a REF names
+Hit = tuple[str, "Record | _Unloaded"]  # (kind, record) a step found
+T = TypeVar("T")
+Merged = TypeVar("Merged", Contact, Company)  # what can be merged away
+
+# Notes the resolve_* functions leave for people ("#35 was merged into #3 …"), and the chooser that
+# may settle an ambiguous REF, belong to a block of work, not to the process: context variables,
+# like the local zone (crmcli.values.clock). `with lookup.interaction(sink, chooser):` says where
+# notes go and who chooses until the block ends, in the thread (or asyncio task) that entered it;
+# the command line does so for each invocation (notes on stderr, a prompt on a terminal) and the
+# library itself never does. Without a sink, notes wait for take_notes in the thread or task that
+# left them.
 
 
 class Note(str):
@@ -69,28 +83,51 @@ class Note(str):
         return made
 
 
-_sink: Callable[[Note], None] | None = None
-_notes: list[Note] = []
+NoteSink = Callable[[Note], None]
+# CHOOSER(ref, candidates) picks one of several matches (a prompt on a terminal), or None
+Chooser = Callable[[str, list["Candidate"]], "Candidate | None"]
+
+_sink: ContextVar[NoteSink | None] = ContextVar("crm_note_sink", default=None)
+# a tuple, replaced on each note: a context copied from this one (a task, a thread started with
+# copy_context) gets notes of its own instead of appending to a list it would share
+_notes: ContextVar[tuple[Note, ...]] = ContextVar("crm_notes", default=())
+_chooser: ContextVar[Chooser | None] = ContextVar("crm_chooser", default=None)
 
 
-def set_note_sink(sink: Callable[[Note], None] | None) -> None:
-    global _sink
-    _sink = sink
+@contextmanager
+def interaction(sink: NoteSink | None = None, chooser: Chooser | None = None) -> Iterator[None]:
+    """Inside the block, notes go to SINK as they are left (None: they wait for take_notes, and
+    those not taken end with the block) and CHOOSER may pick one of several matches (None: the REF
+    is ambiguous); afterwards, what held before. Only this thread or task sees it (context
+    variables, as with crmcli.values.clock.local_time)."""
+    sink_token, notes_token, chooser_token = _sink.set(sink), _notes.set(()), _chooser.set(chooser)
+    try:
+        yield
+    finally:
+        _chooser.reset(chooser_token)
+        _notes.reset(notes_token)
+        _sink.reset(sink_token)
+
+
+def set_note_sink(sink: NoteSink | None) -> None:
+    """Send notes to SINK from here on in this thread or task (None: keep them for take_notes), for
+    a script or a test that wants it throughout; the library never calls it (see interaction)."""
+    _sink.set(sink)
 
 
 def note(text: str, hint: Hint | None = None) -> None:
     said = Note(text, hint)
-    if _sink is not None:
-        _sink(said)
-    else:
-        del _notes[:-99]  # a long-running caller that never reads them keeps only the latest
-        _notes.append(said)
+    sink = _sink.get()
+    if sink is not None:
+        sink(said)
+    else:  # a long-running caller that never reads them keeps only the latest
+        _notes.set((*_notes.get()[-99:], said))
 
 
 def take_notes() -> list[Note]:
-    """The notes left since the last call (when no sink prints them)."""
-    taken = _notes[:]
-    _notes.clear()
+    """The notes left in this thread or task since the last call (when no sink prints them)."""
+    taken = list(_notes.get())
+    _notes.set(())
     return taken
 
 
@@ -99,7 +136,7 @@ def as_id(ref: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def pick_one(what: str, ref: str, matches: Sequence[Any], describe: Callable[[Any], str]) -> Any:
+def pick_one(what: str, ref: str, matches: Sequence[T], describe: Callable[[T], str]) -> T:
     """The single match, or NotFound / Ambiguous naming the candidates."""
     if not matches:
         raise NotFound(f"no {what} matches '{ref}'")
@@ -111,15 +148,16 @@ def pick_one(what: str, ref: str, matches: Sequence[Any], describe: Callable[[An
     return matches[0]
 
 
-def follow_merges(session: Any, entity: str, record_id: int) -> tuple[int, Any] | None:
+def follow_merges(session: Session, entity: str, record_id: int) -> tuple[int, datetime] | None:
     """(the id RECORD_ID now lives on, when it was first merged away) after following the merge log
     of ENTITY (contact or company) through later merges, or None when it was never merged."""
-    current, at, seen = record_id, None, {record_id}
+    current, seen = record_id, {record_id}
+    at: datetime | None = None
     while True:
         row = session.exec(
             select(MergeRecord.kept_id, MergeRecord.at)
             .where(MergeRecord.entity == entity, MergeRecord.merged_id == current)
-            .order_by(MergeRecord.id.desc())
+            .order_by(col(MergeRecord.id).desc())
         ).first()
         if row is None or row[0] in seen:
             break
@@ -128,7 +166,7 @@ def follow_merges(session: Any, entity: str, record_id: int) -> tuple[int, Any] 
     return None if at is None else (current, at)
 
 
-def merged_record(session: Any, model: Any, entity: str, record_id: int) -> Any:
+def merged_record(session: Session, model: type[Merged], entity: str, record_id: int) -> Merged:
     """The record RECORD_ID was merged into (following later merges), with a note saying so, or
     NotFound: no ENTITY with that id, saying where a merged one went if it is gone too."""
     found = follow_merges(session, entity, record_id)
@@ -139,21 +177,18 @@ def merged_record(session: Any, model: Any, entity: str, record_id: int) -> Any:
     record = session.get(model, kept_id)
     if record is None:
         raise NotFound(f"no {entity} with id {record_id} (merged into #{kept_id} on {day}, since removed)")
-    label = getattr(record, "name", "")
-    note(f"#{record_id} was merged into #{kept_id} {label} on {day}; using #{kept_id}")
+    note(f"#{record_id} was merged into #{kept_id} {record.name} on {day}; using #{kept_id}")
     return record
 
 
 # ---------------------------------------------------------------- the resolver
 
-_chooser: Callable[[str, list[Candidate]], Candidate | None] | None = None
 
-
-def set_chooser(chooser: Callable[[str, list[Candidate]], Candidate | None] | None) -> None:
-    """CHOOSER(ref, candidates) may pick one of several matches (a prompt on a terminal); None, or
-    a chooser that returns None, leaves the REF ambiguous."""
-    global _chooser
-    _chooser = chooser
+def set_chooser(chooser: Chooser | None) -> None:
+    """CHOOSER(ref, candidates) may pick one of several matches (a prompt on a terminal) from here
+    on in this thread or task; None, or a chooser that returns None, leaves the REF ambiguous. For
+    a script or a test that wants it throughout; the library never calls it (see interaction)."""
+    _chooser.set(chooser)
 
 
 @dataclass(frozen=True)
@@ -215,20 +250,26 @@ def _plural(kind: str, count: int) -> str:
     return f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
 
 
-def _models() -> dict[str, tuple[Any, Any, Any]]:
-    """kind → (model, its name column, its name-key column)."""
+def _models() -> dict[str, tuple[type[Record], Mapped[str]]]:
+    """kind → (model, its name-key column)."""
     return {
-        "contact": (Contact, Contact.name, Contact.name_key),
-        "company": (Company, Company.name, Company.name_key),
-        "deal": (Deal, Deal.title, Deal.title_key),
+        "contact": (Contact, col(Contact.name_key)),
+        "company": (Company, col(Company.name_key)),
+        "deal": (Deal, col(Deal.title_key)),
     }
 
 
-def _name_of(record: Any) -> str:
+def _get(session: Session, kind: str, record_id: int) -> Record | None:
+    """The KIND (contact, company or deal) with RECORD_ID, or None."""
+    found = session.get(_models()[kind][0], record_id)
+    return found if isinstance(found, Contact | Company | Deal) else None
+
+
+def _name_of(record: object) -> str:
     return str(getattr(record, "name", None) or getattr(record, "title", ""))
 
 
-def resolve(session: Any, ref: str, kinds: Sequence[str] = KINDS, *, words: bool = True) -> tuple[str, Any]:
+def resolve(session: Session, ref: str, kinds: Sequence[str] = KINDS, *, words: bool = True) -> tuple[str, Record]:
     """(kind, record) of the one record of KINDS that REF names (see the module's docstring);
     NotFound, Ambiguous, or Invalid for a REF of another kind (company:3 where a contact is wanted).
     WORDS=False stops after the whole name (and says nothing of close names): a name to be made."""
@@ -257,20 +298,26 @@ def resolve_contact(session: Session, ref: str) -> Contact:
     """The one contact REF names: contact:REF, an id (12 or #12), an email, a phone, the name
     (case- and accent-blind), a prefix or words of it (resolve). The id of a contact merged into
     another gives that other one, with a note (note)."""
-    return resolve(session, ref, ("contact",))[1]
+    record = resolve(session, ref, ("contact",))[1]
+    assert isinstance(record, Contact)
+    return record
 
 
 def resolve_company(session: Session, ref: str) -> Company:
     """The one company REF names: company:REF, an id, an email at its domain, a phone, the name
     (case- and accent-blind), its domain, a prefix or words of the name (resolve). The id of a
     company merged into another gives that other one, with a note (note)."""
-    return resolve(session, ref, ("company",))[1]
+    record = resolve(session, ref, ("company",))[1]
+    assert isinstance(record, Company)
+    return record
 
 
 def resolve_deal(session: Session, ref: str) -> Deal:
     """The one deal REF names: deal:REF, an id (12 or #12), the title (case- and accent-blind), a
     prefix or words of it: 'Müller' is the one deal whose title has that word (resolve)."""
-    return resolve(session, ref, ("deal",))[1]
+    record = resolve(session, ref, ("deal",))[1]
+    assert isinstance(record, Deal)
+    return record
 
 
 def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company | None, Deal | None]:
@@ -278,23 +325,24 @@ def resolve_subject(session: Session, ref: str) -> tuple[Contact | None, Company
     'contact:REF', 'company:REF' and 'deal:REF' say which; otherwise all three are looked for, an
     email names a contact before a company's domain, and a REF that names more than one record is
     ambiguous."""
-    kind, record = resolve(session, ref, ("contact", "company", "deal"))
+    record = resolve(session, ref, ("contact", "company", "deal"))[1]
     return (
-        record if kind == "contact" else None,
-        record if kind == "company" else None,
-        record if kind == "deal" else None,
+        record if isinstance(record, Contact) else None,
+        record if isinstance(record, Company) else None,
+        record if isinstance(record, Deal) else None,
     )
 
 
-def _decide(session: Any, ref: str, kinds: Sequence[str], hits: list[tuple[str, Any]]) -> tuple[str, Any]:
-    """The single hit; several are Ambiguous (or chosen at a terminal, see set_chooser)."""
+def _decide(session: Session, ref: str, kinds: Sequence[str], hits: list[Hit]) -> tuple[str, Record]:
+    """The single hit; several are Ambiguous (or chosen at a terminal, see interaction)."""
     if len(hits) == 1:
-        return hits[0]
+        return _loaded(hits[0])
     candidates = describe(session, hits[:CHOICE_MAX])
-    if _chooser is not None and len(hits) <= CHOICE_MAX:
-        picked = _chooser(ref, candidates)
+    chooser = _chooser.get()
+    if chooser is not None and len(hits) <= CHOICE_MAX:
+        picked = chooser(ref, candidates)
         if picked is not None:
-            return next(hit for hit, c in zip(hits, candidates, strict=True) if c == picked)
+            return _loaded(next(hit for hit, c in zip(hits, candidates, strict=True) if c == picked))
     listed = [c.label() for c in candidates[:MAX_LISTED]]
     more = f" and {len(hits) - MAX_LISTED} more" if len(hits) > MAX_LISTED else ""
     counts: dict[str, int] = {}
@@ -311,25 +359,32 @@ def _decide(session: Any, ref: str, kinds: Sequence[str], hits: list[tuple[str, 
     raise Ambiguous(f"'{ref}' matches {many}: {'; '.join(listed)}{more} ({how})", listed, candidates)
 
 
-def describe(session: Any, hits: Sequence[tuple[str, Any]]) -> list[Candidate]:
+def _loaded(hit: Hit) -> tuple[str, Record]:
+    kind, record = hit
+    assert not isinstance(record, _Unloaded)  # only matches beyond those a person is shown are left unloaded
+    return kind, record
+
+
+def describe(session: Session, hits: Sequence[Hit]) -> list[Candidate]:
     """HITS (kind, record) as Candidates: a contact with its company and primary email, a company
     with its domain, a deal with its company and status."""
     company_ids = {getattr(r, "company_id", None) for _, r in hits} - {None}
     companies: dict[int, str] = {}
     if company_ids:
-        companies = dict(session.exec(select(Company.id, Company.name).where(Company.id.in_(company_ids))).all())
+        rows = session.exec(select(Company.id, Company.name).where(col(Company.id).in_(company_ids)))
+        companies = {company_id: name for company_id, name in rows if company_id is not None}
     contact_ids = [r.id for k, r in hits if k == "contact"]
     emails: dict[int, str] = {}
     if contact_ids:
-        rows = session.exec(
+        for contact_id, email in session.exec(
             select(ContactEmail.contact_id, ContactEmail.email)
-            .where(ContactEmail.contact_id.in_(contact_ids))
-            .order_by(ContactEmail.is_primary.desc(), ContactEmail.id)
-        )
-        for contact_id, email in rows:
+            .where(col(ContactEmail.contact_id).in_(contact_ids))
+            .order_by(col(ContactEmail.is_primary).desc(), col(ContactEmail.id))
+        ):
             emails.setdefault(contact_id, email)
     out = []
     for kind, record in hits:
+        assert record.id is not None
         company = companies.get(getattr(record, "company_id", None) or 0)
         detail = {"contact": emails.get(record.id), "company": getattr(record, "domain", None)}.get(
             kind, getattr(record, "status", None)
@@ -341,24 +396,25 @@ def describe(session: Any, hits: Sequence[tuple[str, Any]]) -> list[Candidate]:
 # ---------------------------------------------------------------- the steps, each (kind, record) hits
 
 
-def _by_id(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_id(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     record_id = as_id(text)
     if record_id is None:
         return []
-    models = _models()
     possible = record_id <= ID_MAX  # ids are 32-bit integers (PostgreSQL refuses to compare with a larger one)
-    hits = [(k, r) for k in kinds if possible and (r := session.get(models[k][0], record_id)) is not None]
+    hits: list[Hit] = [(k, r) for k in kinds if possible and (r := _get(session, k, record_id)) is not None]
     if hits:
         return hits
     merged = [k for k in kinds if possible and k in ("contact", "company") and follow_merges(session, k, record_id)]
-    if len(merged) == 1:  # the record it was merged into, with a note; NotFound when that is gone too
-        return [(merged[0], merged_record(session, models[merged[0]][0], merged[0], record_id))]
+    if merged == ["contact"]:  # the record it was merged into, with a note; NotFound when that is gone too
+        return [("contact", merged_record(session, Contact, "contact", record_id))]
+    if merged == ["company"]:
+        return [("company", merged_record(session, Company, "company", record_id))]
     if {"contact", "company"} & set(kinds) and _phone_like(text) and (text.startswith("0") or len(text) >= 8):
         return []  # 015112345678 is no id: perhaps a phone (said below if it is none either)
     raise NotFound(f"no {_what(kinds)} with id {record_id}")
 
 
-def _by_email(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_email(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     """An email names a contact before a company: the company of its domain only when no contact has it."""
     if "@" not in text:
         return []
@@ -369,9 +425,11 @@ def _by_email(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
         email = text.strip().lower()
     if "contact" in kinds:
         query = (
-            select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id).where(ContactEmail.email == email)
+            select(Contact)
+            .join(ContactEmail, col(ContactEmail.contact_id) == Contact.id)
+            .where(ContactEmail.email == email)
         )
-        hits = [("contact", c) for c in session.exec(query.distinct().order_by(Contact.id))]
+        hits: list[Hit] = [("contact", c) for c in session.exec(query.distinct().order_by(col(Contact.id)))]
         if hits:
             return hits
     return _by_domain(session, text, kinds)
@@ -381,7 +439,7 @@ def _phone_like(text: str) -> bool:
     return _PHONE_LIKE.fullmatch(text) is not None and sum(ch.isdigit() for ch in text) >= 6
 
 
-def _by_phone(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_phone(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     if not _phone_like(text) or not {"contact", "company"} & set(kinds):
         return []
 
@@ -390,32 +448,33 @@ def _by_phone(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
     except Invalid:
         return []
     with_ext = phone.replace("%", "").replace("_", "") + " ext.%"  # the number of a desk behind it
-    hits: list[tuple[str, Any]] = []
+    hits: list[Hit] = []
     if "contact" in kinds:
-        query = (
+        people = (
             select(Contact)
-            .join(ContactPhone, ContactPhone.contact_id == Contact.id)
-            .where(or_(ContactPhone.phone == phone, ContactPhone.phone.like(with_ext)))
+            .join(ContactPhone, col(ContactPhone.contact_id) == Contact.id)
+            .where(or_(col(ContactPhone.phone) == phone, col(ContactPhone.phone).like(with_ext)))
         )
-        hits += [("contact", c) for c in session.exec(query.distinct().order_by(Contact.id))]
+        hits += [("contact", c) for c in session.exec(people.distinct().order_by(col(Contact.id)))]
     if "company" in kinds:
-        query = select(Company).where(or_(Company.phone == phone, Company.phone.like(with_ext)))
-        hits += [("company", c) for c in session.exec(query.order_by(Company.id))]
+        firms = select(Company).where(or_(col(Company.phone) == phone, col(Company.phone).like(with_ext)))
+        hits += [("company", c) for c in session.exec(firms.order_by(col(Company.id)))]
     return hits
 
 
-def _by_name(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_name(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     """The name, case- and accent-blind (the indexed key); an exact spelling among several wins."""
     key = name_key(text)
-    hits: list[tuple[str, Any]] = []
+    hits: list[Hit] = []
     for kind in kinds:
-        model, _, key_column = _models()[kind]
-        hits += [(kind, r) for r in session.exec(select(model).where(key_column == key).order_by(model.id))]
+        model, key_column = _models()[kind]
+        query = select(model).where(key_column == key).order_by(col(model.id))
+        hits += [(kind, r) for r in session.exec(query) if isinstance(r, model)]
     exact = [hit for hit in hits if _name_of(hit[1]) == text]
     return exact if exact and len(exact) < len(hits) else hits
 
 
-def _by_domain(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_domain(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     if "company" not in kinds or "." not in text or " " in text:
         return []
 
@@ -423,10 +482,11 @@ def _by_domain(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str,
         domain = normalize_domain(text)
     except Invalid:
         return []
-    return [("company", c) for c in session.exec(select(Company).where(Company.domain == domain).order_by(Company.id))]
+    query = select(Company).where(Company.domain == domain).order_by(col(Company.id))
+    return [("company", c) for c in session.exec(query)]
 
 
-def _by_company_key(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_company_key(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     """Companies whose name is TEXT once legal forms, "&"/"and"/"und", punctuation, case and
     accents are ignored (normalize.company_key: 'Müller und Söhne' is Müller & Söhne GmbH),
     among those whose name begins as TEXT does."""
@@ -437,9 +497,9 @@ def _by_company_key(session: Any, text: str, kinds: Sequence[str]) -> list[tuple
     if not key:
         return []
     start = like_escape(name_key(text)[:2])
-    query = select(Company.id, Company.name).where(Company.name_key.like(f"{start}%", escape="\\"))
-    ids = [cid for cid, name in session.exec(query.order_by(Company.id)) if company_key(name) == key]
-    return [("company", session.get(Company, cid)) for cid in ids]
+    query = select(Company.id, Company.name).where(col(Company.name_key).like(f"{start}%", escape="\\"))
+    ids = [cid for cid, name in session.exec(query.order_by(col(Company.id))) if company_key(name) == key]
+    return [("company", c) for cid in ids if (c := session.get(Company, cid)) is not None]
 
 
 def like_escape(text: str) -> str:
@@ -447,7 +507,7 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _by_words(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, Any]]:
+def _by_words(session: Session, text: str, kinds: Sequence[str]) -> list[Hit]:
     """Names that have each word of TEXT, else names that start with TEXT or have words that start
     with each of its words. The database narrows by substring (no index: a scan of one column); the
     words are checked here."""
@@ -458,21 +518,22 @@ def _by_words(session: Any, text: str, kinds: Sequence[str]) -> list[tuple[str, 
     whole: list[tuple[str, int]] = []
     prefix: list[tuple[str, int]] = []
     for kind in kinds:
-        model, _, key_column = _models()[kind]
-        query = sa_select(model.id, key_column)
+        model, key_column = _models()[kind]
+        query = sa_select(col(model.id), key_column)
         for word in words:
             query = query.where(key_column.like(f"%{like_escape(word)}%", escape="\\"))
-        for record_id, stored in session.connection().execute(query.order_by(model.id)):
+        for record_id, stored in session.connection().execute(query.order_by(col(model.id))):
+            assert record_id is not None
             theirs = re.findall(r"\w+", stored)
             if all(w in theirs for w in words):
                 whole.append((kind, record_id))
             elif stored.startswith(key) or all(any(t.startswith(w) for t in theirs) for w in words):
                 prefix.append((kind, record_id))
     chosen = whole or prefix
-    models = _models()
-    return [(kind, session.get(models[kind][0], record_id)) for kind, record_id in chosen[: CHOICE_MAX + 1]] + [
-        (kind, _Unloaded(record_id)) for kind, record_id in chosen[CHOICE_MAX + 1 :]
+    loaded: list[Hit] = [
+        (kind, r) for kind, record_id in chosen[: CHOICE_MAX + 1] if (r := _get(session, kind, record_id)) is not None
     ]
+    return loaded + [(kind, _Unloaded(record_id)) for kind, record_id in chosen[CHOICE_MAX + 1 :]]
 
 
 @dataclass(frozen=True)
@@ -483,7 +544,7 @@ class _Unloaded:
     name: str = ""
 
 
-def _suggestions(session: Any, text: str, kinds: Sequence[str]) -> str:
+def _suggestions(session: Session, text: str, kinds: Sequence[str]) -> str:
     """'; did you mean Anna Müller (contact #3)?' for the closest names, or ''. The names compared
     are those with a word that begins as a word of TEXT does (its first two letters: a typo is
     rarely there in every word), which the database finds in one pass."""
@@ -495,16 +556,17 @@ def _suggestions(session: Any, text: str, kinds: Sequence[str]) -> str:
         return ""
     scored: list[tuple[float, str, int]] = []
     for kind in kinds:
-        model, _, key_column = _models()[kind]
+        model, key_column = _models()[kind]
         patterns = [p for s in sorted(starts) for p in (f"{like_escape(s)}%", f"% {like_escape(s)}%")]
         near = or_(*(key_column.like(p, escape="\\") for p in patterns))
-        rows = session.connection().execute(sa_select(model.id, key_column).where(near)).all()
+        rows = session.connection().execute(sa_select(col(model.id), key_column).where(near)).all()
         choices = [row[1] for row in rows]
         for _, score, index in process.extract(key, choices, scorer=fuzz.WRatio, limit=3, score_cutoff=80):
-            scored.append((score, kind, rows[index][0]))
+            record_id = rows[index][0]
+            assert record_id is not None
+            scored.append((score, kind, record_id))
     if not scored:
         return ""
     scored.sort(key=lambda s: (-s[0], s[2]))
-    models = _models()
-    named = [f"{_name_of(session.get(models[kind][0], rid))} ({kind} #{rid})" for _, kind, rid in scored[:3]]
+    named = [f"{_name_of(_get(session, kind, rid))} ({kind} #{rid})" for _, kind, rid in scored[:3]]
     return f"; did you mean {' or '.join(named)}?"

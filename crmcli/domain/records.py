@@ -116,6 +116,14 @@ class ActivityRecord(TypedDict):
     subject: str | None  # the name of what it is about
 
 
+class PossibleDuplicate(TypedDict):
+    """A contact that may be the same person as a new one (crmcli.domain.contacts.possible_duplicates)."""
+
+    id: int
+    name: str
+    reason: str  # matching's, e.g. "same email info@acme.de, other name"
+
+
 class FollowUpRow(TypedDict):
     """A follow-up as `crm followups` lists it (crmcli.domain.followups): a stored one (id 12, kind
     "followup") or a contact's keep-in-touch cadence (id "c12", kind "cadence", which adds the
@@ -142,3 +150,102 @@ class FollowUpRow(TypedDict):
     updated_at: datetime
     last_touch: NotRequired[datetime | None]  # cadence rows only
     cadence_days: NotRequired[int]  # cadence rows only
+
+
+class DuplicateMember(TypedDict):
+    """A record of a DuplicateCluster: a contact with its company, primary email and phone; a
+    company with its domain and phone."""
+
+    id: int
+    name: str
+    company: NotRequired[str | None]  # contacts
+    email: NotRequired[str | None]  # contacts
+    domain: NotRequired[str | None]  # companies
+    phone: str | None
+
+
+class DuplicateCluster(TypedDict):
+    """Likely duplicates, as `crm contacts dedupe` lists them (crmcli.domain.dedupe.clusters)."""
+
+    id: int  # the one a merge keeps: the oldest
+    cluster: int  # its number in the list, best first
+    ids: list[int]
+    score: int  # 0-100: its weakest joining link
+    exact: bool  # what --auto merges
+    reasons: list[str]
+    names: list[str]  # "#3 Anna Müller"
+    members: list[DuplicateMember]
+    command: str  # the merge that joins them
+
+
+class MergedAway(TypedDict):
+    id: int
+    name: str
+
+
+class MergeResult(TypedDict):
+    """What a merge did (crmcli.domain.dedupe.merge): the kept record, the ones merged into it."""
+
+    id: int
+    name: str
+    merged: list[MergedAway]
+    moved: dict[str, int]  # how many moved: activities, deals, followups; emails, phones or contacts
+    tags_added: list[str]
+    filled: list[str]  # the kept record's empty fields filled from the others
+    not_taken: dict[int, dict[str, Any]]  # per merged id: its values that differed, kept in the merge record
+
+
+class AutoMergeResult(MergeResult):
+    """One cluster `dedupe --auto` merged (crmcli.domain.dedupe.auto_merge)."""
+
+    reasons: list[str]
+    ids: list[int]
+
+
+class MergeHistoryRow(TypedDict):
+    """A record merged into another (crmcli.domain.dedupe.merge_history)."""
+
+    id: int  # of the merge
+    merged_id: int
+    merged_name: str
+    into: int
+    at: datetime
+    by: str | None
+    reason: str | None
+    what: str  # "#35 Anna Mueller (into #12)"
+
+
+class DoctorItem(TypedDict):
+    """One record behind a `crm doctor` finding, with the command that fixes it (crmcli.domain.doctor.items)."""
+
+    id: int | str  # a record's id; a follow-up's as it is listed
+    record: str
+    problem: str
+    fix: str
+
+
+class IntegrityReport(TypedDict):
+    """The database's own check (crmcli.domain.doctor.integrity)."""
+
+    backend: str  # sqlite | postgresql
+    ok: bool
+    ran: list[str]  # what was checked
+    problems: list[str]
+
+
+class DoctorFinding(TypedDict):
+    id: str  # the check's: unreachable, no_owner, …
+    title: str
+    count: int
+    examples: list[str]
+    fix: str | None  # the command that fixes it in general, when there is something to fix
+
+
+class DoctorReport(TypedDict):
+    """`crm doctor` (crmcli.domain.doctor.report)."""
+
+    ok: bool  # the integrity check's verdict
+    backend: str
+    integrity: IntegrityReport
+    findings: list[DoctorFinding]
+    problems: int  # findings with a count

@@ -17,7 +17,14 @@ from crmcli.domain.contacts import contact_record, list_contacts
 from crmcli.domain.deals import deal_record, deals_of, history
 from crmcli.domain.dedupe import merge_history
 from crmcli.domain.followups import open_followups
-from crmcli.domain.records import ActivityRecord, CompanyRecord, ContactRecord, DealRecord, FollowUpRow
+from crmcli.domain.records import (
+    ActivityRecord,
+    CompanyRecord,
+    ContactRecord,
+    DealRecord,
+    FollowUpRow,
+    MergeHistoryRow,
+)
 from crmcli.domain.tags import tags_of
 from crmcli.errors import Invalid
 from crmcli.models import Activity, Company, CompanyTag, Contact, Deal, Pipeline, Stage
@@ -41,7 +48,7 @@ class ContactView(ContactRecord, CustomerDeals):
     activity_count: int  # all of them; activities holds the latest
     activities: list[ActivityRecord]
     followups: list[FollowUpRow]  # open ones, its cadence one included
-    merged: list[dict[str, Any]]  # crmcli.domain.dedupe.merge_history
+    merged: list[MergeHistoryRow]  # crmcli.domain.dedupe.merge_history
 
 
 class CompanyView(CompanyRecord, CustomerDeals):
@@ -52,7 +59,7 @@ class CompanyView(CompanyRecord, CustomerDeals):
     activity_count: int
     activities: list[ActivityRecord]
     followups: list[FollowUpRow]
-    merged: list[dict[str, Any]]
+    merged: list[MergeHistoryRow]
 
 
 class DealView(DealRecord):

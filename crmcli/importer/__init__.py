@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from crmcli.errors import CrmError, Invalid, UsageError
+from crmcli.errors import CrmError, Hint, Invalid, UsageError, literal
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
 from crmcli.importer.readers import open_table
 from crmcli.values import clock
@@ -60,7 +60,9 @@ class ImportResult(TypedDict):
     rejects_file: str | None
     preview: list[dict[str, Any]]  # the first rows as they would be stored (or why rejected)
     notes: list[str]  # about the file, from its reader
-    hint: str | None  # why nothing was stored, when nothing was
+    # why nothing was stored, when nothing was; then other advice. Each a crmcli.domain.lookup.Note:
+    # the text about the data, its .hint what to do in the terms of this call (a Hint).
+    hint: str | None
     hints: list[str]
 
 
@@ -146,7 +148,7 @@ def _as_written(headers: list[str], cells: Any) -> str:
     """A rejected row's values as Header=value pairs, for the report."""
     from crmcli.importer.values import text
 
-    if not isinstance(cells, list):  # readers.Unreadable: a record the reader could not make out
+    if not isinstance(cells, list):  # table.Unreadable: a record the reader could not make out
         return str(getattr(cells, "raw", "") or "")
     pairs = []
     for header, cell in zip(headers, cells, strict=False):
@@ -203,12 +205,17 @@ def import_file(
     from crmcli.values.when import locale_order
 
     path = Path(path)
-    if on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate takes {', '.join(ON_DUPLICATE)}, not '{on_duplicate}'")
-    if unknown not in ("field", "ignore"):
-        raise UsageError(f"--unknown takes field or ignore, not '{unknown}'")
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"--kind takes {', '.join(KINDS)}, not '{kind}'")
+    for keyword, what, value, choices in (
+        ("on_duplicate", "way to handle a duplicate", on_duplicate, ON_DUPLICATE),
+        ("unknown", "way to handle an unknown column", unknown, ("field", "ignore")),
+        ("kind", "kind of record", kind, (None, *KINDS)),
+    ):
+        if value not in choices:
+            said = ", ".join(c for c in choices if c)
+            raise UsageError(
+                f"'{value}' is no {what}: {said}",
+                hint=Hint(f"{{{keyword}}} takes {said}, not '{literal(str(value))}'", form="{hint}"),
+            )
     table = open_table(path, sheet=sheet, header_row=header_row)
     chosen = kind or guess_kind(table.headers)
     if table.format == "vcard" and not mapping:  # the reader names its columns by the fields they fill
@@ -218,7 +225,8 @@ def import_file(
     if not any(columns.columns):
         from crmcli.importer.headers import explain_unmapped
 
-        raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field. {explain_unmapped(columns)}")
+        why = explain_unmapped(columns)
+        raise Invalid(f"none of the columns of {path.name} maps to a {chosen} field. {why}", hint=why.hint)
     # The owner of new records where the file names none: --owner, else the user importing
     # (CRM_USER, else the login name), as `crm contacts add` does; records that exist keep theirs.
     # A file with an owner column (activities: by) keeps what it says, an empty cell too (crm's own
@@ -285,7 +293,7 @@ def import_file(
     where = _Columns(table.headers, columns.columns)
     for header, column in zip(table.headers, columns.columns, strict=True):
         if header and column is None:
-            why = "not recognised (--unknown ignore)" if header in columns.unknown else "not stored by crm"
+            why = "not recognised (unknown columns ignored)" if header in columns.unknown else "not stored by crm"
             lines.add({"row": "", "event": "column ignored", "record": "", "column": header, "value": "",
                        "reason": why})  # fmt: skip
     for name in getattr(table, "ignored", None) or []:
@@ -430,12 +438,19 @@ def import_file(
     if counts["read"] and not stored:
         from crmcli.importer.headers import explain_unmapped
 
-        hint = explain_unmapped(columns, path.name)
+        hint = explain_unmapped(columns)
     hints = [hint] if hint else []
     if region_misses[0]:
+        from crmcli.domain.lookup import Note
+
         hints.append(
-            f"{region_misses[0]:,} phones without a country code were no valid {options['region']} number: "
-            f"if the file is from another country, import it again with --region (e.g. --region FR)"
+            Note(
+                f"{region_misses[0]:,} phones without a country code were no valid {options['region']} number",
+                Hint(
+                    "if the file is from another country, import it again with {region} (e.g. {region} FR)",
+                    form="{message}: {hint}",
+                ),
+            )
         )
     return {
         "run_id": run.id if run else None,

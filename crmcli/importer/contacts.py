@@ -294,7 +294,7 @@ class ContactImport(Options):
                 continue
             if self.on_duplicate == "skip":
                 counts["skipped"] += 1
-                self.event(row.number, "skipped", found, "", "", "matches it; left as it is (--on-duplicate skip)")
+                self.event(row.number, "skipped", found, "", "", "matches it; left as it is (duplicates skipped)")
                 continue
             overwrite = self.on_duplicate == "update"
             changed, differing = self._apply(found, row, overwrite=overwrite)

@@ -379,7 +379,7 @@ class CompanyImport(_Base):
             for other, why in possible:
                 self.event(row["row"], "possible duplicate", found, "", "", f"of {{other}}: {why}", other)
             if self.on_duplicate == "skip":
-                self.event(row["row"], "skipped", found, "", "", "matches it; left as it is (--on-duplicate skip)")
+                self.event(row["row"], "skipped", found, "", "", "matches it; left as it is (duplicates skipped)")
                 return "skipped"
             return self._update(found, row)
         company = companies.add_company(
@@ -652,7 +652,7 @@ class DealImport(_Base):
                 self.claimed.setdefault(found, set()).add(row["source_id"])
                 self.by_source.setdefault(row["source_id"], found)
             if self.on_duplicate == "skip":
-                self.event(row["row"], "skipped", found, "", "", "matches it; left as it is (--on-duplicate skip)")
+                self.event(row["row"], "skipped", found, "", "", "matches it; left as it is (duplicates skipped)")
                 return "skipped"
             return self._update(found, row, company_id)
         for deal in possible:

@@ -1,5 +1,5 @@
 """Columns map themselves: the headers of HubSpot, Salesforce, Pipedrive, Zoho, Google, Outlook,
-Thunderbird and crm's own exports, and of hand-made sheets, are recognised without --map.
+Thunderbird and crm's own exports, and of hand-made sheets, are recognised without a mapping.
 
 - Languages: English, German, French, Spanish, Italian, Portuguese (pt-BR and pt-PT), Dutch,
   Polish, Chinese, Japanese, Korean and Vietnamese, for names, emails, phones, company, job title,
@@ -38,8 +38,12 @@ import re
 import shlex
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from crmcli.errors import Invalid, UsageError
+from crmcli.errors import Hint, Invalid, UsageError, literal
+
+if TYPE_CHECKING:
+    from crmcli.domain.lookup import Note
 
 KINDS = ("contacts", "companies", "deals", "activities", "followups")
 _ADDRESS = ("street", "city", "region", "postcode", "country", "address")
@@ -142,7 +146,7 @@ FIELDS = {
     ),
 }
 IGNORE = "ignore"
-# What a record of each kind cannot do without (explain_unmapped), and the fields a --map example offers.
+# What a record of each kind cannot do without (explain_unmapped), and the fields a mapping example offers.
 NEEDS = {
     "contacts": ("a name, an email or a phone", ("name", "phones")),
     "companies": ("a name", ("name", "domain")),
@@ -950,15 +954,17 @@ def map_headers(
     own = _OWN_MARKERS[kind] <= set(keys)
     wanted = {header_key(k): v.strip() for k, v in (overrides or {}).items()}
     columns: list[str | None] = [None] * len(headers)
-    fixed: set[int] = set()  # columns --map, crm's own export or a custom.KEY header decided
+    fixed: set[int] = set()  # columns the mapping, crm's own export or a custom.KEY header decided
     types: dict[str, tuple[str, list[str]]] = {}
     groups: dict[int, tuple[str, str]] = {}
     for i, (header, key) in enumerate(zip(headers, keys, strict=True)):
         if key in wanted:
             target = wanted[key]
             if target != IGNORE and target not in FIELDS[kind] and not target.startswith("custom."):
+                fields = f"{kind} have no field '{target}' (fields: {', '.join(FIELDS[kind])})"
                 raise Invalid(
-                    f"--map {header}={target}: {kind} have no field '{target}' (fields: {', '.join(FIELDS[kind])})"
+                    f"column {header} cannot go to '{target}': {fields}",
+                    hint=Hint(f"{{mapping}} {literal(f'{header}={target}')}: {literal(fields)}", form="{hint}"),
                 )
             columns[i] = None if target == IGNORE else target
             fixed.add(i)
@@ -1004,7 +1010,10 @@ def map_headers(
             columns[i] = None if unknown == "ignore" else f"custom.{_custom_key(header, taken, reserved, i + 1)}"
     for header in wanted:
         if header not in keys:
-            raise Invalid(f"--map names a column the file does not have: {header}")
+            raise Invalid(
+                f"the mapping names a column the file does not have: {header}",
+                hint=Hint(f"{{mapping}} names a column the file does not have: {literal(header)}", form="{hint}"),
+            )
     return Mapping(kind, columns, list(headers), unknowns, own, types)
 
 
@@ -1059,9 +1068,12 @@ def _keep_single(columns: list[str | None], keys: list[str], fixed: set[int]) ->
                 seen.setdefault(column, i)
 
 
-def explain_unmapped(mapping: Mapping, file: str = "FILE") -> str:
-    """Why a file's rows were all rejected, for the message: the columns nobody recognised, what the
-    kind needs, and a ready --map example with the file's first unrecognised headers."""
+def explain_unmapped(mapping: Mapping) -> Note:
+    """Why a file's rows were all rejected, for the message: the columns nobody recognised and what
+    the kind needs; its hint, how to say which columns hold it (MAPPING), with a ready example of
+    the file's first unrecognised headers."""
+    from crmcli.domain.lookup import Note
+
     needs, examples = NEEDS[mapping.kind]
     mapped = [f"{h} → {c}" for h, c in mapping.describe() if c != "(ignored)" and not c.startswith("custom.")]
     lines = []
@@ -1069,12 +1081,13 @@ def explain_unmapped(mapping: Mapping, file: str = "FILE") -> str:
         lines.append(f"Columns not recognised: {', '.join(mapping.unknown)}.")
     if mapped:
         lines.append(f"Recognised: {', '.join(mapped)}.")
-    lines.append(f"{mapping.kind.capitalize()} need {needs}: say which columns hold them with --map.")
+    lines.append(f"{mapping.kind.capitalize()} need {needs}")
+    says = "say which columns hold them with {mapping}."
     targets = mapping.unknown[: len(examples)] or [h for h in mapping.headers if h][: len(examples)]
     if targets:
-        maps = " ".join(f"--map {_quote(f'{h}={f}')}" for h, f in zip(targets, examples, strict=False))
-        lines.append(f"For example: crm import {_quote(file) if file != 'FILE' else file} {maps}")
-    return "\n".join(lines)
+        pairs = (literal(_quote(f"{h}={f}")) for h, f in zip(targets, examples, strict=False))
+        says += "\nFor example: " + " ".join(f"{{mapping}} {pair}" for pair in pairs)
+    return Note("\n".join(lines), Hint(says, form="{message}: {hint}"))
 
 
 def _quote(text: str) -> str:

@@ -7,8 +7,8 @@ what other tools' APIs dump.
   reported as a rejected row and the rest import.
 
 Limits, as for CSV: a JSON file is read whole (json.load), so one of more than MAX_JSON bytes is
-refused in one line (JSON Lines streams: each line may be up to readers.MAX_LINE characters), and
-a record may have at most readers.MAX_COLUMNS keys.
+refused in one line (JSON Lines streams: each line may be up to table.MAX_LINE characters), and
+a record may have at most table.MAX_COLUMNS keys.
 
 Objects are flattened as exports flatten them (`{"custom": {"tier": "gold"}}` → `custom.tier`),
 lists of plain values are one cell with a value a line (emails, phones, tags), JSON's types are
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import Invalid
-from crmcli.importer.readers import MAX_COLUMNS, MAX_LINE, Table, Unreadable
+from crmcli.importer.table import MAX_COLUMNS, MAX_LINE, Table, Unreadable
 
 MAX_JSON = 100 * 1024**2  # a JSON array held in memory takes ~10x its size: bigger files should be JSON Lines
 

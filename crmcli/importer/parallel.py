@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from crmcli.errors import CrmError, Invalid
-from crmcli.importer.readers import MAX_CELL
+from crmcli.importer.table import MAX_CELL
 
 # Below this many rows a worker's start-up (about half a second of imports) costs more than it saves.
 MIN_ROWS = 20_000
@@ -62,7 +62,7 @@ def clean_many(cleaner: Cleaner, layout: Layout, raw: Raw) -> list[Any]:
     out: list[Any] = []
     append = out.append
     for number, cells in raw:
-        if not isinstance(cells, list):  # readers.Unreadable: rejected with the reader's reason
+        if not isinstance(cells, list):  # table.Unreadable: rejected with the reader's reason
             append(str(getattr(cells, "reason", "unreadable")))
             continue
         fields = layout.fields(number, cells)  # a huge cell's Invalid ends the import

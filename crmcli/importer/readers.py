@@ -9,12 +9,10 @@
 - .vcf/.vcard: vCard 2.1, 3.0 and 4.0 through importer.vcard, one row per card; a card that
   cannot be read is an Unreadable row, so one broken card never fails the file.
 
-Limits, so that memory and time stay bounded whatever the file (each refused in one line, before
-anything is stored): a CSV line, or a record whose quoted cells span lines, of at most MAX_LINE
-characters (1 MiB: the csv module holds a whole line in memory, and a 200 MB file of one line
-took 3.6 GB; lines are read through a reader that stops at the limit); at most MAX_COLUMNS
-(2,000) columns in any file (a 600 KB CSV of 200,000 columns took minutes to map); a cell of at
-most MAX_CELL characters (Excel's 32,767).
+- .json/.jsonl/.ndjson: through importer.jsonfile.
+
+Every reader returns an importer.table.Table and holds the file to the limits there (MAX_LINE,
+MAX_COLUMNS, MAX_CELL), each refused in one line before anything is stored.
 """
 
 from __future__ import annotations
@@ -25,11 +23,11 @@ import itertools
 import os
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crmcli.errors import Invalid
+from crmcli.importer.table import MAX_CELL, MAX_COLUMNS, MAX_LINE, Table
 
 MAX_UNPACKED = 2 * 1024**3  # no sheet may unpack to more than 2 GiB
 MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
@@ -37,35 +35,7 @@ MAX_RATIO = 200  # nor compress better than this (zip bombs do 1000x and more)
 # columns, Excel's whole sheet), but reads 10-15x faster than openpyxl: it takes sheets up to this
 # much XML when free memory is at least twice that; bigger (wider) sheets are streamed by openpyxl.
 CALAMINE_LIMIT = 800 * 1024**2
-MAX_CELL = 32_767  # Excel's own limit for a cell; CSV fields are held to it too
-MAX_LINE = 1024 * 1024  # characters in a CSV line, or a record with quoted line breaks
-MAX_COLUMNS = 2_000  # columns of any file (Excel allows 16,384; no CRM export comes near 2,000)
 SNIFF_BYTES = 64 * 1024
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: Iterator[tuple[int, list[Any]]]  # (row number in the file, values)
-    format: str
-    sheet: str | None = None
-    estimate: int | None = None  # rows expected, for progress
-    notes: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)  # source columns or properties whose values are not taken
-
-
-class Unreadable:
-    """In place of a row's cells: a record the reader could not make out (a broken vCard, a bad
-    JSON line). The importer reports it as a rejected row, with REASON, and goes on."""
-
-    def __init__(self, reason: str, raw: str = "") -> None:
-        self.reason, self.raw = reason, raw
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return Unreadable, (self.reason, self.raw)
-
-    def __repr__(self) -> str:
-        return f"Unreadable({self.reason!r})"
 
 
 def open_table(path: Path, *, sheet: str | None = None, header_row: int | None = None) -> Table:
@@ -342,38 +312,6 @@ def _xlsx_openpyxl(path: Path, sheet: str | None, header_row: int | None, size: 
 
 
 # ---------------------------------------------------------------- vCard
-
-# Import field names a vCard row carries (importer.vcard reads the cards): N's parts, ADR's parts,
-# BDAY, URL, KIND ("person" | "org"), and crm's own X-CRM-OWNER/SOURCE/CREATED/FIELD.
-VCARD_HEADERS = [
-    "name",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "prefix",
-    "suffix",
-    "emails",
-    "phones",
-    "company",
-    "title",
-    "notes",
-    "tags",
-    "external_id",
-    "owner",
-    "source",
-    "created_at",
-    "custom_pairs",
-    "street",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "birthday",
-    "website",
-    "kind",
-    "cadence",  # crm's own X-CRM-CADENCE: keep in touch every N days
-    "source_id",  # crm's own X-CRM-ID: the record's id where it was exported from
-]
 
 
 def _vcf(path: Path) -> Table:

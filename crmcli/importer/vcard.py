@@ -23,7 +23,7 @@ base64 and charsets, done here line by line.
 - What 2.1 writers do beside the spec: bare parameters (`TEL;HOME;VOICE`, `PHOTO;JPEG;B`, a bare
   `utf-8`), lines of a multi-line ADR without a property name (joined), `#` comment lines, a
   nested AGENT card (skipped), a card without END:VCARD (read, noted).
-- One card that cannot be read yields readers.Unreadable(reason) with its line number; so does
+- One card that cannot be read yields table.Unreadable(reason) with its line number; so does
   a contact group (KIND:group), which is no person or company.
 
 Nothing here imports SQLAlchemy: the importer's worker process imports the readers.
@@ -42,8 +42,39 @@ from pathlib import Path
 from typing import BinaryIO
 
 from crmcli.errors import Invalid
-from crmcli.importer.readers import MAX_CELL, VCARD_HEADERS, Table, Unreadable
+from crmcli.importer.table import MAX_CELL, Table, Unreadable
 
+# Import field names a vCard row carries: N's parts, ADR's parts, BDAY, URL, KIND ("person" |
+# "org"), and crm's own X-CRM-OWNER/SOURCE/CREATED/FIELD.
+VCARD_HEADERS = [
+    "name",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "prefix",
+    "suffix",
+    "emails",
+    "phones",
+    "company",
+    "title",
+    "notes",
+    "tags",
+    "external_id",
+    "owner",
+    "source",
+    "created_at",
+    "custom_pairs",
+    "street",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "birthday",
+    "website",
+    "kind",
+    "cadence",  # crm's own X-CRM-CADENCE: keep in touch every N days
+    "source_id",  # crm's own X-CRM-ID: the record's id where it was exported from
+]
 HEADERS = VCARD_HEADERS
 LINE_LIMIT = 1024 * 1024  # bytes of one line (or one property's value) kept; the rest is skipped
 CHUNK = 1024 * 1024
