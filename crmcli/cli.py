@@ -33,6 +33,7 @@ from crmcli.commands import (
     pipeline,
     reports,
     search,
+    server,
 )
 from crmcli.commands._common import State, said
 from crmcli.commands._helpfmt import tidy
@@ -160,15 +161,35 @@ app.command("log")(activity.log)
 app.command("search")(search.search)
 app.command("init")(init.init)
 app.command("import")(imports.import_)
+app.add_typer(server.app, name="server")
 
 
-def main() -> None:
-    """Console entry point. Exits without the interpreter's slow teardown once output is flushed."""
+def run(args: list[str] | None = None, command: Any = None) -> int:
+    """`crm ARGS` in this process (default: sys.argv[1:]): its exit code, output flushed and
+    database engines closed. The command server's children run commands through it too, with the
+    Click COMMAND the server built once (typer.main.get_command(app); built here when None).
+
+    SIGTERM stops a command the way Ctrl-C does (an import commits its batch and marks its run
+    interrupted), then ends the process by SIGTERM, so whoever sent it sees what ended it."""
+    import signal
+
+    ended_by: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        ended_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        app(prog_name="crm")
+        if command is None:
+            app(args=args, prog_name="crm")
+        else:
+            command.main(args=args, prog_name="crm")
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -176,4 +197,13 @@ def main() -> None:
         code = code or 1
     if "crmcli.storage" in sys.modules:
         sys.modules["crmcli.storage"].dispose_all()
-    os._exit(code)
+    if ended_by:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return code
+
+
+def main() -> None:
+    """Console entry point in-process. Exits without the interpreter's slow teardown once output
+    is flushed."""
+    os._exit(run())

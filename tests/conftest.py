@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,12 @@ _counter = itertools.count()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--no-pg", action="store_true", help="run only the SQLite half of the storage tests")
+    parser.addoption(
+        "--via-server",
+        action="store_true",
+        help="run every `cli` command through the command server (the crm client in a fresh process), "
+        "not in-process with CliRunner",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +39,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CRM_USER", "tester")
+    monkeypatch.setenv("CRM_SERVER", "0")  # a `crm` process runs in-process unless a test asks for the server
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("LANG", "C.UTF-8")  # numeric dates read month-first unless a test sets date_order
     for var in ("LC_ALL", "LC_TIME"):
@@ -132,17 +140,79 @@ def session(db_url: str) -> Iterator:
     s.close()
 
 
+@dataclass
+class Ran:
+    """What a command run through the command server left: CliRunner's Result, as far as tests read it."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def stdout_bytes(self) -> bytes:
+        return self.stdout.encode("utf-8", "surrogateescape")
+
+
+@pytest.fixture(scope="session")
+def command_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """With --via-server: the runtime directory of the session's command server (started by the
+    first command, stopped at the end). None otherwise."""
+    if not request.config.getoption("--via-server"):
+        yield None
+        return
+    from crmcli import runtime
+
+    directory = tmp_path_factory.mktemp("runtime")
+    directory.chmod(0o700)
+    yield str(directory)
+    for sock in (directory / "crmcli").glob("*.sock"):
+        runtime.ask(str(sock), "stop")
+
+
+def via_server(runtime_dir: str, args: list[str], input: str | None, env: dict[str, str | None]) -> Ran:
+    """`crm ARGS` as a user runs it: a fresh client process that hands the command to the server
+    (CRM_SERVER=require: a command the server could not take fails instead of running here)."""
+    import subprocess
+    import sys
+
+    full = dict(os.environ)
+    for name, value in env.items():
+        if value is None:
+            full.pop(name, None)
+        else:
+            full[name] = value
+    full.update(XDG_RUNTIME_DIR=runtime_dir, CRM_SERVER="require")
+    done = subprocess.run(
+        [sys.executable, "-m", "crmcli.client", *args],
+        input=(input or "").encode(),
+        capture_output=True,
+        env=full,
+        timeout=600,
+    )
+    return Ran(done.returncode, done.stdout.decode("utf-8", "surrogateescape"), done.stderr.decode("utf-8", "replace"))
+
+
 @pytest.fixture
-def cli(db_url: str, monkeypatch: pytest.MonkeyPatch):
-    """Run `crm ARGS` through Typer's CliRunner against the test database."""
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, command_server: str | None, request: pytest.FixtureRequest):
+    """Run `crm ARGS` against the test database: through Typer's CliRunner, or with --via-server
+    through the command server as a user's `crm` does. A test marked in_process (it patches Python
+    objects of this process, which a server's child cannot see) runs with CliRunner either way."""
     from typer.testing import CliRunner
 
     from crmcli.cli import app
 
     monkeypatch.setenv("CRM_DB", db_url)
     runner = CliRunner()
+    served = command_server if request.node.get_closest_marker("in_process") is None else None
 
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+    def run(*args: str, input: str | None = None, env: dict[str, str | None] | None = None):
+        # A NUL cannot be in any process's arguments: such a call can only be made in-process.
+        if served is not None and not any("\x00" in arg for arg in args):
+            return via_server(served, list(args), input, env or {})
         return runner.invoke(app, list(args), input=input, env=env)
 
     return run

@@ -261,7 +261,13 @@ class Reader:
             COLUMNS=str(width),
             LINES="60",
             PYTHONIOENCODING="utf-8",
+            # the examples run in-process; the command server's own section starts one, in a runtime
+            # directory of this reader's (never the user's), that leaves soon after
+            CRM_SERVER="0",
+            XDG_RUNTIME_DIR=str(self.home / "run"),
+            CRM_SERVER_IDLE="20",
         )
+        (self.home / "run").mkdir(mode=0o700, exist_ok=True)
 
     def run(self, step: Step, *, timeout: float = 120) -> tuple[int, str]:
         """(exit code, what the terminal showed) of STEP."""

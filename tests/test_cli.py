@@ -178,6 +178,7 @@ def test_errors_are_one_line_with_exit_codes(cli) -> None:
     one_line_error(cli("contacts", "show", "Anna Müller"), 1, "matches 2 contacts")
 
 
+@pytest.mark.in_process
 def test_prompts_on_a_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import questionary
 

@@ -297,6 +297,7 @@ def test_length_limits_are_one_line_errors(cli) -> None:
     one_line_error(cli("contacts", "add", "Long", "-t", "t" * 501), "a tag too long")
 
 
+@pytest.mark.in_process
 def test_search_query_is_bounded(cli, session, monkeypatch: pytest.MonkeyPatch) -> None:
     from crmcli.domain import search
     from crmcli.errors import Invalid

@@ -223,6 +223,7 @@ def test_cli_accent_blind_prefix_and_word_references(cli) -> None:
     assert "on Acme GmbH" in ok(cli("log", "acme", "a word of the company's name")).stderr
 
 
+@pytest.mark.in_process
 def test_cli_ambiguity_and_did_you_mean(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import questionary
 
@@ -245,6 +246,7 @@ def test_cli_ambiguity_and_did_you_mean(cli, monkeypatch: pytest.MonkeyPatch) ->
     assert "did you mean" not in cli("log", "Zzyzx", "hi").stderr
 
 
+@pytest.mark.in_process
 def test_cli_on_a_terminal_an_ambiguous_ref_is_chosen_from_a_list(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import questionary
 

@@ -115,6 +115,7 @@ def test_short_yes_and_nothing_to_do(cli, db_url, tmp_path) -> None:
     one_line_error(cli("contacts", "rm", "99"), 1, "no contact with id 99")  # the reference is checked first
 
 
+@pytest.mark.in_process
 def test_a_terminal_is_asked_and_no_keeps_everything(cli, db_url, tmp_path, monkeypatch) -> None:
     import questionary
 
