@@ -165,6 +165,7 @@ def crm_script() -> str:
 
 def bench_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "PYTHON"))}
+    env["CRM_SERVER"] = "0"  # crm in-process, as these figures always were (bench/latency.py: the server)
     env.update({"CRM_DB": str(db), "CRM_NOW": REF.isoformat(), "CRM_USER": "bench", "TZ": "UTC", "LC_ALL": "C.UTF-8"})
     return env
 

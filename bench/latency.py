@@ -671,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = tempfile.mkdtemp(prefix="latency-state-")
     base_env = {**bench_env(None), "PYTHONPATH": str(src), "XDG_RUNTIME_DIR": runtime_dir}
     base_env.update({"XDG_STATE_HOME": state_dir, "CRM_SERVER_IDLE": "3600"})
+    base_env.pop("CRM_SERVER", None)  # bench_env runs crm in-process; here each mode says what it wants
     bench_db, _note = ensure_db(args, {**base_env, "CRM_SERVER": "0"})
     db = work_copy(seeded_db(bench_db, base_env))
     auto = {**base_env, "CRM_DB": str(db)}

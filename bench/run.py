@@ -123,6 +123,7 @@ def fresh_db(db: Path) -> tuple[Path, sqlite3.Connection]:
 
 def bench_env(db: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "PYTHON"))}
+    env["CRM_SERVER"] = "0"  # crm in-process, as these figures always were (bench/latency.py: the server)
     env.update({"CRM_USER": "bench", "TZ": "UTC", "LC_ALL": "C.UTF-8", "NO_COLOR": "1"})
     if db is not None:
         env["CRM_DB"] = str(db)

@@ -123,6 +123,10 @@ def main() -> None:
         _exit(run_here(argv))
     sig = runtime.signature()
     path = runtime.socket_path(directory, sig)
+    if not runtime.usable(path):
+        if mode == "require":
+            _give_up(f"crm: CRM_SERVER=require, but the socket path {path} is too long for a Unix socket")
+        _exit(run_here(argv))
     sock = runtime.connect(path)
     if sock is None and mode == "require":
         runtime.start_server(directory, sig)

@@ -38,7 +38,33 @@ IMPORT_TIME_ENV = (
     "PYTHONUSERBASE",
     "PYTHONDEVMODE",
     "PYTHONMALLOC",
+    "PYTHONTZPATH",
+    "_PYTHON_PROJECT_BASE",
+    "_PYTHON_SYSCONFIGDATA_NAME",
+    "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION",
+    "OPENPYXL_DEFUSEDXML",
+    "PSYCOPG_IMPL",
+    "PSYCOPG_WAIT_FUNC",
+    "PYDANTIC_DISABLE_PLUGINS",
+    "PYTZ_SKIPEXISTSCHECK",
+    "PYTZ_TZDATADIR",
+    "RAPIDFUZZ_IMPLEMENTATION",
+    "WCWIDTH_PYTHON",
 )
+# Read while the server imports, yet safe to share: what they set at import is not what crm uses,
+# or they are read again on every call (tests/test_server.py checks that nothing else is read).
+READ_AT_IMPORT_BUT_SHARED = {
+    "LANG": "babel's and gettext's defaults: crm passes babel an explicit locale; no catalogs ship for typer",
+    "LANGUAGE": "gettext: no message catalogs ship for typer, click or argparse",
+    "LC_ALL": "babel's default locales (unused: crm passes the locale) and gettext (no catalogs)",
+    "LC_CTYPE": "babel's default locale (unused); the child calls setlocale(LC_CTYPE, '') itself",
+    "LC_MESSAGES": "gettext: no message catalogs ship for typer, click or argparse",
+    "LC_MONETARY": "babel's default locale (unused: crm formats money with locale en_US)",
+    "LC_NUMERIC": "babel's default locale (unused)",
+    "LC_TIME": "babel's default locale (unused); crm reads LC_TIME on each call (values.when)",
+    "TZ": "babel.localtime's zone (unused: crm converts times itself); the child calls tzset()",
+    "HOME": "sysconfig's user site-packages at start-up: the same for the client and the server",
+}
 HEADER = struct.Struct("!I")
 
 
@@ -126,9 +152,20 @@ def signature(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
     return f"{zlib.crc32(chr(0).join(parts).encode('utf-8', 'surrogateescape')):08x}"
 
 
+# A Unix socket's path has room for 107 bytes on Linux (103 on the BSDs and macOS), with the
+# server's temporary name (".PID" more) binding first.
+MAX_SOCKET_PATH = 96
+
+
 def socket_path(directory: str, sig: str | None = None) -> str:
-    """The socket of the server for this user, interpreter, package and environment."""
-    return os.path.join(directory, f"server-{crmcli.__version__}-{sig or signature()}.sock")
+    """The socket of the server for this user, interpreter, package and environment (the version
+    is part of the signature)."""
+    return os.path.join(directory, f"crm-{sig or signature()}.sock")
+
+
+def usable(path: str) -> bool:
+    """Whether a socket can be bound at PATH (a runtime directory deep in a long TMPDIR cannot)."""
+    return len(os.fsencode(path)) <= MAX_SOCKET_PATH
 
 
 def connect(path: str) -> socket.socket | None:
@@ -176,7 +213,7 @@ def start_server(directory: str, sig: str) -> None:
     one is starting or running already (it holds the lock file)."""
     import fcntl
 
-    lock = os.path.join(directory, f"server-{crmcli.__version__}-{sig}.lock")
+    lock = os.path.join(directory, f"crm-{sig}.lock")
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:

@@ -229,7 +229,7 @@ class Server:
     def bind(self) -> None:
         """Listen at PATH: bound under a temporary name, made private, then renamed into place, so a
         client never finds a socket that does not answer yet."""
-        temp = f"{self.path}.{os.getpid()}"
+        temp = os.path.join(os.path.dirname(self.path), f".{os.getpid()}.sock")
         try:
             os.unlink(temp)
         except FileNotFoundError:

@@ -164,13 +164,15 @@ def command_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     if not request.config.getoption("--via-server"):
         yield None
         return
+    import shutil
+
     from crmcli import runtime
 
-    directory = tmp_path_factory.mktemp("runtime")
-    directory.chmod(0o700)
+    directory = Path(tempfile.mkdtemp(prefix="crt-", dir="/tmp"))  # short: a socket's path has ~100 bytes
     yield str(directory)
     for sock in (directory / "crmcli").glob("*.sock"):
         runtime.ask(str(sock), "stop")
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def via_server(runtime_dir: str, args: list[str], input: str | None, env: dict[str, str | None]) -> Ran:

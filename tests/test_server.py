@@ -28,18 +28,34 @@ pytestmark = pytest.mark.skipif(not runtime.supported(), reason="the server need
 CLIENT = [sys.executable, "-m", "crmcli.client"]
 
 
-def _private_dir(path: Path) -> str:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return str(path)
+def _private_dir() -> str:
+    """A new runtime directory, mode 0700, short enough for a Unix socket's path wherever pytest's
+    own temporary directories are (they can be deep, e.g. under pytest-xdist)."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="crt-", dir="/tmp" if Path("/tmp").is_dir() else None)
 
 
 @pytest.fixture(scope="module")
-def shared_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_runtime() -> Iterator[str]:
     """One runtime directory (so one server) for the tests of this module that only use it."""
-    directory = _private_dir(tmp_path_factory.mktemp("rt"))
+    import shutil
+
+    directory = _private_dir()
     yield directory
     _stop_all(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_runtime() -> Iterator[str]:
+    """A runtime directory of the test's own: a server started there is the test's."""
+    import shutil
+
+    directory = _private_dir()
+    yield directory
+    _stop_all(directory)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def _stop_all(directory: str) -> None:
@@ -81,7 +97,12 @@ def both(args: list[str], db_url: str, runtime_dir: str, **extra: str) -> tuple:
 
 
 def server_status(runtime_dir: str) -> dict | None:
-    for sock in Path(runtime_dir, "crmcli").glob("*.sock"):
+    """The status of the server this test process's environment gets in RUNTIME_DIR (others may run
+    there for other environments); for a package copied elsewhere, of whichever answers."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": runtime_dir}
+    mine = Path(runtime.socket_path(runtime.runtime_dir(env), runtime.signature(env)))
+    socks = [mine] if mine.exists() else sorted(Path(runtime_dir, "crmcli").glob("*.sock"))
+    for sock in socks:
         answer = runtime.ask(str(sock), "status")
         if answer and answer[0] == "status":
             return json.loads(answer[1])
@@ -351,12 +372,14 @@ def test_a_killed_client_ends_its_command_like_ctrl_c(db_url: str, shared_runtim
     assert [run["status"] for run in runs] == ["interrupted"], runs
 
 
-def test_a_server_that_dies_mid_command_is_reported_never_rerun(db_url: str, tmp_path: Path) -> None:
+def test_a_server_that_dies_mid_command_is_reported_never_rerun(
+    fresh_runtime: str, db_url: str, tmp_path: Path
+) -> None:
     """The server and the command killed while it runs: the client says the outcome is unknown and
     exits 1; it does not run the command again in-process (one import run, never a second)."""
     from crmcli.importer.runs import list_imports
 
-    directory = _private_dir(tmp_path / "rt")
+    directory = fresh_runtime
     try:
         crm(["--version"], environment(db_url, directory, "require"))
         client, child = _running_import(db_url, directory, "require", tmp_path)
@@ -375,10 +398,10 @@ def test_a_server_that_dies_mid_command_is_reported_never_rerun(db_url: str, tmp
         _stop_all(directory)
 
 
-def test_a_refused_peer_runs_nothing(db_url: str, tmp_path: Path) -> None:
+def test_a_refused_peer_runs_nothing(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
     """A server that serves another user refuses the connection: CRM_SERVER=require says so and
     exits 1; the default mode runs the command in-process instead."""
-    directory = _private_dir(tmp_path / "rt")
+    directory = fresh_runtime
     env = environment(db_url, directory, "require")
     sock = runtime.socket_path(runtime.private_dir(env), runtime.signature(env))
     server = subprocess.Popen(
@@ -401,16 +424,16 @@ def test_a_refused_peer_runs_nothing(db_url: str, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- lifecycle
 
 
-def test_crm_server_0_always_runs_in_process(db_url: str, tmp_path: Path) -> None:
-    directory = _private_dir(tmp_path / "rt")
+def test_crm_server_0_always_runs_in_process(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
+    directory = fresh_runtime
     env = environment(db_url, directory, "0")
     assert crm(["contacts", "add", "Zero Server", "-q"], env).returncode == 0
     time.sleep(1)
     assert not list(Path(directory).glob("crmcli/*.sock")) and not list(Path(directory).glob("crmcli/*.lock"))
 
 
-def test_the_first_command_starts_a_server_for_the_next(db_url: str, tmp_path: Path) -> None:
-    directory = _private_dir(tmp_path / "rt")
+def test_the_first_command_starts_a_server_for_the_next(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
+    directory = fresh_runtime
     env = environment(db_url, directory, "auto")
     try:
         first = crm(["contacts", "add", "First One", "-q"], env)
@@ -428,8 +451,8 @@ def test_the_first_command_starts_a_server_for_the_next(db_url: str, tmp_path: P
         _stop_all(directory)
 
 
-def test_crm_server_start_status_stop(db_url: str, tmp_path: Path) -> None:
-    directory = _private_dir(tmp_path / "rt")
+def test_crm_server_start_status_stop(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
+    directory = fresh_runtime
     env = environment(db_url, directory, "0")
     down = crm(["server", "status"], env)
     assert down.returncode == 1 and b"no command server is running" in down.stderr
@@ -448,8 +471,8 @@ def test_crm_server_start_status_stop(db_url: str, tmp_path: Path) -> None:
     assert crm(["server", "status"], env).returncode == 1
 
 
-def test_an_idle_server_exits(db_url: str, tmp_path: Path) -> None:
-    directory = _private_dir(tmp_path / "rt")
+def test_an_idle_server_exits(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
+    directory = fresh_runtime
     env = environment(db_url, directory, "require", CRM_SERVER_IDLE="2")
     assert crm(["--version"], env).returncode == 0
     pid = (server_status(directory) or {})["pid"]
@@ -460,7 +483,7 @@ def test_an_idle_server_exits(db_url: str, tmp_path: Path) -> None:
     assert not list(Path(directory).glob("crmcli/*.sock"))
 
 
-def test_a_changed_package_gets_a_fresh_server(db_url: str, tmp_path: Path) -> None:
+def test_a_changed_package_gets_a_fresh_server(fresh_runtime: str, db_url: str, tmp_path: Path) -> None:
     """A copy of the package on PYTHONPATH stands for an installation; touching one of its files
     (an upgrade) makes the next client start a new server, and the old one leaves."""
     import shutil
@@ -469,7 +492,7 @@ def test_a_changed_package_gets_a_fresh_server(db_url: str, tmp_path: Path) -> N
 
     source = tmp_path / "src"
     shutil.copytree(Path(crmcli.__file__).parent, source / "crmcli", ignore=shutil.ignore_patterns("__pycache__"))
-    directory = _private_dir(tmp_path / "rt")
+    directory = fresh_runtime
     env = environment(db_url, directory, "require", PYTHONPATH=str(source), CRM_SERVER_IDLE="4")
     # run from tmp_path: `python -m` puts the working directory first on the path
     try:
@@ -508,3 +531,126 @@ def test_twenty_clients_at_once(db_url: str, shared_runtime: str) -> None:
     assert all(code == 0 for code, _, _ in results), [r for r in results if r[0]]
     listed = json.loads(crm(["contacts", "list", "--format", "json", "--limit", "0"], env).stdout)
     assert sorted(c["name"] for c in listed) == sorted(f"Person {i}" for i in range(0, 20, 2))
+
+
+# ---------------------------------------------------------------- nothing environment-bound leaks
+
+AUDIT = """
+import collections.abc, json, os, sys
+
+read = {}
+
+
+class Recording(collections.abc.MutableMapping):
+    def __init__(self, real):
+        self._real = real
+
+    def __getitem__(self, key):
+        read.setdefault(key, _where())
+        return self._real[key]
+
+    def get(self, key, default=None):
+        read.setdefault(key, _where())
+        return self._real.get(key, default)
+
+    def __contains__(self, key):
+        read.setdefault(key, _where())
+        return key in self._real
+
+    def __setitem__(self, key, value):
+        self._real[key] = value
+
+    def __delitem__(self, key):
+        del self._real[key]
+
+    def __iter__(self):
+        return iter(self._real)
+
+    def __len__(self):
+        return len(self._real)
+
+
+def _where():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else "?"
+
+
+os.environ = Recording(os.environ)
+from crmcli import server
+
+server.warm_up = lambda command: None  # the imports alone: what a module reads while it loads
+server.preload()
+print(json.dumps(read))
+"""
+
+
+def test_no_library_keeps_environment_it_read_at_import() -> None:
+    """Every environment variable read while the server imports what it preloads is either part of
+    the server's signature (a client with another value gets its own server) or reviewed as safe to
+    share (runtime.READ_AT_IMPORT_BUT_SHARED, each with its reason). A library that starts reading a
+    new one fails here until it is placed."""
+    ran = subprocess.run([sys.executable, "-c", AUDIT], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    read = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert "TERMINAL_WIDTH" in read  # the recording works: typer.rich_utils reads it at import
+    unplaced = {
+        key: where
+        for key, where in read.items()
+        if key not in runtime.IMPORT_TIME_ENV and key not in runtime.READ_AT_IMPORT_BUT_SHARED
+    }
+    assert not unplaced, unplaced
+
+
+@pytest.mark.parametrize(
+    "extra", [{"TERMINAL_WIDTH": "60"}, {"FORCE_COLOR": "1"}, {"_TYPER_FORCE_DISABLE_TERMINAL": "1"}]
+)
+def test_environment_read_at_import_gets_a_server_of_its_own(
+    book: str, shared_runtime: str, extra: dict[str, str]
+) -> None:
+    """A client whose import-time environment differs from the running server's is served by
+    another server, and its output is what it is in-process."""
+    for args in (["--help"], ["contacts", "list"]):
+        here, there = both(args, book, shared_runtime, **extra)
+        assert there == here, (args, extra)
+    socks = list(Path(shared_runtime, "crmcli").glob("*.sock"))
+    assert len(socks) >= 2
+
+
+def _state(pid: int) -> str:
+    """The process state letter in /proc (R, S, T for stopped …)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_ctrl_z_stops_the_command_and_fg_resumes_it(db_url: str, shared_runtime: str, tmp_path: Path) -> None:
+    """SIGTSTP to the client (Ctrl-Z) stops it and the command it runs; SIGCONT (fg) resumes both."""
+    from crmcli.importer.runs import list_imports
+
+    def read() -> int:
+        with storage.session_scope(db_url) as s:
+            return int(list_imports(s)[0]["read"])
+
+    client, child = _running_import(db_url, shared_runtime, "require", tmp_path)
+    assert child is not None
+    try:
+        client.send_signal(signal.SIGTSTP)
+        deadline = time.monotonic() + 20
+        while (_state(child), _state(client.pid)) != ("T", "T") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (_state(child), _state(client.pid)) == ("T", "T")
+        time.sleep(0.3)  # a batch being committed when it stopped is in by now
+        stopped_at = read()
+        time.sleep(1.0)
+        assert read() == stopped_at  # nothing moves while stopped
+        client.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 60
+        while read() == stopped_at and client.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert read() > stopped_at or client.poll() == 0
+        assert _state(child) != "T" or client.poll() is not None
+    finally:
+        if client.poll() is None:
+            client.send_signal(signal.SIGINT)
+        client.communicate(timeout=60)
+    assert client.returncode in (0, 130)

@@ -240,10 +240,11 @@ def test_upgrade_rewrites_name_keys_to_fold_accents(db_url: str, tmp_path: Path)
 
 
 def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
-    """storage.insert_rows (the importer's bulk path) stores what an ORM insert stores: aware
+    """importer.bulk.insert_rows (the importer's bulk path) stores what an ORM insert stores: aware
     datetimes as UTC, JSON, NULLs, booleans; read back through the models on both backends."""
     from datetime import UTC, datetime, timedelta, timezone
 
+    from crmcli.importer import bulk
     from crmcli.models import Contact, ImportChange, ImportRun
 
     at = datetime(2026, 3, 4, 14, 5, tzinfo=timezone(timedelta(hours=1)))
@@ -252,7 +253,7 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
         s.add(run)
         s.flush()
         conn = s.connection()
-        storage.insert_rows(
+        bulk.insert_rows(
             conn,
             Contact.__table__,
             [
@@ -270,7 +271,7 @@ def test_insert_rows_converts_values_as_the_orm_would(db_url: str) -> None:
                 {"name": "Ha", "name_key": "ha", "custom": {"n": 1.5}, "created_at": at, "updated_at": at},
             ],
         )  # fmt: skip
-        storage.insert_rows(
+        bulk.insert_rows(
             conn,
             ImportChange.__table__,
             [

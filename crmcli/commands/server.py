@@ -28,7 +28,10 @@ def _where() -> tuple[str, str]:
     directory = runtime.private_dir()
     if directory is None:
         raise CrmError(f"the runtime directory {runtime.runtime_dir()} cannot be made private to you")
-    return directory, runtime.socket_path(directory)
+    path = runtime.socket_path(directory)
+    if not runtime.usable(path):
+        raise CrmError(f"the socket path {path} is too long for a Unix socket (set XDG_RUNTIME_DIR to a shorter one)")
+    return directory, path
 
 
 def _status(path: str) -> dict[str, object] | None:

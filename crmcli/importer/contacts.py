@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
-from crmcli import storage
 from crmcli.domain import search
+from crmcli.importer import bulk
 from crmcli.importer.cleaning import ADDRESS, ContactCleaner, Row
 from crmcli.importer.options import Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
@@ -70,7 +70,7 @@ def pairs_sql(dialect: Any, count: int) -> str:
     """The contacts with any of COUNT (name key, company id) pairs: an OR of pairs, each a search of
     ix_contact_name_key_company. A row-value IN ((?, ?), …) reads the same, but SQLite 3.40 scans
     the whole index for it, which made each batch of a big import slower than the one before."""
-    mark = storage.placeholder(dialect)
+    mark = bulk.placeholder(dialect)
     where = " OR ".join([f"(name_key = {mark} AND company_id = {mark})"] * count)
     return f"SELECT id, name_key, company_id FROM contact WHERE {where}"
 
@@ -145,7 +145,7 @@ class ContactImport(Options):
         }
         for key in wanted:
             wanted[key] = sorted(wanted[key])  # type: ignore[assignment]
-        mark = storage.placeholder(conn.dialect)
+        mark = bulk.placeholder(conn.dialect)
         for key, sql, index in (
             ("emails", "SELECT email, contact_id FROM contact_email WHERE email IN ({}) ORDER BY id", self.by_email),
             ("phones", "SELECT phone, contact_id FROM contact_phone WHERE phone IN ({}) ORDER BY id", self.by_phone),
@@ -576,7 +576,7 @@ class ContactImport(Options):
             ids = list(range(start, start + len(rows)))
         for row, i in zip(rows, ids, strict=True):
             row["id"] = i  # the rows are made for this insert
-        storage.insert_rows(conn, table, rows)
+        bulk.insert_rows(conn, table, rows)
         return ids
 
     def _write(self, states: list[State]) -> None:
@@ -646,7 +646,7 @@ class ContactImport(Options):
         ]
         tags = [{"contact_id": s.id, "tag": t} for s in states for t in s.added_tags]
         for model, rows in ((ContactEmail, emails), (ContactPhone, phones), (ContactTag, tags)):
-            storage.insert_rows(self.session.connection(), model.__table__, rows)
+            bulk.insert_rows(self.session.connection(), model.__table__, rows)
         search.insert_many(
             self.session,
             [
@@ -674,7 +674,7 @@ class ContactImport(Options):
     def _changes(self, items: list[tuple[str, int, str, int | None, dict[str, Any] | None, str | None]]) -> None:
         if self.run_id is None or not items:
             return
-        storage.insert_rows(
+        bulk.insert_rows(
             self.session.connection(),
             ImportChange.__table__,
             [
