@@ -11,9 +11,9 @@ started in the background for the next one. `CRM_SERVER=0` always runs in-proces
 
 from __future__ import annotations
 
+import _signal as signal  # the C module: signal.py's enums would cost the client enum
+import _socket
 import os
-import signal
-import socket
 import sys
 
 from crmcli import runtime
@@ -43,7 +43,7 @@ def _umask() -> int:
     return mask
 
 
-def run_remote(sock: socket.socket, argv: list[str]) -> int:
+def run_remote(sock: _socket.socket, argv: list[str]) -> int:
     """Run ARGV in a process the server forks for it; its exit code (128+N when signal N ended it)."""
     request = {
         "op": "run",
@@ -135,8 +135,10 @@ def main() -> None:
             _give_up(f"crm: CRM_SERVER=require, but no command server answers at {path}")
     code = -1
     if sock is not None:
-        with sock:
+        try:
             code = run_remote(sock, argv)
+        finally:
+            sock.close()
     if code >= 0:
         _exit(code)
     if mode == "require":

@@ -6,9 +6,9 @@ every command.
 
 from __future__ import annotations
 
+import _socket  # the C module itself: socket.py would cost the client enum, selectors and more
 import marshal
 import os
-import socket
 import stat
 import struct
 import sys
@@ -79,7 +79,7 @@ def mode(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
 
 def supported() -> bool:
     """Whether this platform has what the server needs (fork, Unix sockets, descriptor passing)."""
-    return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
+    return hasattr(os, "fork") and hasattr(_socket, "AF_UNIX") and hasattr(_socket.socket, "sendmsg")
 
 
 def runtime_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
@@ -168,9 +168,9 @@ def usable(path: str) -> bool:
     return len(os.fsencode(path)) <= MAX_SOCKET_PATH
 
 
-def connect(path: str) -> socket.socket | None:
+def connect(path: str) -> _socket.socket | None:
     """A connection to the server at PATH, or None when none answers there."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
     except OSError:
@@ -179,18 +179,23 @@ def connect(path: str) -> socket.socket | None:
     return sock
 
 
-def send(sock: socket.socket, request: dict[str, object], fds: list[int] | None = None) -> None:
+def send(sock: _socket.socket, request: dict[str, object], fds: list[int] | None = None) -> None:
     """REQUEST behind its length, with FDS passed alongside the first byte. The encoding is marshal:
     built in (json would cost the client the import of re and enum), and both ends are the same
     interpreter (the signature says so) and the same user (the server checks the peer)."""
     data = marshal.dumps(request)
     payload = HEADER.pack(len(data)) + data
-    sent = socket.send_fds(sock, [payload], fds) if fds else sock.send(payload)
+    if fds:  # as socket.send_fds does it
+        import array
+
+        sent = sock.sendmsg([payload], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        sent = sock.send(payload)
     if sent < len(payload):
         sock.sendall(payload[sent:])
 
 
-def replies(sock: socket.socket):  # type: ignore[no-untyped-def]
+def replies(sock: _socket.socket):  # type: ignore[no-untyped-def]
     """The server's replies, one per line ("pid 123", "exit 0", "signal 2", "refused WHY",
     "status JSON"), as (key, value) pairs until it closes the connection."""
     buffered = b""
@@ -244,7 +249,7 @@ def start_server(directory: str, sig: str) -> None:
         os._exit(1)
 
 
-def wait_for(path: str, timeout: float = 60.0) -> socket.socket | None:
+def wait_for(path: str, timeout: float = 60.0) -> _socket.socket | None:
     """A connection to the server at PATH once it answers, polling until TIMEOUT seconds passed."""
     deadline = time.monotonic() + timeout
     while True:
@@ -259,10 +264,12 @@ def ask(path: str, op: str) -> tuple[str, str] | None:
     sock = connect(path)
     if sock is None:
         return None
-    with sock:
+    try:
         send(sock, {"op": op})
         for key, value in replies(sock):
             return key, value
+    finally:
+        sock.close()
     return None
 
 

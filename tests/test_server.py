@@ -654,3 +654,25 @@ def test_ctrl_z_stops_the_command_and_fg_resumes_it(db_url: str, shared_runtime:
             client.send_signal(signal.SIGINT)
         client.communicate(timeout=60)
     assert client.returncode in (0, 130)
+
+
+def test_the_server_holds_no_database_thread_or_file_between_commands(book: str, shared_runtime: str) -> None:
+    """After reads and writes through it, the server process has one thread and no file of a user's
+    database open (children open, and close, their own): nothing of one command reaches the next."""
+    env = environment(book, shared_runtime, "require")
+    for args in (["contacts", "list"], ["log", "Anna Müller", "held nothing"], ["kpi"]):
+        assert crm(args, env).returncode == 0
+    status = server_status(shared_runtime)
+    assert status is not None
+    pid = status["pid"]
+    assert len(list(Path(f"/proc/{pid}/task").iterdir())) == 1
+    deadline = time.monotonic() + 5
+    while True:  # the status request's own connection closes just after its answer
+        held = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        if len([h for h in held if h.startswith("socket:")]) == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    database = storage.sqlite_path(book)
+    assert database is None or not [h for h in held if h.startswith(str(database))], held
+    assert not [h for h in held if h.endswith((".db", ".db-wal", ".db-shm"))], held
+    assert len([h for h in held if h.startswith("socket:")]) == 1, held  # its listener: no PostgreSQL connection
