@@ -312,7 +312,7 @@ class Servers:
                 t = time.perf_counter()
                 sock = self.runtime.connect(self.path)
                 assert sock is not None
-                with sock:
+                try:
                     self.runtime.send(sock, request, [null, null, null])
                     for key, value in self.runtime.replies(sock):
                         if key == "pid":
@@ -322,6 +322,8 @@ class Servers:
                                 raise SystemExit(f"{argv} through the server: exit {value}")
                             to_exit.append(time.perf_counter() - t)
                             break
+                finally:
+                    sock.close()
         finally:
             os.close(null)
         return statistics.median(to_pid), statistics.median(to_exit)

@@ -84,21 +84,18 @@ def run_remote(sock: _socket.socket, argv: list[str]) -> int:
     except OSError:
         return -1  # nothing was received: running it here is safe
     started = False
-    code: int | None = None
     for key, value in runtime.replies(sock):
         if key == "pid":
             started = True
             child.append(int(value))
             for signum in pending:
                 forward(signum, None)
-        elif key == "exit":  # the child's own; the connection stays open until the server reaped it
-            code = int(value) if code is None else code
+        elif key == "exit":  # the child's own, sent once it is done (it ignores SIGTERM from then on)
+            return int(value)
         elif key == "signal":
-            return 128 + int(value) if code is None else code
+            return 128 + int(value)
         elif key == "refused":
             return -1
-    if code is not None:
-        return code
     if not started:
         return -1  # the server closed before it forked: the command never ran
     sys.stderr.write(UNKNOWN)

@@ -439,6 +439,9 @@ def child(command: Any, conn: socket.socket, request: dict[str, Any], fds: list[
     from crmcli import cli
 
     code = cli.run(list(request["argv"]), command)
+    # done: the client may close as soon as it reads the code, and the server then sends SIGTERM to
+    # a child whose client went away; this one has nothing left to stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     reply(conn, "exit", code)
     return code
 
