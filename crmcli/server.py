@@ -129,6 +129,18 @@ WARM_UP = (
 )
 
 
+def _warm_locales() -> None:
+    """Babel's locale data (a pickle per locale, read on first use): money as crm formats it, and the
+    date order of the locales people most often have."""
+    from decimal import Decimal
+
+    from crmcli.values import money, when
+
+    money.format_money(Decimal("1234.5"), "EUR")
+    for name in ("en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "es_ES.UTF-8", "nl_NL.UTF-8"):
+        when.locale_order({"LANG": name})
+
+
 def warm_up(command: Any) -> None:
     """Run WARM_UP against a temporary SQLite database, output discarded; nothing of it stays open."""
     import tempfile
@@ -146,6 +158,7 @@ def warm_up(command: Any) -> None:
             try:
                 for args in WARM_UP:
                     cli.run(list(args), command)
+                _warm_locales()
             finally:
                 sys.stdin, sys.stdout, sys.stderr = saved_streams
                 storage.dispose_all()

@@ -225,12 +225,31 @@ def get_engine(url: str, *, create: bool = True) -> Engine:
     except Exception as exc:  # bad URL, missing driver
         raise DatabaseError(f"cannot open database {show_url(url)}: {redact(_first_line(exc), url)}") from None
     if engine.dialect.name == "sqlite":
+        _share_compiled_statements(engine)
         event.listen(engine, "connect", _on_sqlite_connect_read_only if read_only else _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
     if read_only:
         _read_only.add(url)
     _engines[url] = engine
     return engine
+
+
+_sqlite_first: list[Engine] = []
+
+
+def _share_compiled_statements(engine: Engine) -> None:
+    """Every SQLite engine of a process compiles a statement once: each new one takes the dialect
+    and the compiled-statement cache of the first (SQLAlchemy keys that cache by dialect instance;
+    all crm's SQLite engines are made alike, and the dialect's state is the sqlite3 library's). The
+    command server's warm-up fills them, so a forked command does not compile its statements again.
+    A disposed engine holds no connection: keeping the first is keeping no file open."""
+    if not _sqlite_first:
+        _sqlite_first.append(engine)
+        return
+    first = _sqlite_first[0]
+    if type(first.dialect) is type(engine.dialect) and hasattr(engine, "_compiled_cache"):
+        engine.dialect = first.dialect
+        engine._compiled_cache = first._compiled_cache
 
 
 def is_read_only(url: str) -> bool:
