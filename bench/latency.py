@@ -24,6 +24,7 @@ the server goes (client start-up, connect + fork + reap, the command in the fork
 from __future__ import annotations
 
 import argparse
+import atexit
 import fcntl
 import json
 import os
@@ -720,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"crmcli from {src} ({source}); database {db}; runtime {runtime_dir}", file=sys.stderr)
     start_s = servers.start()
+    atexit.register(lambda: servers.runtime.ask(servers.path, "stop"))  # a run that fails leaves no server
     print("checking every command works ...", file=sys.stderr)
     for label, mode, spec, env in rows:
         check(f"{label} ({mode})", argv_of(spec, crm), env, prints=mode != "floor")

@@ -563,15 +563,18 @@ def speed_to_lead(session: Session, scope: Scope) -> LeadFigures:
         .where(Activity.contact_id == Contact.id, Activity.at >= Contact.created_at)
         .scalar_subquery()
     )
-    counted = session.exec(select(func.count(), func.count(first)).where(*_created_in(Contact, scope))).one()
+    contacts = session.exec(select(func.count()).select_from(Contact).where(*_created_in(Contact, scope))).one()
     query = select(literal(0).label("g"), seconds_between(session, first, Contact.created_at).label("x")).where(
         *_created_in(Contact, scope)
     )
+    # the contacts reached are those with a first activity: the percentile's own count (x is NULL
+    # exactly when there is none), so the correlated subquery runs once, not twice
     found = percentiles(session, query, (50,)).get(0)
+    reached = int(found["n"]) if found else 0
     return {
-        "contacts": counted[0],
-        "reached": counted[1],
-        "not_reached": counted[0] - counted[1],
+        "contacts": contacts,
+        "reached": reached,
+        "not_reached": contacts - reached,
         "median_hours": tenths(found[50], 3600) if found else None,
     }
 
