@@ -45,12 +45,16 @@ def _umask() -> int:
 
 def run_remote(sock: _socket.socket, argv: list[str]) -> int:
     """Run ARGV in a process the server forks for it; its exit code (128+N when signal N ended it)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:  # a working directory that was removed: in-process, crm works there as it did
+        return -1
     request = {
         "op": "run",
         "argv": argv,
         "argv0": sys.argv[0] if sys.argv else "crm",
         "env": dict(os.environ),
-        "cwd": os.getcwd(),
+        "cwd": cwd,
         "umask": _umask(),
         "streams": _streams(),
     }

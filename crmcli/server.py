@@ -365,7 +365,12 @@ class Server:
                 if self.lock >= 0:
                     os.close(self.lock)
                 code = child(self.command, conn, request, fds)
-            except BaseException:  # noqa: BLE001 - the child must never return into the server loop
+            except BaseException as exc:  # noqa: BLE001 - the child must never return into the server loop
+                # before the command ran (its own errors are words already): one line on its stderr
+                try:
+                    os.write(2, f"crm: the command server could not run the command: {exc}\n".encode())
+                except OSError:
+                    pass
                 code = 1
             os._exit(code)
         self.served += 1

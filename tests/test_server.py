@@ -676,3 +676,22 @@ def test_the_server_holds_no_database_thread_or_file_between_commands(book: str,
     assert database is None or not [h for h in held if h.startswith(str(database))], held
     assert not [h for h in held if h.endswith((".db", ".db-wal", ".db-shm"))], held
     assert len([h for h in held if h.startswith("socket:")]) == 1, held  # its listener: no PostgreSQL connection
+
+
+def test_a_removed_working_directory_runs_in_process(book: str, shared_runtime: str, tmp_path: Path) -> None:
+    """A client whose working directory was removed cannot hand it over: the command runs in its own
+    process, with the same output as CRM_SERVER=0 there."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+    runs = {}
+    for mode in ("0", "auto"):
+        gone.mkdir(exist_ok=True)
+        done = subprocess.run(
+            ["sh", "-c", script, "sh", str(gone), *CLIENT, "contacts", "list", "--format", "csv"],
+            capture_output=True,
+            env=environment(book, shared_runtime, mode),
+            timeout=120,
+        )
+        runs[mode] = (done.returncode, done.stdout, done.stderr)
+    assert runs["auto"] == runs["0"] and runs["0"][0] == 0 and b"Anna M" in runs["0"][1], runs
