@@ -189,6 +189,15 @@ def read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     """The client's request and the file descriptors that came with it."""
     conn.settimeout(5)
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+    try:
+        return _parse(conn, data), list(fds)
+    except BaseException:
+        for fd in fds:  # a request that is not one: the descriptors that came with it are closed
+            os.close(fd)
+        raise
+
+
+def _parse(conn: socket.socket, data: bytes) -> dict[str, Any]:
     if len(data) < runtime.HEADER.size:
         raise ValueError("short request")
     (size,) = runtime.HEADER.unpack_from(data)
@@ -204,7 +213,7 @@ def read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     request = marshal.loads(bytes(body))
     if not isinstance(request, dict):
         raise ValueError("not a request")
-    return request, list(fds)
+    return request
 
 
 def reply(conn: socket.socket, key: str, value: object) -> None:
