@@ -59,7 +59,7 @@ def run_remote(sock: _socket.socket, argv: list[str]) -> int:
         "streams": _streams(),
     }
     fds = [0, 1, 2]
-    for fd in fds:  # a closed standard stream: the child gets /dev/null there, as Python would
+    for fd in fds:  # a closed standard stream cannot be passed: the command runs in this process
         try:
             os.fstat(fd)
         except OSError:

@@ -28,7 +28,7 @@ import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import crmcli
@@ -57,7 +57,6 @@ def preload() -> Any:
 
     import typer.main
 
-    import crmcli
     from crmcli import cli
 
     skip = {"crmcli.client", "crmcli.server", "crmcli.__main__"}
@@ -157,7 +156,8 @@ def warm_up(command: Any) -> None:
             sys.stdin, sys.stdout, sys.stderr = nothing_in, nothing, nothing
             try:
                 for args in WARM_UP:
-                    cli.run(list(args), command)
+                    if cli.run(list(args), command):  # the children would pay for what it left cold
+                        print(f"warm-up: crm {' '.join(args)} failed", file=saved_streams[2], flush=True)
                 _warm_locales()
             finally:
                 sys.stdin, sys.stdout, sys.stderr = saved_streams
@@ -171,9 +171,8 @@ class Request:
     """One connected client and what the server knows of its command."""
 
     conn: socket.socket
-    pid: int | None = None
+    pid: int
     ended: bool = False
-    told: set[str] = field(default_factory=set)
 
 
 def peer_uid(conn: socket.socket) -> int | None:
@@ -323,7 +322,6 @@ class Server:
             conn, _ = self.listener.accept()
         except OSError:
             return
-        conn.set_inheritable(False)
         if peer_uid(conn) not in (self.allowed_uid, None):
             reply(conn, "refused", "this server serves another user")
             conn.close()
@@ -367,8 +365,8 @@ class Server:
         if pid == 0:
             try:
                 self.listener.close()
-                for other in list(self.waiting):
-                    os.close(other)
+                for other in self.requests.values():  # other clients' connections, gone ones too
+                    other.conn.close()
                 os.close(self.wake_r)
                 os.close(self.wake_w)
                 if self.lock >= 0:
@@ -398,12 +396,11 @@ class Server:
             entry.conn.recv(65536)  # clients send nothing after the request: ignore it
             return
         self.waiting.pop(entry.conn.fileno(), None)
-        if entry.pid is not None and not entry.ended:
+        if not entry.ended:
             try:
                 os.kill(entry.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        entry.told.add("gone")
 
     def reap(self) -> None:
         while self.requests:

@@ -19,8 +19,8 @@ app = typer.Typer(
 )
 
 
-def _where() -> tuple[str, str]:
-    """(runtime directory, socket path) of the server for this installation and environment."""
+def _where() -> tuple[str, str, str]:
+    """(runtime directory, signature, socket path) of the server for this installation and environment."""
     from crmcli import runtime
 
     if not runtime.supported():
@@ -28,10 +28,11 @@ def _where() -> tuple[str, str]:
     directory = runtime.private_dir()
     if directory is None:
         raise CrmError(f"the runtime directory {runtime.runtime_dir()} cannot be made private to you")
-    path = runtime.socket_path(directory)
+    sig = runtime.signature()
+    path = runtime.socket_path(directory, sig)
     if not runtime.usable(path):
         raise CrmError(f"the socket path {path} is too long for a Unix socket (set XDG_RUNTIME_DIR to a shorter one)")
-    return directory, path
+    return directory, sig, path
 
 
 def _status(path: str) -> dict[str, object] | None:
@@ -52,7 +53,7 @@ def status(fmt: FormatOpt = None, quiet: QuietOpt = False) -> None:
     """
     from crmcli.output import Col, emit_record
 
-    _, path = _where()
+    _, _, path = _where()
     record = _status(path)
     if record is None:
         raise CrmError(f"no command server is running (it starts with the next command; socket {path})")
@@ -81,20 +82,19 @@ def start() -> None:
     from crmcli import runtime
     from crmcli.output import message
 
-    directory, path = _where()
+    directory, sig, path = _where()
+    record = _status(path)
+    if record is not None:
+        message(f"The command server is running already (pid {record['pid']})")
+        return
+    runtime.start_server(directory, sig)
+    sock = runtime.wait_for(path)
+    if sock is not None:
+        sock.close()
     record = _status(path)
     if record is None:
-        runtime.start_server(directory, runtime.signature())
-        sock = runtime.wait_for(path)
-        if sock is None:
-            raise CrmError(f"the command server did not start (see its log, {runtime.log_path()})")
-        sock.close()
-        record = _status(path)
-        if record is None:
-            raise CrmError(f"the command server did not start (see its log, {runtime.log_path()})")
-        message(f"Started the command server (pid {record['pid']}, socket {path})")
-    else:
-        message(f"The command server is running already (pid {record['pid']})")
+        raise CrmError(f"the command server did not start (see its log, {runtime.log_path()})")
+    message(f"Started the command server (pid {record['pid']}, socket {path})")
 
 
 @app.command("stop")
@@ -106,7 +106,7 @@ def stop() -> None:
     from crmcli import runtime
     from crmcli.output import message
 
-    _, path = _where()
+    _, _, path = _where()
     answer = runtime.ask(path, "stop")
     if answer is None:
         message("No command server is running")
