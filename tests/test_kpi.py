@@ -509,3 +509,26 @@ def test_the_number_of_queries_does_not_grow_with_the_data(session, data, monkey
     assert figures(summary)["won_count"][0] == 36
     assert not any(s.lstrip().upper().startswith("SELECT DEAL.ID,") for s in sent)
     assert session.exec(select(Deal).where(Deal.owner == "zoe")).first() is not None
+
+
+def test_day_buckets_compile_from_the_cache_and_agree_with_the_long_form(session, data, monkeypatch) -> None:
+    """A month of day buckets is a cached statement (no fresh compile per run); a period with more
+    spans than a compound SELECT may have is a VALUES list, and both count the same follow-ups."""
+    scope = kpi.make_scope(session, november())
+    first = kpi.followups(session, scope)
+    compiled: list[bool] = []
+
+    def grab(conn, clauseelement, multiparams, params, execution_options) -> None:  # noqa: ANN001
+        compiled.append(clauseelement._generate_cache_key() is not None)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_execute", grab)
+    try:
+        assert kpi.followups(session, scope) == first
+    finally:
+        event.remove(engine, "before_execute", grab)
+    assert compiled == [True]
+    monkeypatch.setattr(kpi, "UNION_LIMIT", 3)  # the same month through the VALUES form
+    assert kpi.followups(session, scope) == first == {
+        "due": 6, "on_time": 2, "late": 1, "overdue": 1, "open": 2, "on_time_pct": D("66.7"),
+    }  # fmt: skip
