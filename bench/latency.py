@@ -134,6 +134,41 @@ for label, argvs in jobs.items():
         for fd, copy in zip((0, 1, 2), saved):
             os.dup2(copy, fd)
     out["commands"][label]["warm_in_server"] = statistics.median(warm[1:] or warm)
+# the floor of crm kpi's queries: the statements (and parameters) it sends, replayed through bare
+# sqlite3 on a fresh connection in a fresh fork, every row fetched, nothing else
+kpi = [argv for label, argvs in jobs.items() if label == "crm kpi" for argv in argvs]
+if kpi:
+    import sqlite3
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    sent = []
+    grab = lambda conn, cur, stmt, params, ctx, many: sent.append((stmt, params))
+    event.listen(Engine, "before_cursor_execute", grab)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    cli.run(list(kpi[0]), command)
+    sys.stdout.flush(); sys.stderr.flush()
+    for fd, copy in zip((0, 1, 2), saved):
+        os.dup2(copy, fd)
+    event.remove(Engine, "before_cursor_execute", grab)
+    queries = [(q, p) for q, p in sent if q.lstrip().upper().startswith(("SELECT", "WITH"))]
+    replays = []
+    for _ in range(len(kpi)):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            t0 = time.perf_counter()
+            db = sqlite3.connect(os.environ["CRM_DB"])
+            for q, p in queries:
+                db.execute(q, p).fetchall()
+            db.close()
+            os.write(w, repr(time.perf_counter() - t0).encode())
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        replays.append(float(os.read(r, 100)))
+        os.close(r)
+    out["kpi_sql"] = {"statements": len(queries), "replay": statistics.median(replays)}
 print(json.dumps(out))
 """
 
@@ -605,6 +640,22 @@ def report(data: dict) -> str:
         w("")
     w(data["analysis"])
     w("")
+    sql = data["child"].get("kpi_sql")
+    kpi_label = "crm kpi"
+    if sql and (kpi_label, "server") in med and "crm --version" in data["child"]["commands"]:
+        transport = data["child"]["commands"]["crm --version"]["fork_total"]
+        floor = floor_client + transport + sql["replay"]
+        target = 0.15 * floor_sqlmodel
+        w(
+            f"**The floor of `crm kpi` through the server.** Its {sql['statements']} queries (two periods: the "
+            f"figures of each, speed to lead, follow-ups by local day, stage conversion …), replayed through bare "
+            f"`sqlite3` on a fresh connection in a fresh fork with every row fetched, take {ms(sql['replay'])} ms "
+            f"(median of {data['runs']}). Add the client's start-up ({ms(floor_client)} ms) and a fork that runs "
+            f"nothing but `--version` and is reaped ({ms(transport)} ms): {ms(floor)} ms before SQLAlchemy "
+            f"builds a statement or Rich draws a cell, against a target of {ms(target)} ms (0.15× `import "
+            f"sqlmodel`). The rest of its {ms(med[kpi_label, 'server'])} ms is building and running "
+            f"{sql['statements']} statements through SQLAlchemy and drawing the screen.\n"
+        )
     w("### Machine and load\n")
     w("| | |")
     w("|---|---|")
