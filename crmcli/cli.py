@@ -27,6 +27,7 @@ from crmcli.commands import (
     export,
     fields,
     followups,
+    history,
     imports,
     init,
     kpi,
@@ -45,6 +46,15 @@ tidy()  # help shows FILE, N, [a|b] and REF, not Typer's <bool>, <str> and {id_}
 class CrmGroup(TyperGroup):
     """The error boundary: project errors, usage errors and surprises all end as one line."""
 
+    def _invoke(self, argv: list[str], *rest: Any, **extra: Any) -> Any:
+        """The command, its writes traced in the change log as made via its command line."""
+        import shlex
+
+        from crmcli import changelog
+
+        with changelog.acting(via=shlex.join(["crm", *argv]), kind="command"):
+            return super().main(argv, *rest, **extra)
+
     def main(  # type: ignore[override]
         self,
         args: Any = None,
@@ -56,10 +66,11 @@ class CrmGroup(TyperGroup):
         from crmcli.output import error
 
         try:
-            _check_arguments(sys.argv[1:] if args is None else args)
+            argv = list(sys.argv[1:] if args is None else args)
+            _check_arguments(argv)
             # in a context of its own: the zone and date order the session sets end with the invocation
             rv = contextvars.copy_context().run(
-                super().main, args, prog_name, complete_var, standalone_mode=False, **extra
+                self._invoke, argv, prog_name, complete_var, standalone_mode=False, **extra
             )
             code = rv if isinstance(rv, int) else ExitCode.OK
         except CrmError as exc:
@@ -162,6 +173,8 @@ app.command("search")(search.search)
 app.command("init")(init.init)
 app.command("import")(imports.import_)
 app.add_typer(server.app, name="server")
+app.add_typer(history.app, name="history")
+app.command("undo")(history.undo)
 
 
 def run(args: list[str] | None = None, command: Any = None) -> int:

@@ -356,3 +356,54 @@ class MergeRecord(SQLModel, table=True):
     reason: str | None = None
     at: datetime = _utc_column()
     by: str | None = None
+
+
+class ChangeSet(SQLModel, table=True):
+    """One transaction's writes made through crm: when, who and via what (crmcli.changelog)."""
+
+    __tablename__ = "change_set"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc_column(index=True)
+    who: str | None = Field(default=None, index=True)  # PostgreSQL: the database role, set by the database
+    via: str  # the command line, "import 12", "undo 7", "mcp"
+    kind: str  # command | import | undo | mcp | mail | api
+    import_id: int | None = Field(default=None, index=True)
+    undoes: int | None = Field(default=None, index=True)  # the change set this one took back
+
+
+class Change(SQLModel, table=True):
+    """One row written: appended by the database's triggers, never by crm's code (crmcli.changelog)."""
+
+    __tablename__ = "change"
+    __table_args__ = (Index("ix_change_kind_record", "kind", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int | None = Field(default=None, index=True)  # None: written around crm (a SQL shell)
+    tbl: str
+    op: str  # insert | update | delete
+    kind: str  # the kind of record the row belongs to: contact, company, deal, …
+    record_id: int | None = None
+    contact_id: int | None = Field(default=None, index=True)  # the person the row is about
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    who: str | None = None  # PostgreSQL: the database role that wrote the row
+
+
+class Suppression(SQLModel, table=True):
+    """A forgotten person's email or phone, as a salted hash: add and import refuse it."""
+
+    __tablename__ = "suppression"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # email | phone
+    digest: str = Field(unique=True)
+    at: datetime = _utc_column()
+    erasure_id: int | None = None
+
+
+class Erasure(SQLModel, table=True):
+    """That a person was forgotten: when, by whom, what went; nothing about the person."""
+
+    __tablename__ = "erasure"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc_column()
+    by: str | None = None
+    counts: dict[str, Any] = _json_column()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The revisions shipped in crmcli/migrations/versions, oldest first. A test checks this
 # against Alembic's own view, so the open path never has to import Alembic to know the head.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 _engines: dict[str, Engine] = {}
@@ -443,6 +443,9 @@ def open_engine(db: str | None = None, *, auto_upgrade: bool = True, create: boo
 def make_session(engine: Engine, *, write: bool = False) -> Session:
     from sqlmodel import Session
 
+    from crmcli import changelog
+
+    changelog.attach(Session)  # every write transaction gets its change set
     bind = engine.execution_options(crm_write=True) if write else engine
     return Session(bind=bind, expire_on_commit=False)
 

@@ -1,0 +1,388 @@
+"""What changed, who changed it, and taking it back.
+
+The database logs every row written (crmcli.changelog); this module reads that log as the
+history of records and undoes a change set: the rows it inserted are deleted, the rows it
+deleted come back with their ids, the fields it updated get their values from before. When a
+later change touched the same rows and fields, undo says which and stops, unless forced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from crmcli import changelog
+from crmcli.domain import indexing, lookup, search
+from crmcli.errors import Conflict, Hint, NotFound
+from crmcli.models import Change, ChangeSet, Company, Contact, Deal, SQLModel, UTCDateTime
+from crmcli.values import clock
+
+KINDS = ("contact", "company", "deal", "activity", "followup", "pipeline", "field", "setting", "target", "suppression")
+
+
+class Entry(TypedDict):
+    """One row written, with the change set it belongs to."""
+
+    change: int | None  # the change set (what `crm undo` takes); None: written around crm
+    id: int  # the row's own entry in the log
+    at: datetime | None
+    who: str | None
+    via: str | None
+    kind: str
+    record: int | None
+    table: str
+    op: str  # insert | update | delete
+    fields: dict[str, list[Any]]  # field: [before, after], the fields that changed
+    undone_by: int | None  # the change set that took this one back
+
+
+class UndoResult(TypedDict):
+    change: int  # the change set taken back
+    via: str
+    rows: int  # rows restored, removed or set back
+    conflicts: list[str]  # later changes to the same fields (undone over them with force)
+    undo: int | None  # the change set of the undo itself; None on a dry run
+    dry_run: bool
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _pk(table: str) -> list[str]:
+    return [c.name for c in SQLModel.metadata.tables[table].primary_key.columns]
+
+
+def _changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+    before, after = before or {}, after or {}
+    keys = list(after) or list(before)
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k) or not before or not after}
+
+
+def _entries(session: Session, rows: Iterable[tuple[Change, ChangeSet | None]]) -> list[Entry]:
+    """Entries from log rows newest first; the writes of one change set to one row are one entry
+    (an edit that wrote a row twice, once for the field and once for updated_at, shows once)."""
+    rows = list(rows)
+    set_ids = {s.id for _c, s in rows if s is not None}
+    undone: dict[int, int] = {}
+    if set_ids:
+        for undo_id, target in session.exec(
+            select(ChangeSet.id, ChangeSet.undoes).where(col(ChangeSet.undoes).in_(set_ids))
+        ):
+            if target is not None and undo_id is not None:
+                undone[target] = undo_id
+    merged: list[tuple[Change, ChangeSet | None, dict[str, Any] | None, dict[str, Any] | None, str]] = []
+    for c, s in rows:
+        row = c.after or c.before or {}
+        if merged:
+            last_c, last_s, before, after, op = merged[-1]
+            last_row = last_c.after or last_c.before or {}
+            if c.set_id is not None and c.set_id == last_c.set_id and _key(c.tbl, row) == _key(last_c.tbl, last_row):
+                merged[-1] = (c, last_s, c.before, after, "insert" if c.op == "insert" else op)
+                continue
+        merged.append((c, s, c.before, c.after, c.op))
+    out: list[Entry] = []
+    for c, s, before, after, op in merged:
+        assert c.id is not None
+        out.append(
+            {
+                "change": c.set_id,
+                "id": c.id,
+                "at": clock.as_utc(s.at) if s is not None else None,
+                "who": (s.who if s is not None else None) or c.who,
+                "via": s.via if s is not None else None,
+                "kind": c.kind,
+                "record": c.record_id,
+                "table": c.tbl,
+                "op": op,
+                "fields": _changed(before, after),
+                "undone_by": undone.get(c.set_id) if c.set_id is not None else None,
+            }
+        )
+    return out
+
+
+def record_history(session: Session, ref: str, *, limit: int | None = None) -> tuple[str, int, list[Entry]]:
+    """(kind, id, changes newest first) of the contact, company or deal REF names: its own row and
+    the rows that belong to it (a contact's emails, phones and tags; a deal's stage moves)."""
+    kind, record = lookup.resolve(session, ref)
+    assert record.id is not None
+    return kind, record.id, changes(session, kind=kind, record=record.id, limit=limit)
+
+
+def changes(
+    session: Session,
+    *,
+    kind: str | None = None,
+    record: int | None = None,
+    since: datetime | None = None,
+    by: str | None = None,
+    change: int | None = None,
+    limit: int | None = None,
+) -> list[Entry]:
+    """Rows written, newest first, narrowed to a KIND of record (and one RECORD), to change sets
+    made SINCE a time or BY someone, or to one CHANGE set."""
+    query = select(Change, ChangeSet).join(ChangeSet, col(ChangeSet.id) == col(Change.set_id), isouter=True)
+    if kind is not None:
+        query = query.where(Change.kind == kind)
+    if record is not None:
+        query = query.where(Change.record_id == record)
+    if since is not None:
+        query = query.where(col(ChangeSet.at) >= since)
+    if by is not None:
+        query = query.where(ChangeSet.who == by)
+    if change is not None:
+        query = query.where(Change.set_id == change)
+    query = query.order_by(col(Change.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return _entries(session, session.exec(query))
+
+
+# ---------------------------------------------------------------- undo
+
+
+def _target(session: Session, change: int | None, who: str | None) -> ChangeSet:
+    if change is not None:
+        found = session.get(ChangeSet, change)
+        if found is None or not session.exec(select(Change.id).where(Change.set_id == change).limit(1)).first():
+            raise NotFound(f"no change {change} in the history")
+        return found
+    me = who or _me(session)
+    undone = select(ChangeSet.undoes).where(col(ChangeSet.undoes).is_not(None))
+    query = (
+        select(ChangeSet)
+        .where(ChangeSet.who == me, col(ChangeSet.undoes).is_(None), col(ChangeSet.id).not_in(undone))
+        .where(select(Change.id).where(Change.set_id == ChangeSet.id).exists())
+        .order_by(col(ChangeSet.id).desc())
+        .limit(1)
+    )
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound(f"no change of {me} left to undo")
+    return found
+
+
+def _me(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        return str(session.exec(text("SELECT current_user")).scalar_one())  # type: ignore[call-overload]
+    return changelog.current_user()
+
+
+def _key(table: str, row: dict[str, Any]) -> tuple[Any, ...]:
+    return (table, *(row.get(c) for c in _pk(table)))
+
+
+def _conflicts(session: Session, target: ChangeSet, mine: list[Change]) -> list[str]:
+    """Later changes to the rows and fields this change set wrote."""
+    touched: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    last = max(c.id for c in mine if c.id is not None)
+    for c in mine:
+        row = c.after or c.before or {}
+        fields = set(_changed(c.before, c.after)) if c.op == "update" else set(row)
+        touched[_key(c.tbl, row)] |= fields - changelog.BOOKKEEPING
+    tables = {k[0] for k in touched}
+    later: list[tuple[Change, ChangeSet | None]] = list(
+        session.exec(
+            select(Change, ChangeSet)
+            .join(ChangeSet, col(ChangeSet.id) == col(Change.set_id), isouter=True)
+            .where(col(Change.id) > last, col(Change.tbl).in_(tables))
+            .order_by(col(Change.id))
+        )
+    )
+    later_sets = {s.id for _c, s in later if s is not None}
+    taken_back = set(
+        session.exec(select(ChangeSet.undoes).where(col(ChangeSet.undoes).in_(later_sets))) if later_sets else []
+    )
+    out: list[str] = []
+    for c, s in later:
+        row = c.after or c.before or {}
+        key = _key(c.tbl, row)
+        if key not in touched:
+            continue
+        if s is not None and (s.id in taken_back or (s.undoes is not None and s.undoes > (target.id or 0))):
+            continue  # a later change taken back since, or the undo of one: together they changed nothing
+        fields = set(_changed(c.before, c.after)) if c.op == "update" else set(row)
+        clash = sorted((fields - changelog.BOOKKEEPING) & touched[key]) if c.op == "update" else ["the whole row"]
+        if not clash:
+            continue
+        when = clock.show_local(s.at) if s is not None else "outside crm"
+        who = f" by {s.who}" if s is not None and s.who else ""
+        label = f"change {s.id}" if s is not None else "a write outside crm"
+        out.append(f"{label} ({when}{who}) {c.op}d {c.kind} #{c.record_id}: {', '.join(clash)}")
+    return out
+
+
+def _apply(session: Session, c: Change) -> None:
+    """Take back one logged row write."""
+    conn = session.connection()
+    table = SQLModel.metadata.tables[c.tbl]
+    pk = _pk(c.tbl)
+    pg = conn.dialect.name == "postgresql"
+    q = conn.dialect.identifier_preparer.quote
+    name = q(c.tbl)
+    if c.op == "insert":
+        row = c.after or {}
+        where = " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
+        params = {f"k_{k}": row.get(k) for k in pk}
+        if pg:
+            where = " AND ".join(
+                f"{q(k)} = (SELECT {q(k)} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)))" for k in pk
+            )
+            params = {"row": _json(row)}
+        conn.execute(text(f"DELETE FROM {name} WHERE {where}"), params)
+        return
+    before = c.before or {}
+    columns = [col_.name for col_ in table.columns if col_.name in before]
+    if c.op == "delete":
+        names = ", ".join(q(k) for k in columns)
+        if pg:
+            conn.execute(
+                text(
+                    f"INSERT INTO {name} ({names}) "
+                    f"SELECT {names} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb))"
+                ),
+                {"row": _json(before)},
+            )
+        else:
+            conn.execute(
+                text(f"INSERT INTO {name} ({names}) VALUES ({', '.join(f':v_{i}' for i in range(len(columns)))})"),
+                {f"v_{i}": before[k] for i, k in enumerate(columns)},
+            )
+        return
+    changed = [k for k in _changed(c.before, c.after) if k in columns]
+    if not changed:
+        return
+    if pg:
+        sets = ", ".join(q(k) for k in changed)
+        where = " AND ".join(f"{name}.{q(k)} = src.{q(k)}" for k in pk)
+        conn.execute(
+            text(
+                f"UPDATE {name} SET ({sets}) = (SELECT {', '.join('src.' + q(k) for k in changed)}) "
+                f"FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)) AS src WHERE {where}"
+            ),
+            {"row": _json(before)},
+        )
+    else:
+        sets = ", ".join(f"{q(k)} = :v_{i}" for i, k in enumerate(changed))
+        where = " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
+        conn.execute(
+            text(f"UPDATE {name} SET {sets} WHERE {where}"),
+            {**{f"v_{i}": before[k] for i, k in enumerate(changed)}, **{f"k_{k}": before.get(k) for k in pk}},
+        )
+
+
+def _json(row: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(row)
+
+
+def _order(changes_: list[Change]) -> list[Change]:
+    """Rows deleted come back parents first, rows inserted go children first, updates newest
+    first: the order in which every foreign key holds at each step."""
+    rank = {t.name: i for i, t in enumerate(SQLModel.metadata.sorted_tables)}
+    newest_first = sorted(changes_, key=lambda c: -(c.id or 0))
+    restored = sorted((c for c in newest_first if c.op == "delete"), key=lambda c: rank.get(c.tbl, 0))
+    updated = [c for c in newest_first if c.op == "update"]
+    removed = sorted((c for c in newest_first if c.op == "insert"), key=lambda c: -rank.get(c.tbl, 0))
+    return restored + updated + removed
+
+
+def undo(
+    session: Session, change: int | None = None, *, force: bool = False, dry_run: bool = False, who: str | None = None
+) -> UndoResult:
+    """Take back CHANGE (a change set), or the caller's last one not taken back yet. A change set
+    taken back already, or one whose rows and fields a later change touched, is refused (the
+    latter unless FORCE). The undo is itself a change set (kind "undo"), in the caller's transaction."""
+    target = _target(session, change, who)
+    assert target.id is not None
+    done = session.exec(select(ChangeSet.id).where(ChangeSet.undoes == target.id)).first()
+    if done is not None:
+        raise Conflict(f"change {target.id} was undone already (by change {done})")
+    mine = list(session.exec(select(Change).where(Change.set_id == target.id).order_by(col(Change.id))))
+    conflicts = _conflicts(session, target, mine)
+    if conflicts and not force:
+        more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
+        raise Conflict(
+            f"change {target.id} ({target.via}) was changed again since: {conflicts[0]}{more}",
+            hint=Hint("{force} undoes it over the later change", form="{message}; {hint}"),
+        )
+    result: UndoResult = {
+        "change": target.id, "via": target.via, "rows": len(mine), "conflicts": conflicts, "undo": None,
+        "dry_run": dry_run,
+    }  # fmt: skip
+    if dry_run:
+        return result
+    contacts, companies, deals = set(), set(), set()
+    with changelog.acting(kind="undo", undoes=target.id):
+        session.flush()
+        conn = session.connection()
+        opened = session.info.get("crm_set")
+        if opened is not None:  # the transaction's change set is closed (dropped when still empty) …
+            changelog.end_set(conn, opened)
+        session.info["crm_set"] = changelog.begin_set(conn)  # … and the undo's own begins
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for c in _order(mine):
+            _apply(session, c)
+            if c.kind == "contact" and c.record_id is not None:
+                contacts.add(c.record_id)
+            elif c.kind == "company" and c.record_id is not None:
+                companies.add(c.record_id)
+            elif c.kind == "deal" and c.record_id is not None:
+                deals.add(c.record_id)
+        session.expire_all()
+        _reindex(session, contacts, companies, deals)
+        session.flush()
+        result["undo"] = session.info["crm_set"]
+    return result
+
+
+def _reindex(session: Session, contacts: set[int], companies: set[int], deals: set[int]) -> None:
+    there = set(session.exec(select(Contact.id).where(col(Contact.id).in_(contacts)))) if contacts else set()
+    indexing.reindex_contacts(session, sorted(i for i in there if i is not None))
+    search.remove(session, "contact", sorted(contacts - there))
+    for company_id in sorted(companies):
+        company = session.get(Company, company_id)
+        if company is not None:
+            indexing.reindex_company(session, company)
+        else:
+            search.remove(session, "company", [company_id])
+    for deal_id in sorted(deals):
+        deal = session.get(Deal, deal_id)
+        if deal is not None:
+            indexing.reindex_deal(session, deal)
+        else:
+            search.remove(session, "deal", [deal_id])
+
+
+# ---------------------------------------------------------------- pruning
+
+
+def prune(session: Session, before: datetime) -> dict[str, int]:
+    """Remove the change sets made before BEFORE with their rows, and the rows written around crm
+    before the oldest change set kept: the one way the log is ever shortened."""
+    conn = session.connection()
+    bound = UTCDateTime().process_bind_param(before, conn.dialect)
+    kept_from = session.exec(
+        select(Change.id)
+        .join(ChangeSet, col(ChangeSet.id) == col(Change.set_id))
+        .where(col(ChangeSet.at) >= before)
+        .order_by(col(Change.id))
+        .limit(1)
+    ).first()
+    with changelog.rewriting(conn):
+        rows = conn.execute(
+            text(
+                "DELETE FROM change WHERE set_id IN (SELECT id FROM change_set WHERE at < :before) "
+                "OR (set_id IS NULL AND (CAST(:kept AS INTEGER) IS NULL OR id < CAST(:kept AS INTEGER)))"
+            ),
+            {"before": bound, "kept": kept_from},
+        ).rowcount
+        sets = conn.execute(text("DELETE FROM change_set WHERE at < :before"), {"before": bound}).rowcount
+    return {"changes": sets, "rows": rows}
