@@ -88,6 +88,11 @@ def current() -> Acting:
     return _acting.get()
 
 
+def update(**fields: Any) -> None:
+    """Change what the innermost `acting` block records from here on (an import, once its run exists)."""
+    _acting.set(Acting(**{**_acting.get().__dict__, **fields}))
+
+
 # ---------------------------------------------------------------- transactions
 
 

@@ -167,6 +167,12 @@ class TargetPeriod(str, Enum):
 TargetPeriodOpt = Annotated[
     TargetPeriod, typer.Option("--period", "-p", help="What the goal is per: month, quarter or year.")
 ]
+AllowSuppressedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-suppressed", help="Take an email or phone of a person erased on request (the suppression list)."
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (required without a terminal).")]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace the file to write if it exists (without --force crm never does).")

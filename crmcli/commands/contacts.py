@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from crmcli.commands._common import (
+    AllowSuppressedOpt,
     FieldOpt,
+    ForceOpt,
     FormatOpt,
     LimitOpt,
     NewOwnerOpt,
@@ -102,6 +104,7 @@ def add(
             help="Add even if another contact seems the same person (email or phone and name, or name and company).",
         ),
     ] = False,
+    allow_suppressed: AllowSuppressedOpt = False,
     new_company: NewCompanyOpt = False,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
@@ -131,6 +134,7 @@ def add(
             notes=notes,
             custom=fields.parse_assignments(field),
             allow_duplicate=allow_duplicate,
+            allow_suppressed=allow_suppressed,
             region=region,
             street=street,
             city=city,
@@ -281,6 +285,7 @@ def edit(
     allow_duplicate: Annotated[
         bool, typer.Option("--allow-duplicate", help="Accept an email or phone another contact has.")
     ] = False,
+    allow_suppressed: AllowSuppressedOpt = False,
     new_company: NewCompanyOpt = False,
     region: RegionOpt = None,
     fmt: FormatOpt = None,
@@ -315,6 +320,7 @@ def edit(
             remove_tags=split_multi(untag),
             custom=fields.parse_assignments(field),
             allow_duplicate=allow_duplicate,
+            allow_suppressed=allow_suppressed,
             region=region,
             street=street,
             city=city,
@@ -382,3 +388,59 @@ def rm(
         for contact in targets:
             contacts.remove_contact(s, contact)
     message(f"Removed {len(targets)} contact{'s' if len(targets) != 1 else ''}: {names}")
+
+
+@app.command("export-person")
+def export_person(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The contact: id, email, phone or name.")],
+    file: Annotated[str, typer.Argument(metavar="FILE.json", help="Where to write it ('-': standard output).")],
+    force: ForceOpt = False,
+) -> None:
+    """Write everything held about a person to a JSON file (a GDPR access request): fields,
+    emails, phones, tags, company, activities, deals and their moves, follow-ups, merges, the
+    imports that touched them, and their history.
+
+    Example: crm contacts export-person ann@example.org ann.json
+    """
+    from crmcli.domain import privacy
+    from crmcli.output import emit_json, message
+
+    with session(ctx) as s:
+        data = privacy.export_person(s, ref)
+    if file == "-":
+        emit_json(data)
+        return
+    written = privacy.write_export(data, file, force=force)
+    message(f"Wrote everything held about #{data['contact']['id']} {data['contact']['name']} to {written}")
+
+
+@app.command("forget")
+def forget(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The contact: id, email, phone or name.")],
+    yes: YesOpt = False,
+) -> None:
+    """Erase a person on request (GDPR): the contact, its emails, phones, tags, activities and
+    follow-ups, its merges and import entries, the values its history held, and every mention of
+    its name, emails or phones elsewhere; deals stay, unlinked. Its emails and phones go on the
+    suppression list (salted hashes): add and import refuse them unless --allow-suppressed. It
+    cannot be undone; an erasure record keeps when and who, without personal data.
+
+    Example: crm contacts forget ann@example.org --yes
+    """
+    from crmcli.commands._prompts import Cancelled, confirm
+    from crmcli.domain import lookup, privacy
+    from crmcli.output import message
+
+    with session(ctx, write=True) as s:
+        contact = lookup.resolve_contact(s, ref)
+        if not confirm(f"Erase #{contact.id} {contact.name} and everything about them?", assume_yes=yes):
+            raise Cancelled("nothing erased")
+        cid = contact.id
+        counts = privacy.forget(s, str(cid))
+    message(
+        f"Erased contact #{cid}: {counts['emails']} email(s), {counts['phones']} phone(s), "
+        f"{counts['activities']} activities, {counts['history_rows']} history entries, "
+        f"{counts['mentions']} mentions elsewhere; {counts['deals_unlinked']} deal(s) kept without the link"
+    )

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmcli.commands._common import (
+    AllowSuppressedOpt,
     ForceOpt,
     FormatOpt,
     ImportOwnerOpt,
@@ -85,6 +86,7 @@ def import_(
     strict: Annotated[
         bool, typer.Option("--strict", help="Reject a row rather than leave out a value; exit 1 on any rejection.")
     ] = False,
+    allow_suppressed: AllowSuppressedOpt = False,
     tag: Annotated[
         Optional[list[str]], typer.Option("--tag", "-t", help="Tag every imported record; repeatable.")
     ] = None,
@@ -142,6 +144,7 @@ def import_(
             region=region,
             dayfirst=dayfirst,
             strict=strict,
+            allow_suppressed=allow_suppressed,
             by=settings.current_user(),
             progress=tick,
             workers=None,  # a worker process cleans rows for big files on several cores
@@ -385,6 +388,10 @@ def undo(
         run = get_run(s, import_id)
     if not confirm(f"Undo import #{run.id} of {Path(run.file).name}?", assume_yes=yes):
         raise Cancelled("nothing undone")
+    from crmcli.domain import backups
+
+    state = ctx.find_root().obj
+    backups.automatic(state.db if isinstance(state, State) else None, f"imports-undo-{import_id}")  # the state before
     try:
         with session(ctx, write=True) as s:
             report = undo_import(s, import_id)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
-from crmcli.domain import fields, search, settings
+from crmcli.domain import fields, search, settings, suppression
 from crmcli.domain.activities import last_touch
 from crmcli.domain.companies import find_company, find_or_create
 from crmcli.domain.filters import apply_sort, where_clauses
@@ -239,6 +239,7 @@ def add_contact(
     birthday: str | None = None,
     website: str | None = None,
     new_company: bool = False,
+    allow_suppressed: bool = False,
 ) -> Contact:
     """A new contact, cleaned and checked; the first email and phone are the primary ones.
 
@@ -246,12 +247,15 @@ def add_contact(
     (companies.find_or_create) uses it with a note; NEW_COMPANY makes a new company. REGION is the country
     phones without +code are read for; STATE is the address's region (state, province, county),
     stored as region. BIRTHDAY takes 1985-04-15, --04-15 (no year) or an unambiguous date.
+    An email or phone of a person erased on request is refused unless ALLOW_SUPPRESSED.
     """
     clean_name = normalize_name(name)
     born, web = normalize_birthday(birthday), normalize_website(website)
     clean_emails = _unique(normalize_email(e) for e in emails)
     region_code = _region(session, region)
     clean_phones = _unique(normalize_phone(p, region_code) for p in phones)
+    if not allow_suppressed:
+        suppression.refuse(session, clean_emails, clean_phones)
     values = fields.apply({}, fields.validate(session, "contacts", custom or {}))
     if not allow_duplicate:
         # On PostgreSQL two adds of one address at once would both pass the check below: each
@@ -325,6 +329,7 @@ def edit_contact(
     birthday: str | None = None,
     website: str | None = None,
     new_company: bool = False,
+    allow_suppressed: bool = False,
 ) -> Contact:
     """Change what is given. An empty string clears title, company, owner, source, notes, an
     address part, the birthday or the website; an empty custom value removes that field. STATE
@@ -338,6 +343,8 @@ def edit_contact(
     region_code = _region(session, region)
     new_emails = _unique(normalize_email(e) for e in add_emails)
     new_phones = _unique(normalize_phone(p, region_code) for p in add_phones)
+    if not allow_suppressed:
+        suppression.refuse(session, new_emails, new_phones)
     if not allow_duplicate:
         lock_values(session, new_emails, new_phones)  # as add_contact: one writer at a time per value
         _check_duplicates(session, new_emails, new_phones, exclude=contact.id)

@@ -277,6 +277,35 @@ def overdue_followups(session: Session) -> list[DoctorItem]:
     ]
 
 
+def untouched(session: Session) -> list[DoctorItem]:
+    """Contacts with no edit and no activity for longer than the retention setting (GDPR: data
+    kept no longer than needed)."""
+    from datetime import timedelta
+
+    from crmcli.domain import settings
+    from crmcli.models import Activity
+    from crmcli.values import clock
+    from crmcli.values.when import parse_cadence
+
+    days = parse_cadence(settings.get(session, "retention"))
+    if not days:
+        return []
+    cutoff = clock.now() - timedelta(days=days)
+    query = (
+        select(col(Contact.id), col(Contact.name), col(Contact.updated_at))
+        .where(
+            col(Contact.updated_at) < cutoff,
+            ~exists().where(col(Activity.contact_id) == Contact.id, col(Activity.at) >= cutoff),
+        )
+        .order_by(col(Contact.updated_at), col(Contact.id))
+    )
+    return [
+        _item(i, f"#{i} {name}", f"untouched for more than {days} days (retention)",
+              f"crm contacts forget {i} --yes  (or crm log {i} … if they are still a customer)")
+        for i, name, _at in session.execute(query)
+    ]  # fmt: skip
+
+
 # (id, title, finder, the command that fixes it in general)
 CHECKS: list[tuple[str, str, Callable[[Session], list[DoctorItem]], str]] = [
     ("unreachable", "Contacts without email or phone", unreachable, "crm contacts edit ID --add-email … --add-phone …"),
@@ -290,6 +319,8 @@ CHECKS: list[tuple[str, str, Callable[[Session], list[DoctorItem]], str]] = [
      "crm deals edit ID --amount AMOUNT --close YYYY-MM-DD"),
     ("won_deals_without_amount", "Won deals without amount", won_deals_without_amount,
      "crm deals edit ID --amount AMOUNT"),
+    ("untouched", "Contacts untouched for longer than the retention period", untouched,
+     "crm contacts forget ID --yes (GDPR), or log an activity; crm config set retention 24mo|off"),
     ("overdue_followups", "Overdue follow-ups", overdue_followups,
      "crm followups overdue; then crm followups done ID or crm followups snooze ID --until WHEN"),
 ]  # fmt: skip

@@ -37,6 +37,20 @@ def _date_order(value: str) -> str:
     return valid_order(value)
 
 
+def _backup_keep(value: str) -> str:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise Invalid(f"invalid number of backups to keep '{value}': a whole number from 1 to 1000")
+    return str(int(text))
+
+
+def _retention(value: str) -> str:
+    from crmcli.values.when import parse_cadence
+
+    days = parse_cadence(value)
+    return f"{days}d" if days else "off"
+
+
 def _user(value: str) -> str:
     return normalize_name(value, "user")
 
@@ -51,6 +65,12 @@ KNOWN: dict[str, tuple[str | None, Callable[[str], str], str]] = {
         _date_order,
         "how 1/2/2027 reads: dmy, mdy or ymd (default: the locale's, LC_ALL/LC_TIME/LANG; C: mdy)",
     ),
+    "retention": (
+        "36mo",
+        _retention,
+        "crm doctor lists contacts untouched (no edit, no activity) for longer: 730d, 24mo, off",
+    ),
+    "backup.keep": ("10", _backup_keep, "automatic backups kept per database (made before a restore or an undo)"),
 }
 
 

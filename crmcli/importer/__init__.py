@@ -11,12 +11,14 @@ is completed by running the same import again (rows already in match and are ski
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from crmcli import changelog
 from crmcli.errors import CrmError, Hint, Invalid, UsageError, literal
 from crmcli.importer.headers import KINDS, Mapping, guess_kind, map_headers
 from crmcli.importer.readers import open_table
@@ -158,7 +160,7 @@ def _as_written(headers: list[str], cells: Any) -> str:
     return "; ".join(pairs)
 
 
-def import_file(
+def _import_file(
     session: Session,
     path: Path | str,
     *,
@@ -178,6 +180,7 @@ def import_file(
     region: str | None = None,
     dayfirst: bool = False,
     strict: bool = False,
+    allow_suppressed: bool = False,
     by: str | None = None,
     batch_size: int = 2000,
     preview: int = 5,
@@ -189,7 +192,8 @@ def import_file(
     REPORT: where the report goes (default: beside PATH, see importer.report); REJECTS: also
     write the rejected rows in the file's own columns there. FORCE: REPORT and REJECTS may replace
     files that exist (the default report replaces an older import report of its own without it).
-    STRICT: a row that would lose a value is rejected instead.
+    STRICT: a row that would lose a value is rejected instead. A contact row with an email or
+    phone of a person erased on request is skipped and reported, unless ALLOW_SUPPRESSED.
 
     WORKERS: processes that clean contact rows while this one writes. None: CRM_IMPORT_WORKERS,
     else one for files of 20,000 rows or more on a machine with several cores (what `crm import`
@@ -244,6 +248,7 @@ def import_file(
         # how 1/2/2027 reads: --dayfirst, else config date_order, else the locale's (crmcli.values.when)
         "date_order": "dmy" if dayfirst else settings.get(session, "date_order") or locale_order(),
         "strict": strict,
+        "allow_suppressed": allow_suppressed,
         "own_export": bool(columns.own_export),
         "lines": table.format == "vcard",
     }
@@ -285,6 +290,8 @@ def import_file(
         session.add(run)
         session.commit()
     run_id = run.id if run is not None else None  # read now: after Ctrl-C, run may be unreadable
+    if run_id is not None:
+        changelog.update(import_id=run_id)  # the batches' change sets name the run
     engine = _engine_for(chosen, session, options, run.id if run else None)
     _bulk_pragmas(session)
     counts = dict.fromkeys(COUNTS + EXTRA_COUNTS, 0)
@@ -499,3 +506,10 @@ def _plain(row: Any, number: int) -> dict[str, Any]:
             value = getattr(value, "name", None) or getattr(value, "title", None) or value.id
         out[key] = value
     return out
+
+
+@functools.wraps(_import_file)
+def import_file(session: Session, path: Path | str, **options: Any) -> ImportResult:
+    # every batch's writes are one change set of kind "import" in the history, naming the run
+    with changelog.acting(kind="import"):
+        return _import_file(session, path, **options)

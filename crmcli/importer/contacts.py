@@ -269,6 +269,8 @@ class ContactImport(Options):
         from crmcli.domain.contacts import lock_values
 
         lock_values(self.session, {e for r in rows for e in r.emails}, {p for r in rows for p in r.phones})
+        if not self.allow_suppressed:
+            rows = self._without_suppressed(rows, counts)
         self._lookup(rows)
         # every record the batch's lookups found (the indexes hold nothing else yet), loaded at once
         wanted = {
@@ -319,6 +321,30 @@ class ContactImport(Options):
                     self.event(row.number, "possible duplicate", found, "", "", f"of {{other}}: {why}", other)
         self._write([s for s in states.values() if s.new or s.action])
         return counts
+
+    def _without_suppressed(self, rows: list[Row], counts: dict[str, int]) -> list[Row]:
+        """ROWS but those with an email or phone of a person erased on request: skipped, reported."""
+        from crmcli.domain import suppression
+
+        hit = set(
+            suppression.suppressed(
+                self.session, {e for r in rows for e in r.emails}, {p for r in rows for p in r.phones}
+            )
+        )
+        if not hit:
+            return rows
+        kept = []
+        for row in rows:
+            found = [v for v in (*row.emails, *row.phones) if v in hit]
+            if not found:
+                kept.append(row)
+                continue
+            counts["skipped"] += 1
+            self.event(
+                row.number, "skipped", None, "", found[0],
+                "belongs to a person erased on request (the suppression list); not imported",
+            )  # fmt: skip
+        return kept
 
     def _declare(self, rows: list[Row]) -> None:
         """Custom fields whose type the file carries (crm's vCards: X-CRM-FIELD:key:type=value) and
@@ -572,7 +598,10 @@ class ContactImport(Options):
                 ).scalars()
             ]
         else:
-            start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+            # above every id ever given (sqlite_sequence: AUTOINCREMENT), not only those in use, so
+            # that the id of a contact removed or forgotten is never given to another
+            given = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)).scalar()
+            start = max(conn.execute(select(func.max(table.c.id))).scalar() or 0, given or 0) + 1
             ids = list(range(start, start + len(rows)))
         for row, i in zip(rows, ids, strict=True):
             row["id"] = i  # the rows are made for this insert

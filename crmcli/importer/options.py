@@ -33,6 +33,7 @@ class Options:
         own_export: bool = False,
         lines: bool = False,
         default_owner: str | None = None,
+        allow_suppressed: bool = False,
     ) -> None:
         self.session = session
         self.options = {
@@ -49,6 +50,7 @@ class Options:
             "own_export": own_export,
             "lines": lines,
             "default_owner": default_owner,
+            "allow_suppressed": allow_suppressed,
         }
         self.region = region
         self.on_duplicate = on_duplicate
@@ -62,6 +64,7 @@ class Options:
         self.strict = strict
         self.own_export = own_export  # the file is crm's own export: its ids are crm ids
         self.lines = lines  # several values of a cell are one a line (vCard), never split at ; or ,
+        self.allow_suppressed = allow_suppressed  # take emails and phones of people erased on request
         self.default_owner = default_owner  # for new records that name no owner: owner_of_new
         self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
         self.events: list[tuple[Any, ...]] = []
