@@ -209,3 +209,20 @@ def test_domain_undo_is_one_change_set_of_kind_undo(session) -> None:
     assert {r["op"] for r in again} == {"delete"}
     with pytest.raises(Conflict):
         history.undo(session, result["change"])
+
+
+def test_an_undo_of_more_than_100_rows_takes_a_backup_first(session) -> None:
+    from pathlib import Path
+
+    for i in range(60):
+        contacts.add_contact(session, name=f"Person {i}", emails=[f"p{i}@example.org"])
+    session.commit()
+    result = history.undo(session)
+    session.commit()
+    assert result["rows"] == 120
+    backup = Path(result["backup"])
+    assert backup.exists() and backup.stat().st_mode & 0o777 == 0o600
+    small = contacts.add_contact(session, name="One More", emails=["one@example.org"])
+    assert small.id is not None
+    session.commit()
+    assert "backup" not in history.undo(session)

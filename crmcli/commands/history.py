@@ -182,3 +182,5 @@ def undo(
         message(f"Undid change {result['change']} ({result['via']}): {rows} (crm undo {result['undo']} redoes it)")
     for line in result["conflicts"]:
         message(f"  over a later change: {line}")
+    if result.get("backup"):
+        message(f"  backup of the database before it: {result['backup']}")

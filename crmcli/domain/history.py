@@ -17,11 +17,12 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from crmcli import changelog
-from crmcli.domain import indexing, lookup, search
+from crmcli.domain import backups, indexing, lookup, search
 from crmcli.errors import Conflict, Hint, NotFound
 from crmcli.models import Change, ChangeSet, Company, Contact, Deal, SQLModel, UTCDateTime
 from crmcli.values import clock
 
+BACKUP_ABOVE = 100  # rows: an undo of more takes an automatic backup first
 KINDS = ("contact", "company", "deal", "activity", "followup", "pipeline", "field", "setting", "target", "suppression")
 
 
@@ -41,13 +42,14 @@ class Entry(TypedDict):
     undone_by: int | None  # the change set that took this one back
 
 
-class UndoResult(TypedDict):
+class UndoResult(TypedDict, total=False):
     change: int  # the change set taken back
     via: str
     rows: int  # rows restored, removed or set back
     conflicts: list[str]  # later changes to the same fields (undone over them with force)
     undo: int | None  # the change set of the undo itself; None on a dry run
     dry_run: bool
+    backup: str  # the automatic backup made first (an undo of more than BACKUP_ABOVE rows)
 
 
 # ---------------------------------------------------------------- reading
@@ -318,6 +320,8 @@ def undo(
     }  # fmt: skip
     if dry_run:
         return result
+    if len(mine) > BACKUP_ABOVE:  # a big undo can be taken back by restoring what was there before
+        result["backup"] = str(backups.automatic(session.get_bind(), f"undo {target.id}"))  # type: ignore[arg-type]
     contacts, companies, deals = set(), set(), set()
     with changelog.acting(kind="undo", undoes=target.id):
         session.flush()
