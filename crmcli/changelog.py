@@ -49,6 +49,7 @@ LOGGED: dict[str, tuple[str, str | None, str | None]] = {
     "target": ("target", "id", None),
     "merge_log": ("@entity", "kept_id", None),
     "suppression": ("suppression", "id", None),
+    "mail_message": ("mail", "id", None),
 }
 # columns that change with every edit and say nothing of their own
 BOOKKEEPING = frozenset({"updated_at"})
@@ -337,21 +338,24 @@ def install(connection: Any) -> None:
     later migration that adds or changes a column of a logged table."""
     from sqlalchemy import inspect, text
 
+    found = inspect(connection)
+    present = [t for t in LOGGED if found.has_table(t)]  # an older revision has fewer of them
     if connection.dialect.name == "postgresql":
         for statement in PG_FUNCTIONS:
             connection.execute(text(statement))
-        for table in LOGGED:
+        for table in present:
             for statement in pg_triggers(table):
                 connection.execute(text(statement))
         for statement in PG_GUARDS:
             connection.execute(text(statement))
         return
-    found = inspect(connection)
-    for name in connection.execute(
-        text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'crm_log_%'")
-    ).scalars():
+    for name in list(
+        connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'crm_log_%'")
+        ).scalars()
+    ):
         connection.execute(text(f'DROP TRIGGER "{name}"'))
-    for table in LOGGED:
+    for table in present:
         columns = [c["name"] for c in found.get_columns(table)]
         for statement in sqlite_triggers(table, columns):
             connection.execute(text(statement))

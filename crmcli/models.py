@@ -164,6 +164,7 @@ class Activity(SQLModel, table=True):
     at: datetime = _utc_column(index=True)
     by: str | None = None
     created_at: datetime = _utc_column()
+    direction: str | None = None  # mail: "in" (to the user) or "out" (from the user)
 
 
 class Setting(SQLModel, table=True):
@@ -407,3 +408,25 @@ class Erasure(SQLModel, table=True):
     at: datetime = _utc_column()
     by: str | None = None
     counts: dict[str, Any] = _json_column()
+
+
+class MailMessage(SQLModel, table=True):
+    """A message `crm mail import` has taken (logged or counted): importing it again adds nothing."""
+
+    __tablename__ = "mail_message"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True)  # its Message-ID, or "sha256:…" of its headers when it has none
+    at: datetime | None = _utc_column(nullable=True)  # the message's date
+    logged: int = 0  # activities logged for it
+    imported_at: datetime = _utc_column()
+
+
+class MailSource(SQLModel, table=True):
+    """Where an IMAP mailbox's import got to: the next run fetches only what is newer."""
+
+    __tablename__ = "mail_source"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # imaps://user@host:port/MAILBOX (never a password)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # 32-bit unsigned
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = _utc_column()

@@ -51,6 +51,15 @@ def _retention(value: str) -> str:
     return f"{days}d" if days else "off"
 
 
+def _my_emails(value: str) -> str:
+    from crmcli.values.normalize import normalize_email
+
+    found = [normalize_email(part) for part in value.replace(";", ",").split(",") if part.strip()]
+    if not found:
+        raise Invalid("my_emails takes one address or more, separated by commas")
+    return ",".join(dict.fromkeys(found))
+
+
 def _user(value: str) -> str:
     return normalize_name(value, "user")
 
@@ -64,6 +73,11 @@ KNOWN: dict[str, tuple[str | None, Callable[[str], str], str]] = {
         None,
         _date_order,
         "how 1/2/2027 reads: dmy, mdy or ymd (default: the locale's, LC_ALL/LC_TIME/LANG; C: mdy)",
+    ),
+    "my_emails": (
+        None,
+        _my_emails,
+        "your own addresses, comma-separated: crm mail import logs mail from them as outgoing",
     ),
     "retention": (
         "36mo",

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert
 from sqlmodel import Session, select
 
+from crmcli import changelog
 from crmcli.errors import Conflict, NotFound
 from crmcli.models import (
     Activity,
@@ -159,6 +160,13 @@ def undo_import(
     {removed, restored, kept: [{entity, id, reason}], kept_count}. OWN: the import that is
     running in this process undoes itself (a file found broken halfway). PROGRESS(changes done)
     is called after each committed batch."""
+    with changelog.acting(kind="undo", import_id=run_id):  # its batches' change sets name the import
+        return _undo_import(session, run_id, batch=batch, progress=progress, own=own)
+
+
+def _undo_import(
+    session: Session, run_id: int, *, batch: int, progress: Callable[[int], None] | None, own: bool
+) -> dict[str, Any]:
     run = get_run(session, run_id)
     if run.status == "undone":
         raise Conflict(
