@@ -50,6 +50,7 @@ LOGGED: dict[str, tuple[str, str | None, str | None]] = {
     "merge_log": ("@entity", "kept_id", None),
     "suppression": ("suppression", "id", None),
     "mail_message": ("mail", "id", None),
+    "assignment_rule": ("rule", "id", None),
 }
 # columns that change with every edit and say nothing of their own
 BOOKKEEPING = frozenset({"updated_at"})

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -66,6 +68,8 @@ class Company(SQLModel, table=True):
     phone: str | None = None
     website: str | None = None  # https://acme.de
     owner: str | None = Field(default=None, index=True)
+    private: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # private: seen only by its owner and admins (PostgreSQL team databases enforce it)
     source: str | None = None
     notes: str | None = None
     external_id: str | None = Field(default=None, index=True)
@@ -90,6 +94,8 @@ class Contact(SQLModel, table=True):
     title: str | None = None
     company_id: int | None = _fk("company.id", ondelete="SET NULL")
     owner: str | None = Field(default=None, index=True)
+    private: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # private: seen only by its owner and admins (PostgreSQL team databases enforce it)
     source: str | None = None
     notes: str | None = None
     external_id: str | None = Field(default=None, index=True)
@@ -234,6 +240,8 @@ class Deal(SQLModel, table=True):
     currency: str
     close_date: date | None = Field(default=None, index=True)
     owner: str | None = Field(default=None, index=True)
+    private: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # private: seen only by its owner and admins (PostgreSQL team databases enforce it)
     source: str | None = None
     notes: str | None = None
     status: str = "open"  # open | won | lost: the kind of its stage, kept here for fast filters
@@ -430,3 +438,18 @@ class MailSource(SQLModel, table=True):
     uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # 32-bit unsigned
     last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _utc_column()
+
+
+class AssignmentRule(SQLModel, table=True):
+    """Who a new record goes to: the first rule that matches names an owner, or deals records out
+    in turn among several (round robin)."""
+
+    __tablename__ = "assignment_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str  # contacts | companies | deals
+    position: int = 0  # rules are tried in this order, lowest first
+    field: str  # country | region | industry | source | tag | any
+    value: str | None = None  # what the field must be (case- and accent-blind); None for "any"
+    owners: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    turn: int = 0  # round robin: how many records it has given out
+    created_at: datetime = _utc_column()

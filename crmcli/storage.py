@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The revisions shipped in crmcli/migrations/versions, oldest first. A test checks this
 # against Alembic's own view, so the open path never has to import Alembic to know the head.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 _engines: dict[str, Engine] = {}
