@@ -71,8 +71,24 @@ _NOBODY = Acting()  # frozen: a default that cannot be changed in place
 _acting: ContextVar[Acting] = ContextVar("crm_acting", default=_NOBODY)  # noqa: B039
 
 
+# PostgreSQL: the database role of the session's connection (set by storage.session_scope); who
+# acts is then the database's answer, whatever CRM_USER says
+_db_user: ContextVar[str | None] = ContextVar("crm_db_user", default=None)
+
+
 def current_user() -> str:
-    return os.environ.get("CRM_USER") or getpass.getuser()
+    """Who acts: on PostgreSQL the database role (current_user) of the open session; on SQLite
+    (one file, one trust domain) CRM_USER, else the login name."""
+    return _db_user.get() or os.environ.get("CRM_USER") or getpass.getuser()
+
+
+def set_db_user(name: str | None) -> Any:
+    """The database role sessions act as from here on (None: none); returns a token for reset_db_user."""
+    return _db_user.set(name)
+
+
+def reset_db_user(token: Any) -> None:
+    _db_user.reset(token)
 
 
 @contextmanager
@@ -279,7 +295,9 @@ SQLITE_GUARDS = [
 
 PG_FUNCTIONS = [
     """
-CREATE OR REPLACE FUNCTION crm_log() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION crm_log() RETURNS trigger LANGUAGE plpgsql
+-- as its owner: whoever writes a record needs (and has) no right to write the log itself
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     b jsonb;
     a jsonb;
@@ -297,7 +315,7 @@ BEGIN
     INSERT INTO change (set_id, tbl, op, kind, record_id, contact_id, before, after, who)
     VALUES (nullif(current_setting('crm.change_set', true), '')::bigint, TG_TABLE_NAME, lower(TG_OP), k,
             (src ->> nullif(TG_ARGV[1], ''))::bigint, (src ->> nullif(TG_ARGV[2], ''))::bigint, b, a,
-            current_user);
+            session_user);
     RETURN NULL;
 END $$
 """,

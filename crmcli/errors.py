@@ -98,6 +98,10 @@ class DatabaseError(CrmError):
     """The database cannot be opened or used."""
 
 
+class Denied(CrmError):
+    """The database refused a write to the acting role (a team database on PostgreSQL)."""
+
+
 class UsageError(CrmError):
     """Wrong or missing arguments (exit code 2)."""
 

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crmcli.errors import DatabaseError
+from crmcli import changelog
+from crmcli.errors import DatabaseError, Denied
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -21,7 +22,22 @@ if TYPE_CHECKING:
 
 # The revisions shipped in crmcli/migrations/versions, oldest first. A test checks this
 # against Alembic's own view, so the open path never has to import Alembic to know the head.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013")
+SCHEMA_REVISIONS = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+    "0013",
+    "0014",
+)
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 _engines: dict[str, Engine] = {}
@@ -398,6 +414,10 @@ def _upgrade_locked(engine: Engine, url: str) -> tuple[str | None, str, Path | N
                     command.upgrade(cfg, "head")
                 except CommandError as exc:
                     raise DatabaseError(f"cannot upgrade database {_where(url)}: {_first_line(exc)}") from None
+                if conn.dialect.name == "postgresql":
+                    from crmcli import access
+
+                    access.apply_grants(conn)  # a team's groups get their rights on new tables too
                 if conn.dialect.name == "sqlite":
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
                     if broken is not None:
@@ -462,17 +482,62 @@ def session_scope(db: str | None = None, *, write: bool = False, create: bool = 
             f"database {_where(url)} can only be read: its directory is not writable, so nothing can be changed"
         )
     session = make_session(engine, write=write)
+    user = changelog.set_db_user(db_user(engine))  # PostgreSQL: who acts is the database's answer
     try:
         yield session
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
+        refused = _refused(engine, exc)
+        if refused:
+            raise Denied(refused) from None
         raise DatabaseError(f"database error: {redact(_first_line(exc), url)}") from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+        changelog.reset_db_user(user)
+
+
+def _refused(engine: Engine, exc: BaseException) -> str | None:
+    """PostgreSQL: the rule a write broke, as one line, when the database refused it (a grant, a
+    row-level security policy, or an update or delete that the policies let reach no row)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from crmcli import access
+
+    message = str(exc)
+    if access.denied(message, None) is None:
+        return None
+    from sqlalchemy import text
+
+    role = None
+    try:
+        with engine.connect() as conn:
+            for group in reversed(access.GROUPS):
+                if conn.execute(text("SELECT crm_is(:g)"), {"g": group}).scalar():
+                    role = group
+                    break
+    except Exception:  # noqa: BLE001 - the refusal is worded without the role then
+        role = None
+    return access.denied(message, role)
+
+
+_DB_USERS: dict[str, str] = {}
+
+
+def db_user(engine: Engine) -> str | None:
+    """PostgreSQL: the role the engine's connections act as (asked once per URL); else None."""
+    if engine.dialect.name != "postgresql":
+        return None
+    key = str(engine.url)
+    if key not in _DB_USERS:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            _DB_USERS[key] = str(conn.execute(text("SELECT current_user")).scalar_one())
+    return _DB_USERS[key]
 
 
 def status(db: str | None = None, *, create: bool = True) -> dict[str, Any]:

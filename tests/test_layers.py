@@ -47,10 +47,12 @@ def test_the_folders_hold_the_layers() -> None:
     flat = {p.stem for p in package.glob("*.py")}
     # client (the `crm` script), server (the preloaded command server) and runtime (how they meet)
     # sit beside cli: they run it, in this process or in a forked one. changelog sits beside
-    # storage: the triggers that log every write, and the change set of each write transaction.
+    # storage: the triggers that log every write, and the change set of each write transaction;
+    # access too: the team database's grants and row-level security policies.
     assert flat == {
         "__init__",
         "__main__",
+        "access",
         "changelog",
         "cli",
         "client",

@@ -167,6 +167,13 @@ class TargetPeriod(str, Enum):
 TargetPeriodOpt = Annotated[
     TargetPeriod, typer.Option("--period", "-p", help="What the goal is per: month, quarter or year.")
 ]
+PrivateOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--private/--public",
+        help="Private: seen only by its owner and admins (enforced by a team database on PostgreSQL).",
+    ),
+]
 AllowSuppressedOpt = Annotated[
     bool,
     typer.Option(
@@ -215,14 +222,26 @@ def fmt_of(fmt: Enum | None, quiet: bool = False) -> str:
     return choose(fmt.value if fmt else None, quiet)
 
 
-def owner_of(owner: str | None, mine: bool) -> str | None:
-    """The owner that --owner U or --mine names (None: everyone's)."""
+def owner_of(owner: str | None, mine: bool, ctx: typer.Context | None = None) -> str | None:
+    """The owner that --owner U or --mine names (None: everyone's). --mine is you: on PostgreSQL
+    the database role of the connection (CTX's database), else CRM_USER or the login."""
     from crmcli.domain import settings
     from crmcli.errors import UsageError
 
     if owner and mine:
         raise UsageError("give --owner or --mine, not both")
-    return settings.current_user() if mine else owner
+    if not mine:
+        return owner
+    if ctx is not None:
+        from crmcli import storage
+
+        state = ctx.find_root().obj
+        db = state.db if isinstance(state, State) else None
+        engine, _url = storage.open_engine(db, create=not db)
+        role = storage.db_user(engine)
+        if role:
+            return role
+    return settings.current_user()
 
 
 @contextmanager

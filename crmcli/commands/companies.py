@@ -13,6 +13,7 @@ from crmcli.commands._common import (
     NewOwnerOpt,
     OwnerFilterOpt,
     OwnerOpt,
+    PrivateOpt,
     QuietOpt,
     RegionOpt,
     SinceOpt,
@@ -61,6 +62,7 @@ def add(
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Add a company.
 
@@ -91,6 +93,7 @@ def add(
             postcode=postcode,
             country=country,
             industry=industry,
+            private=bool(private),
         )
         record = views.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt_of(fmt, quiet), f"Added company #{company.id}: {company.name}")
@@ -220,6 +223,7 @@ def edit(
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Change a company; options not given stay as they are ('' clears a value).
 
@@ -251,6 +255,7 @@ def edit(
             postcode=postcode,
             country=country,
             industry=industry,
+            private=private,
         )
         record = views.company_view(s, company, timeline_limit=0)
     emit_written(record, fmt_of(fmt, quiet), f"Updated company #{company.id}: {company.name}")

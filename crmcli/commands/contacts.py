@@ -15,6 +15,7 @@ from crmcli.commands._common import (
     NewOwnerOpt,
     OwnerFilterOpt,
     OwnerOpt,
+    PrivateOpt,
     QuietOpt,
     RegionOpt,
     SinceOpt,
@@ -109,6 +110,7 @@ def add(
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Add a contact.
 
@@ -144,6 +146,7 @@ def add(
             birthday=birthday,
             website=website,
             new_company=new_company,
+            private=bool(private),
         )
         record = views.contact_view(s, contact, timeline_limit=0)
         possible = [] if allow_duplicate else contacts.possible_duplicates(s, contact)
@@ -290,6 +293,7 @@ def edit(
     region: RegionOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Change a contact; options not given stay as they are.
 
@@ -330,6 +334,7 @@ def edit(
             birthday=birthday,
             website=website,
             new_company=new_company,
+            private=private,
         )
         record = views.contact_view(s, contact, timeline_limit=0)
     emit_written(record, fmt_of(fmt, quiet), f"Updated contact #{contact.id}: {contact.name}")

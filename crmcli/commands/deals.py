@@ -18,6 +18,7 @@ from crmcli.commands._common import (
     OwnerOpt,
     PipelineFilterOpt,
     PipelineOpt,
+    PrivateOpt,
     QuietOpt,
     WhereOpt,
     YesOpt,
@@ -72,6 +73,7 @@ def add(
     field: FieldOpt = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Add a deal.
 
@@ -81,12 +83,13 @@ def add(
     from crmcli.domain import deals, fields, settings, views
 
     title = ask_text("Deal title", title, option="argument TITLE")
-    user = settings.current_user()
     with session(ctx, write=True) as s:
+        user = settings.current_user()  # inside: on PostgreSQL the database role of this session
         deal = deals.add_deal(
             s, title=title, contact=contact, company=company, amount=amount, currency=currency, stage=stage,
             pipeline=pipeline, close_date=close, owner=user if owner is None else owner, source=source, notes=notes,
             custom=fields.parse_assignments(field), by=user,
+            private=bool(private),
         )  # fmt: skip
         record = views.deal_view(s, deal, timeline_limit=0)
     _written(record, fmt, quiet, f"Added deal #{deal.id}: {deal.title}")
@@ -198,6 +201,7 @@ def edit(
     field: Annotated[Optional[list[str]], typer.Option("--field", "-F", help="Set KEY=VALUE; KEY= removes.")] = None,
     fmt: FormatOpt = None,
     quiet: QuietOpt = False,
+    private: PrivateOpt = None,
 ) -> None:
     """Change a deal; options not given stay as they are (use move/won/lost/reopen for the stage).
 
@@ -210,6 +214,7 @@ def edit(
             s, lookup.resolve_deal(s, ref), title=title, contact=contact, company=company, amount=amount,
             currency=currency, close_date=close, owner=owner, source=source, notes=notes,
             custom=fields.parse_assignments(field),
+            private=private,
         )  # fmt: skip
         record = views.deal_view(s, deal, timeline_limit=0)
     _written(record, fmt, quiet, f"Updated deal #{deal.id}: {deal.title}")

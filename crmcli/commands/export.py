@@ -223,6 +223,6 @@ def followups(
     days = (domain.parse_cadence(upcoming) or 0) if upcoming is not None else 7
     _export(
         ctx, "followups", file, file_format, force, bom,
-        window=chosen[0] if chosen else "all", days=days, owner=owner_of(owner, mine), cadence=cadence,
+        window=chosen[0] if chosen else "all", days=days, owner=owner_of(owner, mine, ctx), cadence=cadence,
         contact=contact, company=company, limit=limit or None,
     )  # fmt: skip

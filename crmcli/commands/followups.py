@@ -191,7 +191,7 @@ def list_(
             days = followups.parse_cadence(upcoming) or 0
         except UsageError:
             raise UsageError(f"cannot read --upcoming '{upcoming}': use e.g. 7d, 2w, 30 (days)") from None
-    who = owner_of(owner, mine)
+    who = owner_of(owner, mine, ctx)
     with session(ctx) as s:
         rows = followups.list_followups(
             s, window=window, days=days, owner=who, cadence=cadence, contact=contact, company=company,
@@ -221,7 +221,7 @@ def overdue(
     from crmcli.domain import followups
     from crmcli.output import emit_list
 
-    who = owner_of(owner, mine)
+    who = owner_of(owner, mine, ctx)
     with session(ctx) as s:
         rows = followups.list_followups(s, window="overdue", owner=who, limit=limit or None)
     chosen = fmt_of(fmt, quiet)
@@ -407,7 +407,7 @@ def export(
     from crmcli.exporter.ics import followups_ics
     from crmcli.output import message
 
-    who = owner_of(owner, mine)
+    who = owner_of(owner, mine, ctx)
     path = export_.check_target(ics, force=force)  # as crm export: no overwriting without --force
     with session(ctx) as s:
         rows = followups.list_followups(s, window="all", owner=who)

@@ -92,6 +92,7 @@ def add_company(
     postcode: str | None = None,
     country: str | None = None,
     industry: str | None = None,
+    private: bool = False,
 ) -> Company:
     """A new company, cleaned and checked. REGION is the country phones without +code are read
     for; STATE is the address's region (state, province, county), stored as region."""
@@ -116,6 +117,7 @@ def add_company(
         postcode=optional_text(postcode),
         country=optional_text(country),
         industry=optional_text(industry),
+        private=private,
         created_at=now,
         updated_at=now,
     )
@@ -148,6 +150,7 @@ def edit_company(
     postcode: str | None = None,
     country: str | None = None,
     industry: str | None = None,
+    private: bool | None = None,
 ) -> Company:
     """Change what is given; an empty string clears an optional value. STATE is the address's
     region (REGION: the country phones without +code are read for)."""
@@ -170,6 +173,8 @@ def edit_company(
             setattr(company, attr, optional_notes(value) if attr == "notes" else optional_text(value, attr))
     if custom:
         company.custom = fields.apply(company.custom, fields.validate(session, "companies", custom))
+    if private is not None:
+        company.private = private
     company.updated_at = clock.now()
     session.add(company)
     assert company.id is not None

@@ -240,6 +240,7 @@ def add_contact(
     website: str | None = None,
     new_company: bool = False,
     allow_suppressed: bool = False,
+    private: bool = False,
 ) -> Contact:
     """A new contact, cleaned and checked; the first email and phone are the primary ones.
 
@@ -285,6 +286,7 @@ def add_contact(
         country=optional_text(country),
         birthday=born,
         website=web,
+        private=private,
         created_at=now,
         updated_at=now,
     )
@@ -330,6 +332,7 @@ def edit_contact(
     website: str | None = None,
     new_company: bool = False,
     allow_suppressed: bool = False,
+    private: bool | None = None,
 ) -> Contact:
     """Change what is given. An empty string clears title, company, owner, source, notes, an
     address part, the birthday or the website; an empty custom value removes that field. STATE
@@ -386,6 +389,8 @@ def edit_contact(
         normalize_phone(primary_phone, region_code) if primary_phone else None,
     )
     set_tags(session, ContactTag, "contact_id", contact.id, add_tags, remove_tags)
+    if private is not None:
+        contact.private = private
     contact.updated_at = clock.now()
     session.add(contact)
     session.flush()

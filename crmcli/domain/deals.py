@@ -234,6 +234,7 @@ def add_deal(
     by: str | None = None,
     created_at: datetime | None = None,
     rules: bool = True,
+    private: bool = False,
 ) -> Deal:
     """A new deal in STAGE (default: the pipeline's first stage). CONTACT and COMPANY are REFs;
     a contact's company is taken when no company is given. CREATED_AT (default now) is when it
@@ -264,6 +265,7 @@ def add_deal(
         source=optional_text(source),
         notes=optional_notes(notes),
         custom=fields.apply({}, fields.validate(session, "deals", custom or {})),
+        private=private,
         stage_entered_at=created,
         created_at=created,
         updated_at=now,
@@ -292,6 +294,7 @@ def edit_deal(
     source: str | None = None,
     notes: str | None = None,
     custom: dict[str, str] | None = None,
+    private: bool | None = None,
 ) -> Deal:
     """Change what is given ('' clears an optional value). A change that would leave the deal
     without a field its current stage requires is refused."""
@@ -326,6 +329,8 @@ def edit_deal(
     newly_missing = [f for f in missing_for(deal, stage) if f not in missing_before]
     if newly_missing:
         raise Invalid(f"deal #{deal.id} is in {stage.name}, which requires {', '.join(newly_missing)}")
+    if private is not None:
+        deal.private = private
     deal.updated_at = clock.now()
     session.add(deal)
     session.flush()

@@ -1,0 +1,278 @@
+"""Who may see and change what in a team database on PostgreSQL, enforced by the database.
+
+Four group roles (made by `crm team setup`): crm_viewer, crm_member, crm_manager, crm_admin; each
+person is a login role in one of them. Grants say which tables a group may read or change;
+row-level security policies (migration 0014 installs them with `install_policies`) say which
+rows:
+
+- viewer: reads everything not private; writes nothing.
+- member: reads everything not private; adds records; edits the contacts, companies and deals
+  they own (and cannot give them away); adds and edits activities and follow-ups on records they
+  can read; deletes nothing; cannot change pipelines, fields, settings or the team.
+- manager: reads and writes everything not private of everyone (reassigning too); cannot change
+  the team.
+- admin: everything, private records of others included; manages the team (CREATEROLE).
+
+A private record is seen only by its owner and admins. The database's owner (the single user of
+a database before `crm team setup`) owns the tables and so is not bound by the policies.
+
+SQLite has none of this: one file is one trust domain.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+GROUPS = ("viewer", "member", "manager", "admin")
+RECORDS = ("contact", "company", "deal")
+
+FUNCTIONS = [
+    # is the acting role in one of the crm_ groups WANTED? (a group that does not exist: no)
+    """
+CREATE OR REPLACE FUNCTION crm_is(VARIADIC wanted text[]) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM unnest(wanted) AS w JOIN pg_roles r ON r.rolname = 'crm_' || w
+        WHERE pg_has_role(current_user, r.oid, 'MEMBER'))
+$$
+""",
+    # may the acting role see the record KIND #ID? (RLS of that table decides: a subquery under it)
+    """
+CREATE OR REPLACE FUNCTION crm_sees(kind text, record integer) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF record IS NULL THEN RETURN true; END IF;
+    IF kind = 'contact' THEN RETURN EXISTS (SELECT 1 FROM contact WHERE id = record); END IF;
+    IF kind = 'company' THEN RETURN EXISTS (SELECT 1 FROM company WHERE id = record); END IF;
+    IF kind = 'deal' THEN RETURN EXISTS (SELECT 1 FROM deal WHERE id = record); END IF;
+    IF kind = 'activity' THEN RETURN EXISTS (SELECT 1 FROM activity WHERE id = record); END IF;
+    RETURN true;
+END $$
+""",
+    # may the acting role change the record KIND #ID? (its owner, a manager if not private, an admin)
+    """
+CREATE OR REPLACE FUNCTION crm_edits(kind text, record integer) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    o text;
+    p boolean;
+BEGIN
+    IF record IS NULL THEN RETURN true; END IF;
+    IF kind = 'contact' THEN SELECT owner, private INTO o, p FROM contact WHERE id = record;
+    ELSIF kind = 'company' THEN SELECT owner, private INTO o, p FROM company WHERE id = record;
+    ELSIF kind = 'deal' THEN SELECT owner, private INTO o, p FROM deal WHERE id = record;
+    ELSE RETURN true;
+    END IF;
+    IF NOT FOUND THEN RETURN false; END IF;
+    RETURN crm_is('admin') OR (crm_is('manager') AND NOT p) OR o = current_user;
+END $$
+""",
+    # the change log: who wrote a change set is the database's answer, not the client's
+    """
+CREATE OR REPLACE FUNCTION crm_set_who() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.who := session_user;
+    RETURN NEW;
+END $$
+""",
+]
+
+DROP_ALL = """
+DO $$
+DECLARE pol record;
+BEGIN
+    FOR pol IN SELECT policyname, tablename FROM pg_policies
+               WHERE schemaname = current_schema() AND policyname LIKE 'crm_%' LOOP
+        EXECUTE format('DROP POLICY %I ON %I', pol.policyname, pol.tablename);
+    END LOOP;
+END $$
+"""
+
+
+def _record_policies(table: str) -> list[str]:
+    seen = "(NOT private OR owner = current_user OR crm_is('admin'))"
+    edit = "(crm_is('admin') OR (crm_is('manager') AND NOT private) OR (crm_is('member') AND owner = current_user))"
+    keep = (
+        "(crm_is('admin') OR (crm_is('manager') AND (NOT private OR owner = current_user))"
+        " OR (crm_is('member') AND owner = current_user))"
+    )
+    add = f"(crm_is('admin', 'manager', 'member') AND {seen})"
+    remove = "(crm_is('admin') OR (crm_is('manager') AND NOT private))"
+    return [
+        f"CREATE POLICY crm_read ON {table} FOR SELECT USING {seen}",
+        f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK {add}",
+        f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {edit} WITH CHECK {keep}",
+        f"CREATE POLICY crm_remove ON {table} FOR DELETE USING {remove}",
+    ]
+
+
+def _child_policies(table: str, kind: str, column: str) -> list[str]:
+    """Rows that belong to a record (emails, tags, stage moves): seen with it, changed by who may change it."""
+    edits = f"crm_edits('{kind}', {column})"
+    return [  # (a FOR ALL policy would also let its USING decide what SELECT shows)
+        f"CREATE POLICY crm_read ON {table} FOR SELECT USING (crm_sees('{kind}', {column}))",
+        f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK ({edits})",
+        f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING ({edits}) WITH CHECK ({edits})",
+        f"CREATE POLICY crm_remove ON {table} FOR DELETE USING ({edits})",
+    ]
+
+
+def _on_records(table: str) -> list[str]:
+    """Activities and follow-ups: seen and written with the records they are on (that one can read)."""
+    seen = "(crm_sees('contact', contact_id) AND crm_sees('company', company_id) AND crm_sees('deal', deal_id))"
+    return [
+        f"CREATE POLICY crm_read ON {table} FOR SELECT USING {seen}",
+        f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK (crm_is('admin', 'manager', 'member') AND {seen})",
+        f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {seen} WITH CHECK {seen}",
+        f"CREATE POLICY crm_remove ON {table} FOR DELETE USING (crm_is('admin', 'manager') AND {seen})",
+    ]
+
+
+def _search_policies() -> list[str]:
+    seen = "crm_sees(kind, ref_id)"
+    return [
+        f"CREATE POLICY crm_read ON search_doc FOR SELECT USING ({seen})",
+        "CREATE POLICY crm_add ON search_doc FOR INSERT WITH CHECK (true)",
+        "CREATE POLICY crm_edit ON search_doc FOR UPDATE USING (true) WITH CHECK (true)",
+        "CREATE POLICY crm_remove ON search_doc FOR DELETE USING (true)",
+    ]
+
+
+def policies() -> list[tuple[str, list[str]]]:
+    """(table, its policies) for every table under row-level security."""
+    out = [(t, _record_policies(t)) for t in RECORDS]
+    out += [
+        ("contact_email", _child_policies("contact_email", "contact", "contact_id")),
+        ("contact_phone", _child_policies("contact_phone", "contact", "contact_id")),
+        ("contact_tag", _child_policies("contact_tag", "contact", "contact_id")),
+        ("company_tag", _child_policies("company_tag", "company", "company_id")),
+        ("stage_history", _child_policies("stage_history", "deal", "deal_id")),
+        ("activity", _on_records("activity")),
+        ("followup", _on_records("followup")),
+        ("search_doc", _search_policies()),
+    ]
+    return out
+
+
+def install_policies(connection: Any) -> None:
+    """The functions and row-level security policies (PostgreSQL; nothing on SQLite). Idempotent."""
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql":
+        return
+    for statement in FUNCTIONS:
+        connection.execute(text(statement))
+    connection.execute(text(DROP_ALL))
+    for table, statements in policies():
+        connection.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+        for statement in statements:
+            connection.execute(text(statement))
+    connection.execute(text("DROP TRIGGER IF EXISTS crm_set_who ON change_set"))
+    connection.execute(
+        text("CREATE TRIGGER crm_set_who BEFORE INSERT ON change_set FOR EACH ROW EXECUTE FUNCTION crm_set_who()")
+    )
+
+
+# table groups for the grants
+READ_ONLY_FOR_MEMBERS = ("pipeline", "stage", "field_def", "setting", "suppression", "erasure", "merge_log")
+NO_DELETE_FOR_MEMBERS = ("contact", "company", "deal", "activity", "followup")
+
+
+def grants(schema: str, tables: list[str]) -> list[str]:
+    """What each group may do to TABLES (all of crm's tables, alembic_version aside)."""
+    everyone = "crm_viewer, crm_member, crm_manager, crm_admin"
+    out = [
+        f"GRANT USAGE ON SCHEMA {schema} TO {everyone}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {everyone}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {everyone}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO crm_member, crm_manager, crm_admin",
+    ]
+    for table in tables:
+        if table == "alembic_version":
+            continue  # the schema is the migrations' (the database's owner)
+        if table == "change":  # written by its trigger function only; rewritten by forget and prune
+            out.append("GRANT UPDATE, DELETE ON change TO crm_manager, crm_admin")
+            continue
+        if table == "change_set":  # a transaction's own; an empty one is dropped at commit
+            out.append("GRANT INSERT, DELETE ON change_set TO crm_member")
+            out.append("GRANT INSERT, UPDATE, DELETE ON change_set TO crm_manager, crm_admin")
+            continue
+        out.append(f"GRANT INSERT, UPDATE, DELETE ON {table} TO crm_manager, crm_admin")
+        if table in READ_ONLY_FOR_MEMBERS:
+            continue
+        if table == "assignment_rule":
+            out.append("GRANT UPDATE (turn) ON assignment_rule TO crm_member")  # round robin
+            continue
+        rights = "INSERT, UPDATE" if table in NO_DELETE_FOR_MEMBERS else "INSERT, UPDATE, DELETE"
+        out.append(f"GRANT {rights} ON {table} TO crm_member")
+    return out
+
+
+def has_team(connection: Any) -> bool:
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql":
+        return False
+    return connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = 'crm_admin'")).first() is not None
+
+
+def apply_grants(connection: Any) -> None:
+    """Grant the groups their rights on every table as the schema is now (after setup and every upgrade)."""
+    from sqlalchemy import inspect, text
+
+    if not has_team(connection):
+        return
+    schema = connection.execute(text("SELECT quote_ident(current_schema())")).scalar_one()
+    tables = inspect(connection).get_table_names()
+    for statement in grants(schema, tables):
+        connection.execute(text(statement))
+
+
+KINDS = {
+    "contact": "contacts", "company": "companies", "deal": "deals", "activity": "activities",
+    "followup": "follow-ups", "pipeline": "pipelines", "stage": "pipeline stages", "field_def": "fields",
+    "setting": "settings", "contact_email": "contacts' emails", "contact_phone": "contacts' phones",
+    "contact_tag": "contacts' tags", "company_tag": "companies' tags", "stage_history": "deal moves",
+    "merge_log": "merges", "suppression": "the suppression list", "erasure": "erasures",
+    "change": "the history", "change_set": "the history", "assignment_rule": "assignment rules",
+}  # fmt: skip
+RULES = {  # what a group may not do, as the one line a denied command prints
+    "viewer": "a viewer reads and changes nothing",
+    "member": (
+        "a member adds records, edits the contacts, companies and deals they own, and logs activities and "
+        "follow-ups; removing, merging and changing pipelines, fields, settings or the team is for managers and admins"
+    ),
+    "manager": "a manager changes everything but private records of others and the team",
+}
+
+
+def denied(message: str, role: str | None) -> str | None:
+    """The one line for a write the database refused to ROLE (MESSAGE: its error), or None when
+    MESSAGE is no refusal."""
+    rls = re.search(r'violates row-level security policy for table "(\w+)"', message)
+    grant = re.search(r"permission denied for (?:table|relation) (\w+)", message)
+    stale = re.search(r"(UPDATE|DELETE) statement on table '(\w+)' expected to (?:update|delete) \d+ row", message)
+    locked = re.search(r"Could not refresh instance '<(Contact|Company|Deal) at", message)  # SELECT … FOR UPDATE
+    if locked and not stale:
+        stale = re.search(r"(UPDATE) (\w+)", f"UPDATE {locked.group(1).lower()}")
+    if not (rls or grant or stale):
+        return None
+    who = f"as {role}: " if role in RULES else ""
+    if rls:
+        table = rls.group(1)
+        what = KINDS.get(table, table)
+        if table in RECORDS:
+            return (
+                f"{who}only the owner, a manager or an admin can change these {what}, and a member cannot give one away"
+            )
+        return f"{who}not allowed on {what} of records you cannot change" + (
+            f" ({RULES[role]})" if role in RULES else ""
+        )
+    if stale:
+        verb, table = stale.group(1), stale.group(2)
+        what = KINDS.get(table, table)
+        doing = "edit" if verb == "UPDATE" else "remove"
+        return (
+            f"{who}only its owner, a manager or an admin can {doing} one of these {what}"
+            " (private ones: its owner or an admin)"
+        )
+    table = grant.group(1)  # type: ignore[union-attr]
+    return f"{who}you may not change {KINDS.get(table, table)}" + (f": {RULES[role]}" if role in RULES else "")
