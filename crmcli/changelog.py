@@ -163,12 +163,14 @@ def end_set(connection: Any, set_id: int) -> None:
     )
 
 
-def _flag(connection: Any, pg_setting: str, column: str, on: bool) -> None:
+def _flag(connection: Any, pg_setting: str, column: str, on: bool, pg_values: tuple[str, str] = ("on", "off")) -> None:
+    """Set a flag for the rest of the transaction: PostgreSQL a setting PG_SETTING (PG_VALUES: its
+    value when ON, when not), SQLite the column COLUMN of change_current."""
     from sqlalchemy import text
 
     if connection.dialect.name == "postgresql":
         connection.execute(
-            text("SELECT set_config(:name, :value, true)"), {"name": pg_setting, "value": "on" if on else "off"}
+            text("SELECT set_config(:name, :value, true)"), {"name": pg_setting, "value": pg_values[0 if on else 1]}
         )
     else:
         connection.execute(
@@ -191,11 +193,12 @@ def rewriting(connection: Any) -> Iterator[None]:
 def paused(connection: Any) -> Iterator[None]:
     """Inside the block (one transaction) writes are not logged: restoring a backup, whose rows
     and history come back as they were."""
-    _flag(connection, "crm.history", "paused", True)
+    # crm.history is "off" while paused (the trigger function's test), "on" otherwise
+    _flag(connection, "crm.history", "paused", True, ("off", "on"))
     try:
         yield
     finally:
-        _flag(connection, "crm.history", "paused", False)
+        _flag(connection, "crm.history", "paused", False, ("off", "on"))
 
 
 def attach(session_class: Any) -> None:

@@ -83,14 +83,14 @@ def test_every_write_is_traced_and_undone(cli, db_url, args) -> None:
     assert snapshot(db_url) != before
     shown = cli("history", "--change", str(written["id"]), "--format", "json")
     assert shown.exit_code == 0 and json.loads(shown.stdout), shown.output
-    undone = cli("undo")
+    undone = cli("undo", "--yes")
     assert undone.exit_code == 0, undone.output
     assert f"Undid change {written['id']}" in undone.output
     assert snapshot(db_url) == before
     # the undo is a change too, and undoing it writes the command's effect again
     redo = newest_set(db_url)
     assert redo["kind"] == "undo" and redo["undoes"] == written["id"]
-    again = cli("undo", str(redo["id"]))
+    again = cli("undo", str(redo["id"]), "--yes")
     assert again.exit_code == 0, again.output
     assert snapshot(db_url) != before
 
@@ -135,17 +135,17 @@ def test_undo_stops_at_a_later_change_of_the_same_fields_unless_forced(cli, db_u
     cli("contacts", "edit", "ann@example.org", "--title", "CEO")
     first = newest_set(db_url)["id"]
     cli("contacts", "edit", "ann@example.org", "--title", "CFO")
-    refused = cli("undo", str(first))
+    refused = cli("undo", str(first), "--yes")
     assert refused.exit_code == 1
     assert "changed again since" in refused.stderr and "title" in refused.stderr and "--force" in refused.stderr
     dry = cli("undo", str(first), "--dry-run", "--force")
     assert dry.exit_code == 0 and "Would undo" in dry.output
-    forced = cli("undo", str(first), "--force")
+    forced = cli("undo", str(first), "--force", "--yes")
     assert forced.exit_code == 0, forced.output
     assert "over a later change" in forced.output
     shown = json.loads(cli("contacts", "show", "ann@example.org", "--format", "json").stdout)
     assert shown["title"] in (None, "")
-    twice = cli("undo", str(first), "--force")
+    twice = cli("undo", str(first), "--force", "--yes")
     assert twice.exit_code == 1 and "undone already" in twice.stderr
 
 
@@ -154,7 +154,7 @@ def test_undo_of_a_removal_brings_back_ids_emails_and_search(cli) -> None:
     cli(*SETUP[4])
     cli("contacts", "rm", "ann@example.org", "--yes")
     assert cli("contacts", "show", "1").exit_code == 1
-    assert cli("undo").exit_code == 0
+    assert cli("undo", "--yes").exit_code == 0
     back = json.loads(cli("contacts", "show", "1", "--format", "json").stdout)
     assert back["name"] == "Ann Smith" and "ann@example.org" in json.dumps(back)
     found = cli("search", "Smith", "--format", "json")
@@ -226,3 +226,12 @@ def test_an_undo_of_more_than_100_rows_takes_a_backup_first(session) -> None:
     assert small.id is not None
     session.commit()
     assert "backup" not in history.undo(session)
+
+
+def test_undoing_an_add_stops_at_records_added_to_it_since(cli, db_url) -> None:
+    cli("contacts", "add", "Gia Gold", "-e", "gia@example.org")
+    added = newest_set(db_url)["id"]
+    cli("log", "gia@example.org", "first call")
+    refused = cli("undo", str(added), "--yes")
+    assert refused.exit_code == 1 and "added activity" in refused.stderr, refused.output
+    assert cli("contacts", "show", "gia@example.org").exit_code == 0

@@ -144,7 +144,14 @@ def test_help_examples_run(tmp_path: Path, readme: list) -> None:
     examples = help_examples()
     assert len(examples) >= 40, examples  # every command shows one; a broken scan finds none
     in_readme = {command_key(step.command) for step in steps(readme) if step.kind in ("sh", "cron")}
-    own = [(path, example) for path, example in examples if command_key(example) not in in_readme]
+    # crm team needs a PostgreSQL server: its examples are README's (in a block marked so), not run here
+    postgresql = [example for _path, example in examples if example.startswith("crm team ")]
+    assert postgresql and all(example in README.read_text(encoding="utf-8") for example in postgresql), postgresql
+    own = [
+        (path, example)
+        for path, example in examples
+        if command_key(example) not in in_readme and example not in postgresql
+    ]
     assert all(example.startswith("crm ") for _, example in examples), examples
     demo = fresh_demo(tmp_path / "demo")
 

@@ -5,6 +5,7 @@ says so, or with --auto, needs --yes/-y and a case in CASES."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -27,7 +28,11 @@ CASES: dict[str, tuple[list[str], str]] = {
     "targets rm": (["targets", "rm", "1"], "remove target #1"),
     "imports undo": (["imports", "undo", "1"], "undo import #1 of people.csv"),
     "config rates rm": (["config", "rates", "rm", "usd"], "remove the rate of USD (1 USD = 0.92 EUR)"),
+    "undo": (["undo"], "undo your last change"),
+    "history prune": (["history", "prune", "--before", "2030-01-01"], "remove the history before 2030-01-01 00:00"),
+    "team remove": (["team", "remove", "tom_TEAM", "--reassign-to", "ana_TEAM"], "remove tom_TEAM from the team"),
 }
+NEEDS_POSTGRESQL = {"team remove"}  # a team is a PostgreSQL database's: on SQLite there is none to remove from
 
 
 def _leaves(command, path):
@@ -97,7 +102,20 @@ def _snapshot(db_url: str) -> dict[str, list]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_refused_without_a_terminal_unless_yes(cli, db_url, tmp_path, name: str) -> None:
     args, action = CASES[name]
+    if name in NEEDS_POSTGRESQL:
+        if not db_url.startswith("postgresql"):
+            ran = cli(*args, "--yes")
+            one_line_error(ran, 2, "a team needs a PostgreSQL database")
+            return
+        suffix = f"{os.getpid()}_{tmp_path.name[-12:]}".replace("-", "_").lower()
+        args = [a.replace("TEAM", suffix) for a in args]
+        action = action.replace("TEAM", suffix)
+        ok(cli("team", "setup"))
+        ok(cli("team", "add", f"tom_{suffix}", "--role", "member"))
+        ok(cli("team", "add", f"ana_{suffix}", "--role", "manager"))
     _fill(cli, tmp_path)
+    if name in NEEDS_POSTGRESQL:
+        ok(cli("contacts", "edit", "1", "--owner", f"tom_{suffix}"))  # work to hand over
     before = _snapshot(db_url)
     refused = cli(*args)
     one_line_error(refused, 2, f"not a terminal: add --yes to {action}")

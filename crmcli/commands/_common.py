@@ -47,6 +47,10 @@ FormatOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only ids, one a line (as --format ids).")]
+# -q of a command that prints figures, not records (crm mail import, for cron): nothing at all
+SilentOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing when it works (for cron); errors still go to stderr.")
+]
 
 
 class FiguresFmt(str, Enum):

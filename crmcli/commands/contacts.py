@@ -406,7 +406,7 @@ def export_person(
     emails, phones, tags, company, activities, deals and their moves, follow-ups, merges, the
     imports that touched them, and their history.
 
-    Example: crm contacts export-person ann@example.org ann.json
+    Example: crm contacts export-person anna.becker@gruenwald-energie.de anna.json
     """
     from crmcli.domain import privacy
     from crmcli.output import emit_json, message
@@ -432,7 +432,7 @@ def forget(
     suppression list (salted hashes): add and import refuse them unless --allow-suppressed. It
     cannot be undone; an erasure record keeps when and who, without personal data.
 
-    Example: crm contacts forget ann@example.org --yes
+    Example: crm contacts forget anna.becker@gruenwald-energie.de --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.domain import lookup, privacy

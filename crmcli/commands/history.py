@@ -159,6 +159,7 @@ def undo(
     force: Annotated[
         bool, typer.Option("--force", help="Take it back even where a later change touched the same fields.")
     ] = False,
+    yes: YesOpt = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Take back your last change (everything one command wrote), or change CHANGE: what it added
@@ -167,9 +168,16 @@ def undo(
 
     Example: crm undo --dry-run
     """
+    from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.domain import history
     from crmcli.output import emit_json, message
 
+    if not dry_run:
+        with session(ctx) as s:  # what it would take back, shown before anything is written
+            plan = history.undo(s, change, force=force, dry_run=True)
+        question = "Undo your last change" if change is None else f"Undo change {change}"
+        if not confirm(f"{question} ({plan['via']}: {plan['rows']} rows)?", assume_yes=yes, action=question.lower()):
+            raise Cancelled("nothing undone")
     with session(ctx, write=not dry_run) as s:
         result = history.undo(s, change, force=force, dry_run=dry_run)
     if fmt_of(fmt) == "json":

@@ -83,7 +83,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None, quiet: QuietOpt = False) ->
 def role(ctx: typer.Context, name: Annotated[str, typer.Argument(help="A team member.")], new_role: RoleArg) -> None:
     """Give a team member another role.
 
-    Example: crm team role ana admin
+    Example: crm team role ben manager
     """
     from crmcli.domain import team
     from crmcli.output import message
@@ -107,7 +107,7 @@ def remove(
 ) -> None:
     """Remove a team member (their database role); their records go to --reassign-to.
 
-    Example: crm team remove tom --reassign-to ana --yes
+    Example: crm team remove ivy --reassign-to ana --yes
     """
     from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.domain import team

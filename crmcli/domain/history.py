@@ -187,7 +187,11 @@ def _conflicts(session: Session, target: ChangeSet, mine: list[Change]) -> list[
         row = c.after or c.before or {}
         fields = set(_changed(c.before, c.after)) if c.op == "update" else set(row)
         touched[_key(c.tbl, row)] |= fields - changelog.BOOKKEEPING
-    tables = {k[0] for k in touched}
+    # rows this change set added: removing them would take along (or unlink) rows added since that
+    # point at them, by their foreign keys
+    added = {(c.tbl, (c.after or {}).get("id")) for c in mine if c.op == "insert"}
+    pointing = _pointing({t for t, _i in added})
+    tables = {k[0] for k in touched} | {child for child, _col, _parent in pointing}
     later: list[tuple[Change, ChangeSet | None]] = list(
         session.exec(
             select(Change, ChangeSet)
@@ -202,12 +206,18 @@ def _conflicts(session: Session, target: ChangeSet, mine: list[Change]) -> list[
     )
     out: list[str] = []
     for c, s in later:
-        row = c.after or c.before or {}
-        key = _key(c.tbl, row)
-        if key not in touched:
-            continue
         if s is not None and (s.id in taken_back or (s.undoes is not None and s.undoes > (target.id or 0))):
             continue  # a later change taken back since, or the undo of one: together they changed nothing
+        row = c.after or c.before or {}
+        key = _key(c.tbl, row)
+        if c.op != "delete" and c.after:
+            for child, column, parent in pointing:
+                if child == c.tbl and (parent, c.after.get(column)) in added and key not in touched:
+                    when = clock.show_local(s.at) if s is not None else "outside crm"
+                    label = f"change {s.id}" if s is not None else "a write outside crm"
+                    out.append(f"{label} ({when}) added {c.tbl} #{row.get('id')} to {parent} #{c.after.get(column)}")
+        if key not in touched:
+            continue
         fields = set(_changed(c.before, c.after)) if c.op == "update" else set(row)
         clash = sorted((fields - changelog.BOOKKEEPING) & touched[key]) if c.op == "update" else ["the whole row"]
         if not clash:
@@ -216,6 +226,16 @@ def _conflicts(session: Session, target: ChangeSet, mine: list[Change]) -> list[
         who = f" by {s.who}" if s is not None and s.who else ""
         label = f"change {s.id}" if s is not None else "a write outside crm"
         out.append(f"{label} ({when}{who}) {c.op}d {c.kind} #{c.record_id}: {', '.join(clash)}")
+    return out
+
+
+def _pointing(parents: set[str]) -> list[tuple[str, str, str]]:
+    """(table, column, parent table) of every foreign key into PARENTS."""
+    out = []
+    for table in SQLModel.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name in parents and fk.column.name == "id":
+                out.append((table.name, fk.parent.name, fk.column.table.name))
     return out
 
 

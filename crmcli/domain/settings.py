@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
+from crmcli import changelog
 from crmcli.errors import Invalid
 from crmcli.models import Setting
 from crmcli.values.money import currency_code
@@ -133,5 +132,6 @@ def all_settings(session: Session) -> list[dict[str, str | None]]:
 
 
 def current_user() -> str:
-    """Who is at the keyboard: CRM_USER, else the login name. Used as the default owner."""
-    return os.environ.get("CRM_USER") or getpass.getuser()
+    """Who is at the keyboard: on PostgreSQL the database role of the open session, else CRM_USER,
+    else the login name. Used as the default owner."""
+    return changelog.current_user()
