@@ -14,6 +14,15 @@ Processes, all started together and stopped at the deadline (a command under way
   again until the deadline;
 - one reader running `crm kpi` and `crm search` by turns.
 
+Who they are: on PostgreSQL the database is a team database. The seed data is made by the database's
+owner, then `crm team setup` and one login role per process (`crm team add`): w<i>_<pid> (manager: they edit
+each other's shared records) for writer i, imp_<pid> (manager) for the importer, rd_<pid> (viewer) for the
+reader, fl_<pid> (manager) for the floor below; each process connects as its own role, and the history's
+`who` is that role, set by the database (session_user). The roles are server-wide, so their names carry
+this run's pid and they are dropped at the end, interrupted or not (SIGINT, SIGTERM, SIGHUP). On SQLite
+(one file, one trust domain) each writer sets CRM_USER=w<i> instead (importer, reader: CRM_USER=importer,
+reader).
+
 Lost updates are counted, not guessed: writer i owns the declared number field wI of every shared contact
 and sets it to 1, 2, 3 … with its successful edits of that contact, so at the end wI must equal writer i's
 successful edits of it (another writer's edit of the same contact must not write an old value back); each
@@ -21,10 +30,23 @@ shared deal's stage history must have grown by exactly the moves that succeeded;
 exactly one writer, each activity logged once; each race email stored once; every successful import's rows
 all there. "database is locked" is counted in everything a user would see (stdout and stderr).
 
-The report (machine, date, per backend: commands, failures by message, the checks, p50/p95 per command kind
-under load beside the same commands run alone beforehand — the floor) replaces the section between
-<!-- load:start --> and <!-- load:end --> of bench/RESULTS.md. Deterministic in what each process does
-(--seed); how the processes interleave is up to the machine.
+Failures are classed: the deliberate conflicts of this mix (a deal already in the stage it is moved to, a
+follow-up already done, a race email another writer stored first), each one line saying so, apart from
+real failures (anything else, or a conflict said in more than one line), which must be 0.
+
+The history is checked against what each process did: every successful write command of writer i left
+exactly one change set whose `who` is writer i's role (CRM_USER on SQLite) and whose `via` is its command
+line, no other change set (none misattributed, none extra), every successful import change sets of kind
+"import" naming its run, by the importer, holding all its rows; the change rows on the shared records
+match the successes (a `deals move`: one stage_history insert, an edit: a contact update, …); on
+PostgreSQL each change row's own `who` is its change set's; `crm history --by ROLE` shows each writer's
+change sets.
+
+The report (machine, date, load average, per backend: commands, failures by message, the checks, p50/p95
+per command kind under load beside the same commands run alone beforehand — the floor) replaces the
+section between <!-- load:start --> and <!-- load:end --> of bench/RESULTS.md. Deterministic in what each
+process does (--seed); how the processes interleave is up to the machine. Bounded: processes still
+running --grace seconds after the deadline are killed, and so are all of them when the run is interrupted.
 """
 
 from __future__ import annotations
@@ -35,6 +57,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -45,6 +68,7 @@ import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -60,6 +84,28 @@ FIRST = ["Anna", "Jonas", "Mia", "Luis", "Chloé", "Björn", "Zoë", "Ömer", "S
 LAST = ["Müller", "Schmidt", "García", "Lefèvre", "Nowak", "Rossi", "Jensen", "Yılmaz", "Chen", "Sato", "Silva"]
 LOCKED = "database is locked"
 DOMAIN = "bench.example.com"  # every address the benchmark makes
+# the deliberate conflicts of the mix: (what, the one line that says so)
+CONFLICTS = [
+    ("a deal already in that stage", re.compile(r"^Error: deal #?\d+ is already in \S.*$")),
+    ("a follow-up already done", re.compile(r"^Error: follow-up #?\d+ is already done\b.*$")),
+    ("a race email stored first by another writer", re.compile(r"^Error: email \S+ already belongs to .+$")),
+]
+
+
+def identities(backend: str, writers: int, tag: int) -> dict[str, str]:
+    """Who each process is in the history: on PostgreSQL its login role (names are server-wide: TAG, the
+    run's pid, keeps them apart), on SQLite its CRM_USER. "floor": the commands run alone before the load."""
+    if backend == "postgresql":
+        names = {f"writer{i}": f"w{i}_{tag}" for i in range(writers)}
+        names.update(importer=f"imp_{tag}", reader=f"rd_{tag}", floor=f"fl_{tag}")
+    else:
+        names = {f"writer{i}": f"w{i}" for i in range(writers)}
+        names.update(importer="importer", reader="reader", floor="setup")
+    return names
+
+
+def team_group(role: str) -> str:
+    return "viewer" if role == "reader" else "manager"  # writers edit the shared records of others
 
 
 # ---------------------------------------------------------------- in the child processes
@@ -138,6 +184,12 @@ def role_setup(spec: dict) -> dict:
         followups.append(int(out.split()[0]))
     stages = [s["name"] for s in json.loads(must(crm("pipeline", "stages", "-f", "json"), "stages"))]
     stages = [s for s in stages if s.lower() not in ("won", "lost")]
+    urls = {}
+    if spec["team"]:  # PostgreSQL: a team database; from here on the floor acts as a manager of its own
+        urls = make_team(crm, spec)
+        crm.storage.dispose_all()
+        os.environ["CRM_DB"] = urls["floor"]
+        os.environ["CRM_USER"] = spec["who"]["floor"]
     # the floor: each kind alone, before the load
     crm = Crm()
     alone: dict[str, list[float]] = defaultdict(list)
@@ -162,6 +214,7 @@ def role_setup(spec: dict) -> dict:
     alone["import"] = [crm_process(["import", str(floor_file)])[3]]
     history = {str(d): len(deal_history(crm, d)) for d in deals}
     activities = {str(c): activity_count(crm, c) for c in contacts}
+    base_set, base_change = log_marks(spec["url"])
     return {
         "contacts": contacts,
         "deals": deals,
@@ -170,7 +223,42 @@ def role_setup(spec: dict) -> dict:
         "history": history,
         "activities": activities,
         "alone": {k: statistics.median(v) for k, v in alone.items() if v},
+        "urls": urls,
+        "base_set": base_set,
+        "base_change": base_change,
     }
+
+
+def make_team(crm: Crm, spec: dict) -> dict[str, str]:
+    """`crm team setup` as the database's owner, then a login role for each process: {process: its URL}."""
+    from sqlalchemy.engine import make_url
+
+    must(crm("team", "setup"), "team setup")
+    urls = {}
+    for role, name in spec["who"].items():
+        made = json.loads(
+            must(
+                crm("team", "add", name, "--role", team_group(role), "--email", spec["role_mark"], "-f", "json"),
+                f"team add {name}",
+            )
+        )
+        url = make_url(spec["url"]).set(username=made["name"], password=made["password"])
+        urls[role] = url.render_as_string(hide_password=False)
+    return urls
+
+
+def log_marks(url: str) -> tuple[int, int]:
+    """The last change set and change row in the log: what the load writes comes after them."""
+    from sqlalchemy import text
+
+    from crmcli import storage
+
+    engine, _ = storage.open_engine(url)
+    with engine.connect() as conn:
+        base_set = conn.execute(text("SELECT coalesce(max(id), 0) FROM change_set")).scalar_one()
+        base_change = conn.execute(text("SELECT coalesce(max(id), 0) FROM change")).scalar_one()
+    storage.dispose_all()
+    return int(base_set), int(base_change)
 
 
 def rng_name(n: int) -> str:
@@ -211,6 +299,11 @@ def role_writer(spec: dict, index: int) -> None:
     field = f"w{index}"
     kinds, weights = zip(*MIX, strict=True)
     with open(spec["out"] % f"writer{index}", "w") as out:
+
+        def run(kind: str, *args: str, **extra: object) -> bool:
+            # via: the command line as the history records it
+            return record(out, kind, crm(*args), via=shlex.join(["crm", *args]), **extra)
+
         wait_for(spec["start"])
         while time.time() < spec["end"]:
             kind = rng.choices(kinds, weights)[0]
@@ -220,25 +313,25 @@ def role_writer(spec: dict, index: int) -> None:
                     name, email, race = f"Race Person {k}", f"race-{k}@{DOMAIN}", True
                 else:
                     name, email, race = f"{rng.choice(FIRST)} W{index} {added}", f"w{index}-{added}@{DOMAIN}", False
-                ok = record(out, kind, crm("contacts", "add", name, "-e", email, "-q"), race=race, email=email)
+                ok = run(kind, "contacts", "add", name, "-e", email, "-q", race=race, email=email)
                 if ok and not race:
                     added += 1
             elif kind == "contacts edit":
                 c = rng.choice(contacts)
                 value = edits[c] + 1
-                if record(out, kind, crm("contacts", "edit", str(c), "-F", f"{field}={value}"), contact=c):
+                if run(kind, "contacts", "edit", str(c), "-F", f"{field}={value}", contact=c):
                     edits[c] = value
             elif kind == "deals move":
                 d = rng.choice(deals)
-                record(out, kind, crm("deals", "move", str(d), rng.choice(spec["stages"])), deal=d)
+                run(kind, "deals", "move", str(d), rng.choice(spec["stages"]), deal=d)
             elif kind == "followups done":
                 if not pool:
                     continue
                 f = pool.pop(rng.randrange(len(pool)))
-                record(out, kind, crm("followups", "done", str(f)), followup=f)
+                run(kind, "followups", "done", str(f), followup=f)
             else:
                 c = rng.choice(contacts)
-                record(out, kind, crm("log", str(c), "--type", "note", f"W{index} note"), contact=c)
+                run(kind, "log", str(c), "--type", "note", f"W{index} note", contact=c)
         out.write(json.dumps({"summary": True, "field": field, "edits": {str(k): v for k, v in edits.items()}}) + "\n")
 
 
@@ -250,7 +343,10 @@ def role_importer(spec: dict) -> None:
         while time.time() < spec["end"]:
             sheet = work / f"import-{round_}.csv"
             people_csv(sheet, spec["import_rows"], f"imp{round_}", spec["seed"] + 10 + round_)
-            record(out, "import", crm_process(["import", str(sheet)]), tag=f"imp{round_}")
+            args = ["import", str(sheet)]
+            record(
+                out, "import", crm_process(args), tag=f"imp{round_}", file=sheet.name, via=shlex.join(["crm", *args])
+            )
             round_ += 1
 
 
@@ -291,7 +387,14 @@ def role_check(spec: dict) -> dict:
         integrity = None
         if engine.dialect.name == "sqlite":
             integrity = [r[0] for r in conn.execute(text("PRAGMA integrity_check"))]
+        log = log_facts(conn, spec)
     storage.dispose_all()
+    # the history as `crm history` shows it: each writer's change sets
+    shown_by = {}
+    for i in range(spec["writers"]):
+        who = spec["who"][f"writer{i}"]
+        entries = json.loads(must(crm("history", "--by", who, "--limit", "0", "-f", "json"), "history --by"))
+        shown_by[who] = sorted({e["change"] for e in entries if e["change"] is not None})
     return {
         "custom": custom,
         "history": history,
@@ -299,14 +402,62 @@ def role_check(spec: dict) -> dict:
         "done": done,
         "emails": dict(emails),
         "integrity": integrity,
+        "log": log,
+        "shown_by": shown_by,
+    }
+
+
+def log_facts(conn: Any, spec: dict) -> dict:
+    """What the change log holds of the load: every change set made after the set-up, the rows of the
+    commands' change sets (per record), the rows of the imports' (per import run, counted)."""
+    from sqlalchemy import text
+
+    marks = {"s": spec["base_set"], "c": spec["base_change"]}
+
+    def rows(sql: str) -> list[list]:
+        return [list(r) for r in conn.execute(text(sql), marks)]
+
+    def one(sql: str) -> int:
+        return int(conn.execute(text(sql), marks).scalar_one())
+
+    pg = conn.dialect.name == "postgresql"
+    return {
+        "sets": rows("SELECT id, who, via, kind, import_id FROM change_set WHERE id > :s ORDER BY id"),
+        "command_rows": rows(
+            "SELECT c.set_id, c.tbl, c.op, c.record_id, c.contact_id, count(*) FROM change c "
+            "JOIN change_set s ON s.id = c.set_id WHERE c.id > :c AND s.kind <> 'import' "
+            "GROUP BY c.set_id, c.tbl, c.op, c.record_id, c.contact_id"
+        ),
+        "import_rows": rows(
+            "SELECT s.import_id, c.tbl, c.op, count(*) FROM change c JOIN change_set s ON s.id = c.set_id "
+            "WHERE c.id > :c AND s.kind = 'import' GROUP BY s.import_id, c.tbl, c.op"
+        ),
+        "runs": rows("SELECT id, file, status FROM import_run"),
+        # rows written during the load outside its change sets (around crm, or into an older set)
+        "outside": one("SELECT count(*) FROM change WHERE id > :c AND (set_id IS NULL OR set_id <= :s)"),
+        # a change set is dropped at commit when its transaction wrote nothing: [kind, how many] left empty
+        "empty_sets": rows(
+            "SELECT s.kind, count(*) FROM change_set s WHERE s.id > :s AND NOT EXISTS (SELECT 1 FROM change c "
+            "WHERE c.set_id = s.id) GROUP BY s.kind"
+        ),
+        # SQLite: the change set a write made around crm would be logged in now (none between transactions)
+        "current": None if pg else rows("SELECT set_id FROM change_current WHERE set_id IS NOT NULL"),
+        # PostgreSQL: each row's own who (session_user, by the trigger) against its change set's
+        "row_who_differs": one(
+            "SELECT count(*) FROM change c JOIN change_set s ON s.id = c.set_id "
+            "WHERE c.id > :c AND c.who IS DISTINCT FROM s.who"
+        )
+        if pg
+        else None,
     }
 
 
 def child(argv: list[str]) -> int:
     role, spec_file = argv[0], argv[1]
     spec = json.loads(Path(spec_file).read_text())
-    os.environ["CRM_DB"] = spec["url"]
-    os.environ["CRM_USER"] = role
+    # PostgreSQL: each process connects as its own role (setup and check: as the database's owner)
+    os.environ["CRM_DB"] = (spec.get("urls") or {}).get(role, spec["url"])
+    os.environ["CRM_USER"] = spec["who"].get(role, role)  # SQLite: who the history names
     if role == "setup":
         Path(spec["answer"]).write_text(json.dumps(role_setup(spec)))
     elif role == "check":
@@ -324,10 +475,13 @@ def child(argv: list[str]) -> int:
 
 
 class Backend:
-    """A fresh database on one backend; PostgreSQL from CRM_TEST_DATABASE_URL or a pgserver of our own."""
+    """A fresh database on one backend; PostgreSQL from CRM_TEST_DATABASE_URL or a pgserver of our own.
+    ROLES: the login roles the run will make (PostgreSQL), dropped by close() (and beforehand, should a
+    killed run with the same pid have left them)."""
 
-    def __init__(self, name: str, work: Path) -> None:
+    def __init__(self, name: str, work: Path, roles: list[str], mark: str) -> None:
         self.name, self.work, self.server, self.admin, self.version = name, work, None, None, ""
+        self.roles, self.mark = roles, mark
         if name == "sqlite":
             import sqlite3
 
@@ -345,7 +499,8 @@ class Backend:
         self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self.db = f"crm_load_{os.getpid()}"
         with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db}"')
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+            self.drop_roles(conn)
             conn.exec_driver_sql(f'CREATE DATABASE "{self.db}"')
             self.version = "PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar().split()[0]
         self.admin_url = admin_url
@@ -356,40 +511,80 @@ class Backend:
 
         return make_url(self.admin_url).set(database=db).render_as_string(hide_password=False)
 
-    def copy(self, template: str, name: str) -> str:
-        """PostgreSQL: a new database NAME copied from TEMPLATE (a database name); its URL."""
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return self.url_for(name)
-
-    def drop(self, name: str) -> None:
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop_roles(self, conn: Any) -> list[str]:
+        """Drop this run's login roles, the ones marked as this run's (their database first: they own
+        nothing else); the ones dropped."""
+        dropped = []
+        for role in self.roles:
+            ours = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_roles WHERE rolname = %(r)s AND shobj_description(oid, 'pg_authid') = %(m)s",
+                {"r": role, "m": self.mark},
+            ).first()
+            if ours:
+                try:
+                    conn.exec_driver_sql(f'DROP ROLE "{role}"')
+                    dropped.append(role)
+                except Exception as exc:  # noqa: BLE001 (say so, drop the others)
+                    print(f"  {self.name}: could not drop role {role}: {exc}", file=sys.stderr)
+        return dropped
 
     def close(self) -> None:
         if self.admin is not None:
-            with self.admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-            self.admin.dispose()
+            try:
+                with self.admin.connect() as conn:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+                    dropped = self.drop_roles(conn)
+                    left = conn.exec_driver_sql(
+                        "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%(r)s)", {"r": self.roles}
+                    ).scalar()
+                if self.roles:
+                    print(f"  {self.name}: dropped {len(dropped)} login roles, {left} left", file=sys.stderr)
+            finally:
+                self.admin.dispose()
         if self.server is not None:
             self.server.cleanup()
 
 
-def spawn(role: str, spec_file: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
+def spawn(role: str, spec_file: Path, env: dict[str, str], procs: list[subprocess.Popen]) -> subprocess.Popen:
+    """A child process in a process group of its own (PROCS: every child, for the clean-up)."""
+    proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--child", role, str(spec_file)],
         env=env,
         cwd=env["_LOAD_CWD"],
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    procs.append(proc)
+    return proc
+
+
+def finish(proc: subprocess.Popen, deadline: float) -> bool:
+    """Wait for PROC until DEADLINE (time.time()), then kill its process group; whether it ended by itself."""
+    try:
+        proc.wait(timeout=max(1.0, deadline - time.time()))
+        return True
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        return False
+
+
+def kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its group: the importer's `crm import` processes too
+        except ProcessLookupError:
+            pass
+    proc.wait()
 
 
 def run_backend(name: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"load-{name}-", dir=env["_LOAD_CWD"]))
-    backend = Backend(name, work)
+    who = identities(name, args.writers, os.getpid())
+    procs: list[subprocess.Popen] = []
+    backend = None
     try:
+        mark = f"load-{os.getpid()}@{DOMAIN}"  # the roles' email (a comment on each): this run's
+        backend = Backend(name, work, list(who.values()) if name == "postgresql" else [], mark)
         spec = {
             "url": backend.url,
             "work": str(work),
@@ -397,11 +592,15 @@ def run_backend(name: str, args: argparse.Namespace, env: dict[str, str]) -> dic
             "seed": args.seed,
             "import_rows": args.import_rows,
             "answer": str(work / "setup.json"),
+            "team": name == "postgresql",
+            "who": who,
+            "role_mark": mark,
         }
         spec_file = work / "spec.json"
         spec_file.write_text(json.dumps(spec))
         started = time.time()
-        if spawn("setup", spec_file, env).wait() != 0:
+        setup = spawn("setup", spec_file, env, procs)
+        if not finish(setup, started + args.setup_limit) or setup.returncode != 0:
             raise SystemExit(f"{name}: setup failed")
         spec.update(json.loads((work / "setup.json").read_text()))
         print(f"  {name}: set up in {time.time() - started:.0f} s", file=sys.stderr)
@@ -410,19 +609,18 @@ def run_backend(name: str, args: argparse.Namespace, env: dict[str, str]) -> dic
         spec["out"] = str(work / "%s.jsonl")
         spec_file.write_text(json.dumps(spec))
         roles = [f"writer{i}" for i in range(args.writers)] + ["importer", "reader"]
-        procs = {role: spawn(role, spec_file, env) for role in roles}
+        load_before = os.getloadavg()
+        running = {role: spawn(role, spec_file, env, procs) for role in roles}
         hard = spec["end"] + args.grace
-        for role, proc in procs.items():
-            try:
-                proc.wait(timeout=max(1.0, hard - time.time()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        for role, proc in running.items():
+            if not finish(proc, hard):
                 print(f"  {name}: {role} still running {args.grace} s after the deadline: killed", file=sys.stderr)
         finished = time.time()
+        load_after = os.getloadavg()
         spec["answer"] = str(work / "check.json")
         spec_file.write_text(json.dumps(spec))
-        if spawn("check", spec_file, env).wait() != 0:
+        check_proc = spawn("check", spec_file, env, procs)
+        if not finish(check_proc, time.time() + args.setup_limit) or check_proc.returncode != 0:
             raise SystemExit(f"{name}: the final check failed")
         check = json.loads((work / "check.json").read_text())
         lines = []
@@ -430,9 +628,14 @@ def run_backend(name: str, args: argparse.Namespace, env: dict[str, str]) -> dic
             path = Path(spec["out"] % role)
             if path.exists():
                 lines += [dict(json.loads(x), role=role) for x in path.read_text().splitlines() if x.strip()]
-        return analyse(name, backend.version, spec, check, lines, finished - spec["start"])
+        result = analyse(name, backend.version, spec, check, lines, finished - spec["start"])
+        result["load"] = (load_before, load_after)
+        return result
     finally:
-        backend.close()
+        for proc in procs:  # interrupted: no child outlives the run
+            kill(proc)
+        if backend is not None:
+            backend.close()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -444,16 +647,165 @@ def shape(message: str) -> str:
     return message[:160]
 
 
+def conflict(run: dict) -> str | None:
+    """A failed command's deliberate conflict (one line that says so), else None: a real failure."""
+    if run.get("lines", 1) > 1:
+        return None
+    for what, pattern in CONFLICTS:
+        if pattern.match(run["error"][0]):
+            return what
+    return None
+
+
+def history_check(spec: dict, check: dict, runs: list[dict], problems: list[str]) -> dict:
+    """The change log against what each process did (see the module's docstring); PROBLEMS gets the faults."""
+    log, who = check["log"], spec["who"]
+    writers = {who[f"writer{i}"] for i in range(spec["writers"])}
+    sets = {s[0]: {"who": s[1], "via": s[2], "kind": s[3], "import_id": s[4]} for s in log["sets"]}
+    # successful write commands per (writer's role, command line) against change sets of kind command
+    want: dict[str, Counter[str]] = defaultdict(Counter)
+    for x in runs:
+        if x["role"].startswith("writer") and x["code"] == 0:
+            want[x["via"]][who[x["role"]]] += 1
+    have: dict[str, Counter[str]] = defaultdict(Counter)
+    for s in sets.values():
+        if s["kind"] == "command":
+            have[s["via"]][s["who"]] += 1
+    missing = misattributed = extra = 0
+    for via in set(want) | set(have):
+        short = sum((want[via] - have[via]).values())  # successes without a change set by that role
+        over = sum((have[via] - want[via]).values())  # change sets no success of that role explains
+        swapped = min(short, over)
+        misattributed += swapped
+        missing += short - swapped
+        extra += over - swapped
+        if short or over:
+            problems.append(
+                f"history of `{via[:80]}`: by {dict(want[via])} succeeded, change sets by {dict(have[via])}"
+            )
+    # imports: change sets of kind import, by the importer, naming a successful run, holding all its rows
+    run_of = {Path(f).name: (run_id, status) for run_id, f, status in log["runs"]}
+    import_sets: dict[int | None, list[dict]] = defaultdict(list)
+    for s in sets.values():
+        if s["kind"] == "import":
+            import_sets[s["import_id"]].append(s)
+    inserted = Counter()
+    for import_id, tbl, op, n in log["import_rows"]:
+        if tbl == "contact" and op == "insert":
+            inserted[import_id] += n
+    imports_ok = [x for x in runs if x["kind"] == "import" and x["code"] == 0]
+    named = set()
+    imports_whole = 0
+    for x in imports_ok:
+        run_id = run_of.get(x["file"], (None, None))[0]
+        named.add(run_id)
+        mine = import_sets.get(run_id, [])
+        wrong = [s for s in mine if s["who"] != who["importer"] or s["via"] != x["via"]]
+        misattributed += len(wrong)
+        if not mine:
+            missing += 1
+        if mine and not wrong and inserted[run_id] == spec["import_rows"]:
+            imports_whole += 1
+        else:
+            problems.append(
+                f"import {x['file']} (run {run_id}): {len(mine)} change sets, {len(wrong)} not by {who['importer']} "
+                f"via its command line, {inserted[run_id]} contact inserts of {spec['import_rows']}"
+            )
+    stray_imports = sum(len(v) for k, v in import_sets.items() if k not in named)
+    other_kinds = Counter(s["kind"] for s in sets.values() if s["kind"] not in ("command", "import"))
+    extra += stray_imports + sum(other_kinds.values())
+    if stray_imports or other_kinds:
+        problems.append(f"change sets of no successful import: {stray_imports}; of other kinds: {dict(other_kinds)}")
+    known = writers | {who["importer"]}
+    strangers = Counter(s["who"] for s in sets.values() if s["who"] not in known)
+    if strangers:
+        problems.append(f"change sets by roles that wrote nothing in the load: {dict(strangers)}")
+    # the change rows on the shared records against the successes, in the change sets of those commands
+    ok = [x for x in runs if x["role"].startswith("writer") and x["code"] == 0]
+    kind_of = {x["via"]: x["kind"] for x in runs if x["role"].startswith("writer")}
+    rows: dict[tuple[str, str, str], Counter[int]] = defaultdict(Counter)  # (kind, table, op) -> record -> sets
+    for set_id, tbl, op, record_id, contact_id, _n in log["command_rows"]:
+        s = sets.get(set_id)
+        if s is not None and s["who"] in writers and s["via"] in kind_of:
+            rows[(kind_of[s["via"]], tbl, op)][contact_id if tbl == "activity" else record_id] += 1
+    pairs = [  # what succeeded, the rows each must have left: (kind, its record, table, op, label)
+        ("contacts edit", "contact", "contact", "update", "change sets with an update of that contact"),
+        ("deals move", "deal", "stage_history", "insert", "stage_history inserts"),
+        ("log", "contact", "activity", "insert", "activity inserts"),
+        ("followups done", "followup", "followup", "update", "follow-up updates"),
+        ("contacts add", "email", "contact", "insert", "contact inserts"),
+    ]
+    tables = []
+    rows_off = 0
+    for kind, key, tbl, op, label in pairs:
+        done = Counter(x[key] for x in ok if x["kind"] == kind)
+        logged = rows[(kind, tbl, op)]
+        if kind == "contacts add":  # a new contact's id is not known to the writer: the number only
+            off = abs(sum(done.values()) - sum(logged.values()))
+        else:
+            off = sum(abs(done[r] - logged[r]) for r in set(done) | set(logged))
+        rows_off += off
+        tables.append(f"{kind} {sum(done.values())} → {sum(logged.values())} {label}")
+        if off:
+            problems.append(f"{kind}: {off} change rows missing or extra ({label})")
+    tables.append(
+        f"imports {len(imports_ok)} × {spec['import_rows']:,} rows → "
+        f"{sum(inserted[r] for r in named):,} contact inserts in change sets of kind import"
+    )
+    shown = {w: set(ids) for w, ids in check["shown_by"].items()}
+    by_role = {w: {i for i, s in sets.items() if s["who"] == w} for w in writers}
+    shown_ok = sum(1 for w in writers if shown.get(w) == by_role[w])
+    if shown_ok != len(writers):
+        problems.append(f"`crm history --by ROLE` matches the log for {shown_ok} of {len(writers)} writers")
+    if log["outside"]:
+        problems.append(f"{log['outside']} change rows written during the load outside its change sets")
+    if log["row_who_differs"]:
+        problems.append(f"{log['row_who_differs']} change rows whose `who` differs from their change set's")
+    empty = dict(log["empty_sets"])
+    if empty:
+        problems.append(
+            "change sets left empty (a transaction that wrote nothing keeps its change set): "
+            + ", ".join(f"{n} of kind {k}" for k, n in empty.items())
+        )
+    if log["current"]:
+        problems.append(
+            f"change_current still names change set {log['current'][0][0]} after the run (by "
+            f"{sets.get(log['current'][0][0], {}).get('who', '?')}): a write made around crm now would be logged in it"
+        )
+    return {
+        "sets": len(sets),
+        "command_sets": sum(1 for s in sets.values() if s["kind"] == "command"),
+        "import_sets": sum(1 for s in sets.values() if s["kind"] == "import"),
+        "all_their_role": misattributed == 0 and not strangers,
+        "missing": missing,
+        "misattributed": misattributed,
+        "extra": extra,
+        "imports": len(imports_ok),
+        "imports_whole": imports_whole,
+        "rows": tables,
+        "rows_off": rows_off,
+        "shown_ok": shown_ok,
+        "writers": len(writers),
+        "outside": log["outside"],
+        "empty_sets": sum(n for _k, n in log["empty_sets"]),
+        "row_who_differs": log["row_who_differs"],
+        "importer": who["importer"],
+        "by_reader": sum(1 for s in sets.values() if s["who"] == who["reader"]),
+        "names": sorted(writers),
+    }
+
+
 def analyse(name: str, version: str, spec: dict, check: dict, lines: list[dict], elapsed: float) -> dict:
     runs = [x for x in lines if "kind" in x]
     summaries = [x for x in lines if x.get("summary")]
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for x in runs:
         by_kind[x["kind"]].append(x)
-    failures: Counter[tuple[str, str]] = Counter()
+    failures: Counter[tuple[str, str, str | None]] = Counter()
     for x in runs:
         if x["code"] != 0:
-            failures[(x["kind"], shape(x["error"][0]))] += 1
+            x["conflict"] = conflict(x)
+            failures[(x["kind"], shape(x["error"][0]), x["conflict"])] += 1
     problems = []
     # writer i's field on each shared contact = its successful edits of that contact
     lost_edits = edits = 0
@@ -518,10 +870,13 @@ def analyse(name: str, version: str, spec: dict, check: dict, lines: list[dict],
         "elapsed": elapsed,
         "runs": len(runs),
         "failed": sum(1 for x in runs if x["code"] != 0),
+        "conflicts": sum(1 for x in runs if x["code"] != 0 and x["conflict"]),
+        "real": sum(1 for x in runs if x["code"] != 0 and not x["conflict"]),
+        "history": history_check(spec, check, runs, problems),
         "unexpected": sum(1 for x in runs if x["code"] != 0 and "unexpected" in x["error"][0]),
         "multi_line": sum(1 for x in runs if x["code"] != 0 and x.get("lines", 1) > 1),
         "locked": sum(1 for x in runs if x["locked"]),
-        "failures": [(kind, msg, n) for (kind, msg), n in failures.most_common()],
+        "failures": [(kind, msg, what, n) for (kind, msg, what), n in failures.most_common()],
         "kinds": kinds,
         "edits": edits,
         "lost_edits": lost_edits,
@@ -556,19 +911,52 @@ def report(results: list[dict], args: argparse.Namespace, info: dict[str, str]) 
         "`crm kpi` and `crm search` by turns. Alone: the median of the same command run alone just before, on "
         "the same database (the floor; `import` once, as a real process).",
         "",
+        "Who: on PostgreSQL the database is a team database (`crm team setup` by its owner after the seed data), "
+        "each process connects as a login role of its own made by `crm team add` — writer i as w<i>_<pid> and the "
+        "importer as imp_<pid> (managers: they edit each other's shared records), the reader as rd_<pid> "
+        "(viewer), the floor as fl_<pid> (manager) — so row-level security applies to every command, and a change "
+        "set's `who` is that role as the database reports it (session_user, set by a trigger, whatever the client "
+        "says); the roles are dropped at the end. On SQLite (one file, one trust domain) `who` is CRM_USER, which "
+        "each writer sets to w<i>. A failure is a deliberate conflict when it is one line saying so (a deal "
+        "already in the stage it is moved to, a follow-up already done, a race email another writer stored "
+        "first); anything else is a real failure. History: the change sets written during the load against the "
+        "commands that succeeded — each successful write command one change set with its writer's role and its "
+        "command line as `via`, each successful import change sets of kind import naming its run; missing: a "
+        "success without its change set; misattributed: a change set under another role.",
+        "",
     ]
     for r in results:
         failed_note = f', {r["unexpected"]} "unexpected"' if r["unexpected"] else ""
+        h = r["history"]
+        before, after = r["load"]
         out += [
             f"### {r['version']}",
             "",
-            f"- **{r['runs']:,} commands** in {r['elapsed']:.0f} s, **{r['failed']} failed**{failed_note}"
-            f"{', ' + str(r['multi_line']) + ' of them more than one line' if r['multi_line'] else ''}; "
+            f"- **{r['runs']:,} commands** in {r['elapsed']:.0f} s, **{r['failed']} failed: {r['conflicts']} "
+            f"deliberate conflicts** (one line each, saying so), **{r['real']} real failures**{failed_note}"
+            f"{', ' + str(r['multi_line']) + ' failures more than one line' if r['multi_line'] else ''}; "
             f'**"{LOCKED}" shown {r["locked"]} times**.',
+            f"- **History: {h['sets']:,} change sets, all with their writer's role: "
+            f"{'yes' if h['all_their_role'] else 'no'}, missing: {h['missing']}, misattributed: "
+            f"{h['misattributed']}** (extra: {h['extra']}): {h['command_sets']:,} from the writers' commands, as "
+            f"{h['names'][0]} … {h['names'][-1]}, each `via` its command line; {h['import_sets']:,} of kind import "
+            f"as {h['importer']}, naming their runs ({h['imports_whole']} of {h['imports']} successful imports "
+            f"whole); {h['by_reader'] or 'none'} as the reader. `crm history --by ROLE` shows each writer's change "
+            f"sets: {h['shown_ok']}/{h['writers']}."
+            + (
+                f" Change rows whose own `who` (session_user) differs from their change set's: {h['row_who_differs']}."
+                if h["row_who_differs"] is not None
+                else ""
+            )
+            + f" Rows written outside the load's change sets: {h['outside']}; empty change sets: {h['empty_sets']}.",
+            f"- Change rows against the successes ({h['rows_off']} off): " + "; ".join(h["rows"]) + ".",
             f"- **Lost updates: {r['lost_edits'] + r['lost_moves'] + r['lost_logs']}** — {r['edits']} successful "
             f"edits of shared contacts ({r['lost_edits']} lost), {r['moves']} deal moves ({r['lost_moves']} missing "
             f"from the history), {r['done']} follow-ups done, {r['logs']} activities logged ({r['lost_logs']} "
             f"lost), race emails stored twice: {r['race_twice']}, {r['imports']} imports completed.",
+            f"- Load average (1, 5, 15 min) when the load began: {', '.join(f'{x:.1f}' for x in before)}; "
+            f"when it ended: {', '.join(f'{x:.1f}' for x in after)} ({os.cpu_count()} cores; other work shares "
+            "the machine).",
         ]
         if r["integrity"] is not None:
             out.append(f"- PRAGMA integrity_check after the run: {', '.join(r['integrity'][:3])}.")
@@ -585,10 +973,54 @@ def report(results: list[dict], args: argparse.Namespace, info: dict[str, str]) 
             out.append(f"| {kind} | {k['runs']:,} | {k['failed']} | {times} | {ratio} |")
         if r["failures"]:
             out += ["", "Failures by message (numbers and emails generalised):", ""]
-            out += [f"- {kind}: {n} × `{msg}`" for kind, msg, n in r["failures"]]
+            out += [
+                f"- {kind}: {n} × `{msg}` — " + (f"deliberate conflict: {what}" if what else "**real failure**")
+                for kind, msg, what, n in r["failures"]
+            ]
         out.append("")
     out.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()))
     return "\n".join(out)
+
+
+def interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def machine_info() -> dict[str, str]:
+    """run.machine(), without its git commands (others may be committing in this checkout): HEAD read
+    from the .git directory instead."""
+    from unittest import mock
+
+    import run
+
+    class NoGit:
+        @staticmethod
+        def run(*_args: object, **_kwargs: object) -> None:
+            raise OSError("git is not run here")
+
+    with mock.patch.object(run, "subprocess", NoGit):
+        info = run.machine()
+    head = repository_head(run.ROOT / ".git")
+    if head:
+        info["Repository HEAD"] = f"{head} (crmcli/ as in the working tree)"
+    return info
+
+
+def repository_head(git: Path) -> str | None:
+    """The short commit of HEAD, read from the files of a .git directory (no git run); None if unknown."""
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head[:7]
+        ref = head.removeprefix("ref: ")
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()[:7]
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0][:7]
+    except OSError:
+        pass
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -602,32 +1034,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-rows", type=int, default=2000, help="rows of each CSV the importer imports")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--grace", type=float, default=120, help="seconds after the deadline before a kill")
+    parser.add_argument(
+        "--setup-limit", type=float, default=900, help="seconds the set-up, and the final check, may take (900)"
+    )
     parser.add_argument("--ref", help="benchmark crmcli as committed at REF (e.g. HEAD), not the working tree")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs under bench/data/")
     args = parser.parse_args(argv)
 
     import sections
-    from run import RUN_DIR, bench_env, export_source, machine
+    from run import RUN_DIR, bench_env, export_source
 
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the clean-up runs (children, roles, server)
+        signal.signal(signum, interrupted)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     env = bench_env(None)
     env["_LOAD_CWD"] = str(RUN_DIR)
     if args.ref:
         src, sha = export_source(args.ref)
         env["PYTHONPATH"] = str(src)
-    info = machine()
+    info = machine_info()
     if args.ref:
         info["Repository HEAD"] = f"{sha} (--ref {args.ref})"
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results = []
     for name in backends:
         print(f"{name}: {args.duration:g} s of load", file=sys.stderr)
-        results.append(run_backend(name, args, env))
+        try:
+            results.append(run_backend(name, args, env))
+        except KeyboardInterrupt as exc:
+            print(
+                f"  {name}: interrupted ({exc or 'Ctrl-C'}); its processes, database and roles are gone",
+                file=sys.stderr,
+            )
+            return 130
         r = results[-1]
         print(
-            f"  {r['runs']} commands, {r['failed']} failed, locked shown {r['locked']}, lost "
-            f"{r['lost_edits'] + r['lost_moves'] + r['lost_logs']}, problems {len(r['problems'])}",
+            f"  {r['runs']} commands, {r['failed']} failed ({r['conflicts']} conflicts, {r['real']} real), locked "
+            f"shown {r['locked']}, lost {r['lost_edits'] + r['lost_moves'] + r['lost_logs']}, history: "
+            f"{r['history']['sets']} change sets, missing {r['history']['missing']}, misattributed "
+            f"{r['history']['misattributed']}, extra {r['history']['extra']}; problems {len(r['problems'])}",
             file=sys.stderr,
         )
     text = report(results, args, info)

@@ -218,9 +218,11 @@ def attach(session_class: Any) -> None:
 
     @event.listens_for(session_class, "before_commit")
     def _committing(session: Any) -> None:
+        # flushed first: pending changes of a session with no transaction yet begin it here (and
+        # so their change set), not in the commit's own flush, after this hook
+        session.flush()
         set_id = session.info.get("crm_set")
         if set_id is not None:
-            session.flush()
             end_set(session.connection(), set_id)
 
     @event.listens_for(session_class, "after_commit")
@@ -353,6 +355,22 @@ PG_GUARDS = [
     "DROP TRIGGER IF EXISTS crm_log_keep ON change_set",
     "CREATE TRIGGER crm_log_keep BEFORE UPDATE OR DELETE ON change_set FOR EACH ROW EXECUTE FUNCTION crm_log_keep()",
 ]
+
+
+def uninstall(connection: Any) -> None:
+    """Drop the logging triggers (SQLite: a column they name cannot be dropped while they exist)."""
+    from sqlalchemy import text
+
+    if connection.dialect.name == "postgresql":
+        for table in LOGGED:
+            connection.execute(text(f'DROP TRIGGER IF EXISTS crm_log ON "{table}"'))
+        return
+    for name in list(
+        connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'crm_log_%'")
+        ).scalars()
+    ):
+        connection.execute(text(f'DROP TRIGGER "{name}"'))
 
 
 def install(connection: Any) -> None:

@@ -51,6 +51,7 @@ def test_findings_and_their_fixes(session) -> None:
         "duplicate_companies": 1,
         "open_deals_incomplete": 2,
         "won_deals_without_amount": 1,
+        "untouched": 0,
         "overdue_followups": 1,
     }
     assert doctor.items(session, "unreachable") == [

@@ -235,3 +235,21 @@ def test_undoing_an_add_stops_at_records_added_to_it_since(cli, db_url) -> None:
     refused = cli("undo", str(added), "--yes")
     assert refused.exit_code == 1 and "added activity" in refused.stderr, refused.output
     assert cli("contacts", "show", "gia@example.org").exit_code == 0
+
+
+def test_a_commit_that_begins_its_transaction_closes_its_change_set(session, db_url) -> None:
+    """A session with pending changes and no transaction yet (an import's last status update)
+    begins one inside commit: its change set is closed too, and nothing points at it afterwards."""
+    c = contacts.add_contact(session, name="Hal Hart", emails=["hal@example.org"])
+    session.commit()
+    c.title = "CEO"  # pending, no transaction open
+    session.commit()
+    engine = session.get_bind()
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            assert conn.execute(text("SELECT count(*) FROM change_current")).scalar() == 0
+        empty = conn.execute(
+            text("SELECT count(*) FROM change_set s WHERE NOT EXISTS (SELECT 1 FROM change c WHERE c.set_id = s.id)")
+        ).scalar()
+    assert empty == 0
+    assert history.changes(session, kind="contact")[0]["fields"]["title"] == [None, "CEO"]

@@ -54,6 +54,8 @@ ALLOWED_SKIPS = [
     "installs crmcli: the test runs where it is installed",  # Set up: pip install -e .
     "runs the tests, this one included",  # Set up: pip install -e ".[test]" && pytest
     "needs a PostgreSQL server",  # Storage: export CRM_DB='postgresql+psycopg://…'; crm db status
+    "needs a PostgreSQL server and the right to create its roles",  # A team on PostgreSQL: crm team …
+    "needs an IMAP server",  # Mail: CRM_IMAP_PASSWORD=… crm mail import imaps://…
 ]
 
 

@@ -334,6 +334,12 @@ def _old_database_with_data(url: str) -> dict[str, int]:
     from datetime import UTC, datetime
 
     _at_revision(url, "0008")
+    # today's models write columns later revisions added: they exist while the data is written
+    # through the models, and are gone again before the upgrade under test
+    later = [("contact", "private"), ("company", "private"), ("deal", "private"), ("activity", "direction")]
+    with storage.get_engine(url).begin() as conn:
+        for table, column in later:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
     with storage.make_session(storage.get_engine(url), write=True) as s:
         acme = companies.add_company(s, name="Acme GmbH", domain="acme.de")
         anna = contacts.add_contact(s, name="Anna", emails=["anna@acme.de", "a@x.de"], phones=["+49 30 1234567"],
@@ -346,6 +352,9 @@ def _old_database_with_data(url: str) -> dict[str, int]:
         gone = contacts.add_contact(s, name="Gone Later")
         dedupe.merge_contacts(s, bo, [gone])  # the newest id, remembered only by the merge log
         s.commit()
+    with storage.get_engine(url).begin() as conn:
+        for table, column in later:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     storage.dispose_all()
     return _counts(url)
 

@@ -54,7 +54,6 @@ import os
 import re
 import sqlite3
 import struct
-import tempfile
 import time
 import uuid
 import zlib
@@ -242,26 +241,12 @@ def _prune(folder: Path, keep: int) -> None:
 def _put(path: Path, fill: Callable[[str], None], *, force: bool) -> Path:
     """PATH written by FILL, complete or absent, 0600; an existing PATH replaced only with FORCE
     (without it, one that appeared meanwhile leaves the backup as PATH.2)."""
-    if not force or not os.path.lexists(path):
-        return files.write_new(path, fill)
-    tmp = files.write_new(path.with_name(f".{path.name}.new"), fill)
-    os.replace(tmp, path)
-    return path
+    return files.write_over(path, fill, force=force)
 
 
-@contextmanager
-def _scratch(folder: Path | None, name: str) -> Iterator[str]:
+def _scratch(folder: Path | None, name: str) -> Any:
     """A temporary file (0600) in FOLDER (None: the system's), removed afterwards."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise Invalid(f"cannot write a temporary file for {name}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
-        yield tmp
-    finally:
-        for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm"):
-            Path(leftover).unlink(missing_ok=True)
+    return files.scratch(folder, name)
 
 
 def _write_plain(engine: Engine, url: str, tmp: str, *, dump: bool) -> dict[str, Any]:
@@ -913,7 +898,7 @@ def _fernet(passphrase: str, params: dict[str, Any]) -> Any:
 def _encrypt(source: str, target: str, passphrase: str) -> None:
     params = {"kdf": "scrypt", **SCRYPT, "salt": base64.b64encode(os.urandom(16)).decode()}
     fernet = _fernet(passphrase, params)
-    with open(source, "rb") as src, open(target, "wb") as out:
+    with open(source, "rb") as src, files.filling(target) as out:
         out.write(MAGIC + json.dumps(params).encode() + b"\n")
         index = 0
         chunk = src.read(CHUNK)
@@ -930,7 +915,7 @@ def _decrypt(source: Path, target: str, passphrase: str) -> None:
     from cryptography.fernet import InvalidToken
 
     shown = str(source)
-    with open(source, "rb") as src, open(target, "wb") as out:
+    with open(source, "rb") as src, files.filling(target) as out:
         src.read(len(MAGIC))
         try:
             params = json.loads(src.readline(4096))

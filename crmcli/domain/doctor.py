@@ -26,21 +26,25 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import exists, or_, select, text
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
+from crmcli.domain import settings
 from crmcli.domain.dedupe import clusters
 from crmcli.domain.fields import field_defs
 from crmcli.domain.followups import list_followups
 from crmcli.domain.lookup import normalize_domain
 from crmcli.domain.records import DoctorFinding, DoctorItem, DoctorReport, IntegrityReport
 from crmcli.errors import Invalid, UsageError
-from crmcli.models import Company, Contact, ContactEmail, ContactPhone, Deal
+from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, Deal
+from crmcli.values import clock
 from crmcli.values.addressbook import normalize_birthday, normalize_website
 from crmcli.values.fieldtypes import coerce
 from crmcli.values.normalize import clean_text, name_key, normalize_email
+from crmcli.values.when import parse_cadence
 
 # An address this simple is one email_validator accepts as it is; anything else gets the full check.
 _SIMPLE_EMAIL = re.compile(
@@ -280,13 +284,6 @@ def overdue_followups(session: Session) -> list[DoctorItem]:
 def untouched(session: Session) -> list[DoctorItem]:
     """Contacts with no edit and no activity for longer than the retention setting (GDPR: data
     kept no longer than needed)."""
-    from datetime import timedelta
-
-    from crmcli.domain import settings
-    from crmcli.models import Activity
-    from crmcli.values import clock
-    from crmcli.values.when import parse_cadence
-
     days = parse_cadence(settings.get(session, "retention"))
     if not days:
         return []

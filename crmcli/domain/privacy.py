@@ -19,6 +19,7 @@ import json
 import shlex
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, String, text
@@ -39,7 +40,7 @@ from crmcli.models import (
     MergeRecord,
     SQLModel,
 )
-from crmcli.values import clock
+from crmcli.values import clock, files
 from crmcli.values.normalize import name_key
 
 ERASED = "[erased]"
@@ -288,11 +289,9 @@ def _cut(via: str) -> str:
 def write_export(data: dict[str, Any], path: str, *, force: bool = False) -> str:
     """DATA as JSON in the file PATH (mode 0600, written whole or not at all; an existing file
     only with FORCE); returns the path."""
-    from pathlib import Path
-
-    from crmcli.values import files
-
     target = Path(path).expanduser()
     files.check(target, force=force)
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
-    return str(files.write_bytes(target, body.encode("utf-8"), force=force))
+    with files.atomic(target, force=force) as out:
+        out.write(body.encode("utf-8"))
+    return str(target)

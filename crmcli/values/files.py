@@ -165,3 +165,34 @@ def write_new(path: Path, fill: Any) -> Path:
                 name = path.with_name(f"{path.name}.{n}")
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def write_over(path: Path, fill: Any, *, force: bool) -> Path:
+    """As write_new, but an existing PATH is replaced (in one step) when FORCE; without FORCE a file
+    that exists, or appeared meanwhile, leaves the new one beside it (PATH.2 …). Returns the name."""
+    if not force or not os.path.lexists(path):
+        return write_new(path, fill)
+    tmp = write_new(path.with_name(f".{path.name}.new"), fill)
+    os.replace(tmp, path)
+    return path
+
+
+@contextmanager
+def scratch(folder: Path | None, name: str) -> Iterator[str]:
+    """A temporary file's name (created empty, 0600) in FOLDER (None: the system's), removed with the
+    journal files SQLite may have left beside it when the block ends."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise Invalid(f"cannot write a temporary file for {name}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm"):
+            Path(leftover).unlink(missing_ok=True)
+
+
+def filling(tmp: str) -> IO[bytes]:
+    """The temporary file a fill function (write_new, write_over) or scratch gave, open for writing."""
+    return open(tmp, "wb")  # noqa: SIM115 - the caller closes it (with …)

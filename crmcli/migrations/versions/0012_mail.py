@@ -51,8 +51,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    conn = op.get_bind()
+    changelog.uninstall(conn)  # SQLite drops no column a trigger names
     op.drop_table("mail_source")
     op.drop_table("mail_message")
-    with op.batch_alter_table("activity") as batch:
-        batch.drop_column("direction")
-    changelog.install(op.get_bind())
+    op.execute("ALTER TABLE activity DROP COLUMN direction")  # in place: a copy would cascade
+    changelog.install(conn)

@@ -45,8 +45,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    conn = op.get_bind()
+    changelog.uninstall(conn)  # SQLite drops no column a trigger names
     op.drop_table("assignment_rule")
     for table in ("contact", "company", "deal"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("private")
-    changelog.install(op.get_bind())
+        # in place (ALTER TABLE … DROP COLUMN, SQLite 3.35+): a copied table would cascade-delete
+        # every email, phone, activity and follow-up pointing at it
+        op.execute(f"ALTER TABLE {table} DROP COLUMN private")
+    changelog.install(conn)
