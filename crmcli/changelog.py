@@ -52,8 +52,11 @@ LOGGED: dict[str, tuple[str, str | None, str | None]] = {
     "mail_message": ("mail", "id", None),
     "assignment_rule": ("rule", "id", None),
 }
-# columns that change with every edit and say nothing of their own
-BOOKKEEPING = frozenset({"updated_at"})
+# columns that change with every edit and say nothing of their own (a later change of them is no
+# conflict for an undo)
+BOOKKEEPING = frozenset({"updated_at", "turn"})
+# (table, column) an undo leaves as it is: a round robin's turns are handed out, never given back
+NOT_UNDONE = frozenset({("assignment_rule", "turn")})
 
 
 @dataclass(frozen=True)

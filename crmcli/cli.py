@@ -31,10 +31,14 @@ from crmcli.commands import (
     imports,
     init,
     kpi,
+    mail,
+    mcp,
     pipeline,
     reports,
+    rules,
     search,
     server,
+    team,
 )
 from crmcli.commands._common import State, said
 from crmcli.commands._helpfmt import tidy
@@ -166,8 +170,10 @@ app.add_typer(export.app, name="export")
 app.command("doctor")(doctor.doctor)
 app.command("kpi")(kpi.kpi)
 app.add_typer(kpi.targets_app, name="targets")
+app.add_typer(rules.app, name="rules")
 app.add_typer(reports.app, name="report")
 app.add_typer(imports.app, name="imports")
+app.add_typer(mail.app, name="mail")
 app.command("log")(activity.log)
 app.command("search")(search.search)
 app.command("init")(init.init)
@@ -175,6 +181,8 @@ app.command("import")(imports.import_)
 app.add_typer(server.app, name="server")
 app.add_typer(history.app, name="history")
 app.command("undo")(history.undo)
+app.command("mcp")(mcp.mcp)
+app.add_typer(team.app, name="team")
 
 
 def run(args: list[str] | None = None, command: Any = None) -> int:

@@ -88,7 +88,9 @@ def test_shared_options_are_defined_once_with_one_help_per_meaning() -> None:
             assert _choices(param) == choices, f"crm {path} {spelling}: choices differ from {name}"
             used.setdefault(spelling, set()).add(name)
     # the meanings each spelling has today, and nothing defined that no command uses
-    assert used["--owner"] == {"OwnerFilterOpt", "OwnerOpt", "NewOwnerOpt", "ImportOwnerOpt", "TargetOwnerOpt"}
+    assert used["--owner"] == {
+        "OwnerFilterOpt", "OwnerOpt", "NewOwnerOpt", "ImportOwnerOpt", "TargetOwnerOpt", "RuleOwnerOpt"
+    }  # fmt: skip
     assert used["--pipeline"] == {"PipelineOpt", "PipelineFilterOpt"}
     assert used["--period"] == {"PeriodOpt", "TargetPeriodOpt"}
     assert used["--format"] == {"FormatOpt", "FiguresFormatOpt", "FileFormatOpt"}

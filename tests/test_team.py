@@ -137,3 +137,13 @@ def test_team_remove_reassigns_open_work(cli, team) -> None:
     shown = json.loads(cli("contacts", "show", "cara@example.org", "--format", "json").stdout)
     assert shown["owner"] == team["ana"][0]
     assert team["ben"][0] not in cli("team", "list").stdout
+
+
+def test_a_member_adds_a_contact_a_rule_gives_to_someone_else(cli, team) -> None:
+    assert as_(cli, team, "ana", "rules", "add", "contacts", "--any", "--owner", team["ana"][0]).exit_code == 0
+    ran = as_(cli, team, "ben", "contacts", "add", "Rui Reis", "-e", "rui@example.org", "-p", "+351 912 345 678",
+              "--format", "json")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["owner"] == team["ana"][0]  # the rule's, with the email and phone the member gave
+    later = as_(cli, team, "ben", "contacts", "edit", "rui@example.org", "--title", "CFO")
+    assert later.exit_code == 1  # not theirs to edit afterwards

@@ -26,7 +26,8 @@ Definitions (the README's "KPIs and reports" has them for people):
 - follow-ups: the dated follow-ups due in the period: done on time (by the end of the local day
   they were due), done late, overdue (still open after that day) and still open (due later).
 - speed to lead: hours from a contact's creation to the first activity logged on it, median,
-  for the contacts created in the period; contacts without activity yet are counted apart.
+  for the contacts created in the period; contacts without activity yet are counted apart. With
+  the setting speed_to_lead = outgoing_email, to the first email sent to it (crm mail import).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from crmcli.domain import settings
 from crmcli.domain.pipeline import get_pipeline
 from crmcli.models import Activity, Company, Contact, Deal, FollowUp, Pipeline, Stage, StageChange, UTCDateTime
 from crmcli.values import clock
@@ -573,12 +575,12 @@ class LeadFigures(TypedDict):
 
 
 def speed_to_lead(session: Session, scope: Scope) -> LeadFigures:
-    """Median hours from a new contact's creation to the first activity logged on it."""
-    first = (
-        select(func.min(Activity.at))
-        .where(Activity.contact_id == Contact.id, Activity.at >= Contact.created_at)
-        .scalar_subquery()
-    )
+    """Median hours from a new contact's creation to the first activity logged on it (the
+    speed_to_lead setting outgoing_email: to the first email sent to it)."""
+    touch = [col(Activity.contact_id) == Contact.id, col(Activity.at) >= Contact.created_at]
+    if settings.get(session, "speed_to_lead") == "outgoing_email":
+        touch += [col(Activity.type) == "email", col(Activity.direction) == "out"]
+    first = select(func.min(Activity.at)).where(*touch).scalar_subquery()
     contacts = session.exec(select(func.count()).select_from(Contact).where(*_created_in(Contact, scope))).one()
     query = select(literal(0).label("g"), seconds_between(session, first, Contact.created_at).label("x")).where(
         *_created_in(Contact, scope)

@@ -5,11 +5,11 @@ An option spelled the same in several commands means one thing wherever it is us
 spelling has to mean two things, each meaning has its own definition and help here:
 --format is the output format (FormatOpt for records, FiguresFormatOpt for KPIs and reports) or
 a file's format (FileFormatOpt); --owner filters (OwnerFilterOpt), gives new records their owner
-(OwnerOpt), changes it (NewOwnerOpt), fills in what an import file leaves open (ImportOwnerOpt) or
-says whose a target is (TargetOwnerOpt); --pipeline picks the pipeline to work in (PipelineOpt)
-or filters deals (PipelineFilterOpt); --period is the window figures cover (PeriodOpt) or how
-often a target applies (TargetPeriodOpt); --since is a filter on creation (SinceOpt) or where a
-window starts (PeriodSinceOpt).
+(OwnerOpt), changes it (NewOwnerOpt), fills in what an import file leaves open (ImportOwnerOpt),
+says whose a target is (TargetOwnerOpt) or who an assignment rule gives records to (RuleOwnerOpt);
+--pipeline picks the pipeline to work in (PipelineOpt) or filters deals (PipelineFilterOpt);
+--period is the window figures cover (PeriodOpt) or how often a target applies (TargetPeriodOpt);
+--since is a filter on creation (SinceOpt) or where a window starts (PeriodSinceOpt).
 """
 
 from __future__ import annotations
@@ -140,6 +140,9 @@ ImportOwnerOpt = Annotated[
 ]
 TargetOwnerOpt = Annotated[
     Optional[str], typer.Option("--owner", help="Whose target: this owner's (default: the team's).")
+]
+RuleOwnerOpt = Annotated[
+    Optional[str], typer.Option("--owner", help="Who gets the new records the rule matches (a user name).")
 ]
 MineOpt = Annotated[bool, typer.Option("--mine", help="Only your own (CRM_USER, else your login).")]
 RegionOpt = Annotated[

@@ -131,7 +131,8 @@ def add(
             title=title,
             company=company,
             tags=split_multi(tag),
-            owner=settings.current_user() if owner is None else owner,
+            owner=owner,
+            default_owner=settings.current_user(),  # when no assignment rule gives one
             source=source,
             notes=notes,
             custom=fields.parse_assignments(field),

@@ -87,7 +87,7 @@ def add(
         user = settings.current_user()  # inside: on PostgreSQL the database role of this session
         deal = deals.add_deal(
             s, title=title, contact=contact, company=company, amount=amount, currency=currency, stage=stage,
-            pipeline=pipeline, close_date=close, owner=user if owner is None else owner, source=source, notes=notes,
+            pipeline=pipeline, close_date=close, owner=owner, default_owner=user, source=source, notes=notes,
             custom=fields.parse_assignments(field), by=user,
             private=bool(private),
         )  # fmt: skip

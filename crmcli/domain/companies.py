@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from crmcli.domain import fields, search, settings
+from crmcli.domain import fields, rules, search, settings
 from crmcli.domain.filters import apply_sort, where_clauses
 from crmcli.domain.indexing import reindex_company, reindex_contacts
 from crmcli.domain.lookup import as_id, like_escape, normalize_domain, note, resolve, split_kind
@@ -56,17 +56,25 @@ def find_company(session: Session, ref: str, *, near: bool = True) -> tuple[Comp
     return (session.get(Company, found), True) if found is not None else (None, False)
 
 
-def find_or_create(session: Session, ref: str, *, owner: str | None = None, new_company: bool = False) -> Company:
-    """The company REF names (see find_company); a name of none makes a new company. A near match
+def find_or_create(
+    session: Session,
+    ref: str,
+    *,
+    owner: str | None = None,
+    new_company: bool = False,
+    default_owner: str | None = None,
+) -> Company:
+    """The company REF names (see find_company); a name of none makes a new company (OWNER and
+    DEFAULT_OWNER as add_company takes them). A near match
     is used, and said in a note (crmcli.domain.lookup.note); NEW_COMPANY makes a new company of the name
     REF whatever exists."""
     if new_company:
         if split_kind(clean_text(ref))[0] is not None:
             raise Invalid(f"'{ref}' is a reference to a company, not a name for a new one")
-        return add_company(session, name=ref, owner=owner)
+        return add_company(session, name=ref, owner=owner, default_owner=default_owner)
     company, near = find_company(session, ref)
     if company is None:
-        return add_company(session, name=ref, owner=owner)
+        return add_company(session, name=ref, owner=owner, default_owner=default_owner)
     if near:
         said = f"using company #{company.id} {company.name} for '{clean_text(ref)}'"
         note(said, Hint("{new_company} makes a new one"))
@@ -93,19 +101,29 @@ def add_company(
     country: str | None = None,
     industry: str | None = None,
     private: bool = False,
+    default_owner: str | None = None,
 ) -> Company:
     """A new company, cleaned and checked. REGION is the country phones without +code are read
-    for; STATE is the address's region (state, province, county), stored as region."""
+    for; STATE is the address's region (state, province, county), stored as region. OWNER None:
+    the first assignment rule of companies that matches gives the owner (crmcli.domain.rules),
+    else DEFAULT_OWNER."""
     clean_name = normalize_name(name, "company name")
     values = fields.apply({}, fields.validate(session, "companies", custom or {}))
     now = clock.now()
+    clean_phone = (
+        normalize_phone(phone, region or settings.get(session, "default_region"))
+        if phone is not None and optional_text(phone)
+        else None
+    )
+    if owner is None:
+        facts = rules.Facts(country=country, phones=[clean_phone] if clean_phone else [], industry=industry,
+                            source=source, tags=tags or [])  # fmt: skip
+        owner = rules.assign(session, "companies", lambda needs: facts) or default_owner
     company = Company(
         name=clean_name,
         name_key=name_key(clean_name),
         domain=normalize_domain(domain),
-        phone=normalize_phone(phone, region or settings.get(session, "default_region"))
-        if phone is not None and optional_text(phone)
-        else None,
+        phone=clean_phone,
         website=normalize_website(website),
         owner=optional_text(owner),
         source=optional_text(source),

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
-from crmcli.domain import fields, search, settings, suppression
+from crmcli.domain import fields, rules, search, settings, suppression
 from crmcli.domain.activities import last_touch
 from crmcli.domain.companies import find_company, find_or_create
 from crmcli.domain.filters import apply_sort, where_clauses
@@ -241,8 +241,12 @@ def add_contact(
     new_company: bool = False,
     allow_suppressed: bool = False,
     private: bool = False,
+    default_owner: str | None = None,
 ) -> Contact:
     """A new contact, cleaned and checked; the first email and phone are the primary ones.
+
+    OWNER None: the first assignment rule of contacts that matches gives the owner
+    (crmcli.domain.rules), else DEFAULT_OWNER; a company it creates goes by the companies' rules.
 
     COMPANY is a company REF or name; a name of none creates the company, a name near one
     (companies.find_or_create) uses it with a note; NEW_COMPANY makes a new company. REGION is the country
@@ -268,7 +272,14 @@ def add_contact(
         _refuse_same(session, mine)
     company_obj = None
     if optional_text(company):
-        company_obj = find_or_create(session, company or "", owner=optional_text(owner), new_company=new_company)
+        company_obj = find_or_create(
+            session, company or "", owner=owner, default_owner=default_owner, new_company=new_company
+        )
+    if owner is None:
+        tags = list(tags)
+        industry = company_obj.industry if company_obj else None
+        facts = rules.Facts(country=country, phones=clean_phones, industry=industry, source=source, tags=tags)
+        owner = rules.assign(session, "contacts", lambda needs: facts) or default_owner
     now = clock.now()
     contact = Contact(
         name=clean_name,

@@ -11,12 +11,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from crmcli.domain import fields, search, settings
+from crmcli.domain import rules as assignment
 from crmcli.domain.filters import apply_sort, where_clauses
 from crmcli.domain.followups import add_followup
 from crmcli.domain.indexing import reindex_deal
@@ -235,11 +237,13 @@ def add_deal(
     created_at: datetime | None = None,
     rules: bool = True,
     private: bool = False,
+    default_owner: str | None = None,
 ) -> Deal:
     """A new deal in STAGE (default: the pipeline's first stage). CONTACT and COMPANY are REFs;
     a contact's company is taken when no company is given. CREATED_AT (default now) is when it
     entered its first stage, for deals brought over from elsewhere. RULES false skips the stage's
-    on-enter follow-up (imports of history)."""
+    on-enter follow-up (imports of history). OWNER None: the first assignment rule of deals that
+    matches gives the owner (crmcli.domain.rules), else DEFAULT_OWNER."""
     clean_title = normalize_name(title, "deal title")
     pipeline_obj = get_pipeline(session, pipeline)
     all_stages = stages(session, pipeline_obj)
@@ -248,6 +252,9 @@ def add_deal(
     target = resolve_stage(session, pipeline_obj, stage) if stage else all_stages[0]
     code = currency_code(currency or settings.get(session, "currency") or "EUR")
     contact_obj, company_obj = _link(session, contact, company)
+    if owner is None:
+        facts = partial(assignment.deal_facts, session, contact_obj, company_obj, source)
+        owner = assignment.assign(session, "deals", facts) or default_owner
     now = clock.now()
     created = created_at or now
     assert pipeline_obj.id is not None and target.id is not None

@@ -276,7 +276,7 @@ def _apply(session: Session, c: Change) -> None:
                 {f"v_{i}": before[k] for i, k in enumerate(columns)},
             )
         return
-    changed = [k for k in _changed(c.before, c.after) if k in columns]
+    changed = [k for k in _changed(c.before, c.after) if k in columns and (c.tbl, k) not in changelog.NOT_UNDONE]
     if not changed:
         return
     if pg:

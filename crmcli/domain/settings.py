@@ -10,8 +10,8 @@ from crmcli import changelog
 from crmcli.errors import Invalid
 from crmcli.models import Setting
 from crmcli.values.money import currency_code
-from crmcli.values.normalize import normalize_name, valid_region
-from crmcli.values.when import valid_order
+from crmcli.values.normalize import normalize_email, normalize_name, valid_region
+from crmcli.values.when import parse_cadence, valid_order
 
 
 def _region(value: str) -> str:
@@ -44,19 +44,22 @@ def _backup_keep(value: str) -> str:
 
 
 def _retention(value: str) -> str:
-    from crmcli.values.when import parse_cadence
-
     days = parse_cadence(value)
     return f"{days}d" if days else "off"
 
 
 def _my_emails(value: str) -> str:
-    from crmcli.values.normalize import normalize_email
-
     found = [normalize_email(part) for part in value.replace(";", ",").split(",") if part.strip()]
     if not found:
         raise Invalid("my_emails takes one address or more, separated by commas")
     return ",".join(dict.fromkeys(found))
+
+
+def _speed_to_lead(value: str) -> str:
+    text = value.strip().lower().replace("-", "_")
+    if text not in ("any", "outgoing_email"):
+        raise Invalid(f"invalid speed_to_lead '{value}': any (the first activity) or outgoing_email")
+    return text
 
 
 def _user(value: str) -> str:
@@ -77,6 +80,11 @@ KNOWN: dict[str, tuple[str | None, Callable[[str], str], str]] = {
         None,
         _my_emails,
         "your own addresses, comma-separated: crm mail import logs mail from them as outgoing",
+    ),
+    "speed_to_lead": (
+        "any",
+        _speed_to_lead,
+        "what reaches a new lead in the KPI: any (the first activity) or outgoing_email (the first email sent)",
     ),
     "retention": (
         "36mo",

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
-from crmcli.domain import search
+from crmcli.domain import rules, search
 from crmcli.importer import bulk
 from crmcli.importer.cleaning import ADDRESS, ContactCleaner, Row
-from crmcli.importer.options import Options
+from crmcli.importer.options import Facts, Options
 from crmcli.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, ImportChange, SearchDoc
 from crmcli.values.documents import compose, contact_document
 from crmcli.values.normalize import company_key, name_key, normalize_name
@@ -73,6 +73,10 @@ def pairs_sql(dialect: Any, count: int) -> str:
     mark = bulk.placeholder(dialect)
     where = " OR ".join([f"(name_key = {mark} AND company_id = {mark})"] * count)
     return f"SELECT id, name_key, company_id FROM contact WHERE {where}"
+
+
+def _nothing_known(needs: frozenset[str]) -> rules.Facts:
+    return rules.Facts()
 
 
 def _add(index: dict[Any, list[int]], key: Any, cid: int) -> None:
@@ -566,10 +570,13 @@ class ContactImport(Options):
             if name and self._company_of(name, exact) is None:
                 wanted.setdefault(name if exact else company_key(name), normalize_name(name, "company name"))
         if wanted:
+            # no owner, unless the companies' assignment rules give one (only a catch-all can: a name is all there is)
+            owners = self.owners_of_new([(None, None, _nothing_known)] * len(wanted), "companies", default=False)
             rows = [
-                {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now}
-                for n in wanted.values()
-            ]
+                {"name": n, "name_key": name_key(n), "custom": {}, "created_at": self.now, "updated_at": self.now,
+                 "owner": owner}
+                for n, owner in zip(wanted.values(), owners, strict=True)
+            ]  # fmt: skip
             ids = self._insert_with_ids(Company.__table__, rows)
             for new_id, row in zip(ids, rows, strict=True):
                 self._know_company(new_id, row["name"])
@@ -584,6 +591,24 @@ class ContactImport(Options):
         for state in states:
             name, exact = state.values.get("company"), self.own_export or bool(state.source_id)
             state.values["company_id"] = self._company_of(name, exact) if name else None
+
+    def _facts(self, state: State) -> Facts:
+        """What the assignment rules look at in a new contact (its company's industry read once per import)."""
+
+        def facts(needs: frozenset[str]) -> rules.Facts:
+            company_id = state.values.get("company_id")
+            industry = self._industries().get(company_id) if company_id and "industry" in needs else None
+            return rules.Facts(country=state.values.get("country"), phones=state.phones, industry=industry,
+                               source=state.values.get("source"), tags=state.tags)  # fmt: skip
+
+        return facts
+
+    def _industries(self) -> dict[int, str]:
+        """Each company's industry, read once per import (the assignment rules of contacts may need them)."""
+        if not hasattr(self, "_industry_of"):
+            query = select(Company.id, Company.industry).where(Company.industry.is_not(None))
+            self._industry_of: dict[int, str] = dict(self.session.connection().execute(query).tuples().all())
+        return self._industry_of
 
     def _insert_with_ids(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ROWS under ids reserved first, in one executemany (RETURNING would go row by row).
@@ -615,17 +640,18 @@ class ContactImport(Options):
         self._company_ids(states)
         new = [s for s in states if s.new]
         if new:
+            owners = self.owners_of_new([(s.values["owner"], s.source_id, self._facts(s)) for s in new])
             rows = [
                 {
                     **{k: s.values[k] for k in SCALARS},
-                    "owner": self.owner_of_new(s.values["owner"], s.source_id),
+                    "owner": owner,
                     "name_key": s.key or name_key(s.values["name"]),
                     "company_id": s.values["company_id"],
                     "custom": s.values["custom"],
                     "created_at": s.values["created_at"],
                     "updated_at": self.now,
                 }
-                for s in new
+                for s, owner in zip(new, owners, strict=True)
             ]
             ids = self._insert_with_ids(table, rows)
             remap = {}

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from crmcli.domain import activities, companies, deals, indexing, lookup, pipeline
+from crmcli.domain import activities, companies, deals, indexing, lookup, pipeline, rules
 from crmcli.errors import CrmError, Invalid
 from crmcli.importer import values
 from crmcli.importer.cleaning import ADDRESS, custom_pairs, first_ref
@@ -244,6 +244,17 @@ def _differences(
     return changes, differing
 
 
+def _company_facts(row: dict[str, Any], needs: frozenset[str]) -> rules.Facts:
+    """What the companies' assignment rules look at in ROW's new company."""
+    return rules.Facts(country=row["country"], phones=[row["phone"]] if row["phone"] else [],
+                       industry=row["industry"], source=row["source"], tags=row["tags"])  # fmt: skip
+
+
+def _nothing_known(needs: frozenset[str]) -> rules.Facts:
+    """A company made of a name alone (a deal's): only a catch-all rule can match it."""
+    return rules.Facts()
+
+
 class CompanyImport(_Base):
     entity = "company"
     entity_fields = "companies"
@@ -389,7 +400,7 @@ class CompanyImport(_Base):
             phone=row["phone"],
             website=row["website"],
             tags=row["tags"],
-            owner=self.owner_of_new(row["owner"]),
+            owner=self.owner_of_new(row["owner"], facts=partial(_company_facts, row)) or "",  # "": no rules again
             source=row["source"],
             notes=None,
             custom=None,
@@ -612,8 +623,17 @@ class DealImport(_Base):
         found = self.session.execute(select(Company.id).where(Company.name_key == key).order_by(Company.id)).first()
         if found:
             return int(found[0])
-        company = companies.add_company(self.session, name=row["company"], owner=self.owner_of_new(row["owner"]))
+        owner = self.owner_of_new(row["owner"], facts=_nothing_known, entity="companies") or ""  # "": decided here
+        company = companies.add_company(self.session, name=row["company"], owner=owner)
         return company.id
+
+    def _facts(self, row: dict[str, Any], company_id: int | None, needs: frozenset[str]) -> rules.Facts:
+        """What the deals' assignment rules look at in ROW's new deal: its contact and company, linked
+        as add_deal links them."""
+        contact = self.session.get(Contact, row["contact_id"]) if row["contact_id"] else None
+        company_id = company_id or (contact.company_id if contact is not None else None)
+        company = self.session.get(Company, company_id) if company_id else None
+        return rules.deal_facts(self.session, contact, company, row["source"], needs)
 
     def decide(self, row: dict[str, Any], company_id: int | None) -> tuple[int | None, list[Deal]]:
         """The deal ROW is, and those it only might be: by the row's id in this file (crm's own
@@ -667,7 +687,7 @@ class DealImport(_Base):
             stage=row["stage"],
             pipeline=row["pipeline"],
             close_date=row["close_date"],
-            owner=self.owner_of_new(row["owner"]),
+            owner=self.owner_of_new(row["owner"], facts=partial(self._facts, row, company_id)) or "",  # decided here
             source=row["source"],
             notes=None,
             custom=None,

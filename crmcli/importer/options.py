@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from crmcli.domain import fields
+from crmcli.domain import fields, rules
 from crmcli.values.normalize import normalize_tag
+
+Facts = Callable[[frozenset[str]], rules.Facts]  # what the assignment rules look at, given the fields they need
 
 
 class Options:
@@ -68,12 +71,53 @@ class Options:
         self.default_owner = default_owner  # for new records that name no owner: owner_of_new
         self.defs = fields.field_defs(session, self.entity_fields) if self.entity_fields else {}
         self.events: list[tuple[Any, ...]] = []
+        self._assigners: dict[str, rules.Assigner] = {}
 
-    def owner_of_new(self, owner: str | None, source_id: str | None = None) -> str | None:
+    def owner_of_new(
+        self,
+        owner: str | None,
+        source_id: str | None = None,
+        facts: Facts | None = None,
+        entity: str | None = None,
+    ) -> str | None:
         """The owner a record this import creates gets: its own, else the import's default (the
         user importing, when neither the file nor --owner names one). Records that exist keep
-        theirs, and a record of crm's own export (SOURCE_ID) comes back as it was exported."""
-        return owner or (None if source_id else self.default_owner)
+        theirs, and a record of crm's own export (SOURCE_ID) comes back as it was exported. Where
+        the default would apply, the first assignment rule of ENTITY (default: this import's kind)
+        that the record matches (FACTS builds what the rules look at) gives the owner instead."""
+        return self.owners_of_new([(owner, source_id, facts)], entity)[0]
+
+    def owners_of_new(
+        self,
+        items: Sequence[tuple[str | None, str | None, Facts | None]],
+        entity: str | None = None,
+        default: bool = True,
+    ) -> list[str | None]:
+        """owner_of_new of each of ITEMS (owner, source_id, facts) at once: the rules are read once
+        per import and a round robin takes the batch's turns in one UPDATE. DEFAULT false: a record
+        no rule matches gets no owner (instead of the import's default)."""
+        out: list[str | None] = []
+        ruled: list[tuple[int, Facts]] = []
+        for i, (owner, source_id, facts) in enumerate(items):
+            if owner or source_id or self.default_owner is None:
+                out.append(owner or None)  # the file or --owner decides (an empty cell too)
+                continue
+            out.append(self.default_owner if default else None)
+            if facts is not None:
+                ruled.append((i, facts))
+        assigner = self.assigner(entity or self.entity_fields) if ruled else None
+        if assigner:
+            found = assigner.deal_out([facts(assigner.needs) for _, facts in ruled])
+            for (i, _), owner in zip(ruled, found, strict=True):
+                if owner:
+                    out[i] = owner
+        return out
+
+    def assigner(self, entity: str) -> rules.Assigner:
+        """ENTITY's assignment rules, read once per import."""
+        if entity not in self._assigners:
+            self._assigners[entity] = rules.Assigner(self.session, entity)
+        return self._assigners[entity]
 
     def event(
         self,
