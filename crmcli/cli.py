@@ -56,7 +56,10 @@ class CrmGroup(TyperGroup):
 
         from crmcli import changelog
 
-        with changelog.acting(via=shlex.join(["crm", *argv]), kind="command"):
+        # the command line as the history keeps it: control characters (a NUL no database stores)
+        # written as escapes
+        via = "".join(ch if ch >= " " or ch == "\t" else f"\\x{ord(ch):02x}" for ch in shlex.join(["crm", *argv]))
+        with changelog.acting(via=via, kind="command"):
             return super().main(argv, *rest, **extra)
 
     def main(  # type: ignore[override]

@@ -218,3 +218,13 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, command_server: str | None
         return runner.invoke(app, list(args), input=input, env=env)
 
     return run
+
+
+@pytest.fixture
+def me(db_url: str) -> str:
+    """Who crm says is acting: CRM_USER on SQLite, the connection's role on PostgreSQL (issue 18)."""
+    if db_url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        return str(make_url(db_url).username)
+    return os.environ["CRM_USER"]

@@ -50,13 +50,13 @@ def add_people(cli) -> dict[str, str]:
     return ids
 
 
-def test_add_prints_id_for_scripts_and_message_for_people(cli) -> None:
+def test_add_prints_id_for_scripts_and_message_for_people(cli, me) -> None:
     result = ok(cli("contacts", "add", "Anna Müller", "-e", "Anna@Acme.de"))
     assert result.stdout.strip().isdigit()
     assert result.stderr.strip() == f"Added contact #{result.stdout.strip()}: Anna Müller"
     as_json = ok(cli("contacts", "add", "Bert", "--format", "json"))
     record = json.loads(as_json.stdout)
-    assert record["name"] == "Bert" and record["owner"] == "tester"
+    assert record["name"] == "Bert" and record["owner"] == me
 
 
 @pytest.mark.parametrize("name", ["张伟明", "Hugo Lefèvre", "Anna Müller"])

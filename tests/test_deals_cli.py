@@ -14,7 +14,7 @@ def setup_people(cli) -> None:
     ok(cli("contacts", "add", "张伟明", "-e", "zhang@yuntu.cn", "-c", "深圳云图科技有限公司"))
 
 
-def test_deal_lifecycle_through_the_cli(cli) -> None:
+def test_deal_lifecycle_through_the_cli(cli, me) -> None:
     setup_people(cli)
     deal_id = ok(
         cli("deals", "add", "Acme renewal", "-c", "anna@acme.de", "--amount", "12000", "--close", "2026-12-31")
@@ -37,7 +37,7 @@ def test_deal_lifecycle_through_the_cli(cli) -> None:
     )
     shown = json.loads(ok(cli("deals", "show", "Acme renewal", "-f", "json")).stdout)
     assert shown["amount"] == "12000.00" and shown["currency"] == "EUR" and shown["weighted"] == "1200.00"
-    assert shown["company"] == "Acme GmbH" and shown["owner"] == "tester" and shown["close_date"] == "2026-12-31"
+    assert shown["company"] == "Acme GmbH" and shown["owner"] == me and shown["close_date"] == "2026-12-31"
     moved = ok(cli("deals", "move", deal_id, "Proposal"))
     assert f"Deal #{deal_id} Acme renewal: Lead → Proposal" in moved.stderr
     ok(cli("deals", "lost", deal_id, "--reason", "price"))
@@ -47,8 +47,8 @@ def test_deal_lifecycle_through_the_cli(cli) -> None:
     shown = json.loads(ok(cli("deals", "show", deal_id, "-f", "json")).stdout)
     assert shown["status"] == "won" and shown["closed_at"].endswith("Z")
     assert [(h["from"], h["to"], h["by"]) for h in shown["history"]] == [
-        (None, "Lead", "tester"), ("Lead", "Proposal", "tester"), ("Proposal", "Lost", "tester"),
-        ("Lost", "Proposal", "tester"), ("Proposal", "Won", "tester"),
+        (None, "Lead", me), ("Lead", "Proposal", me), ("Proposal", "Lost", me),
+        ("Lost", "Proposal", me), ("Proposal", "Won", me),
     ]  # fmt: skip
     table = ok(cli("deals", "show", deal_id, "-f", "table")).stdout
     assert "Stage history" in table and "€12,000.00" in table

@@ -125,7 +125,7 @@ def test_report_export_is_private_and_ics_export_needs_force(cli, tmp_path: Path
 # ---------------------------------------------------------------- owners
 
 
-def test_imported_records_get_the_user_as_owner_where_the_file_names_none(cli, tmp_path: Path) -> None:
+def test_imported_records_get_the_user_as_owner_where_the_file_names_none(cli, tmp_path: Path, me) -> None:
     """As `crm contacts add`: the owner is CRM_USER (tester here) unless --owner or the file says.
     A file with an owner column keeps what it says, and records that exist keep their owner."""
     ok(cli("contacts", "add", "Old Bo", "-e", "bo@x.de", "--owner", "ben"))
@@ -140,10 +140,10 @@ def test_imported_records_get_the_user_as_owner_where_the_file_names_none(cli, t
         ok(cli("import", str(tmp_path / name), "--on-duplicate", "update"))
     ok(cli("import", str(tmp_path / "followups.csv"), "--kind", "followups"))
     owners = {r["name"]: r["owner"] for r in json.loads(ok(cli("contacts", "list", "-f", "json")).stdout)}
-    assert owners == {"Anna": "tester", "Old Bo": "ben", "Cy": "ana", "Di": None}
-    assert [r["owner"] for r in json.loads(ok(cli("companies", "list", "-f", "json")).stdout)] == ["tester"]
-    assert [r["owner"] for r in json.loads(ok(cli("deals", "list", "-f", "json")).stdout)] == ["tester"]
-    assert [r["owner"] for r in json.loads(ok(cli("followups", "list", "--all", "-f", "json")).stdout)] == ["tester"]
+    assert owners == {"Anna": me, "Old Bo": "ben", "Cy": "ana", "Di": None}
+    assert [r["owner"] for r in json.loads(ok(cli("companies", "list", "-f", "json")).stdout)] == [me]
+    assert [r["owner"] for r in json.loads(ok(cli("deals", "list", "-f", "json")).stdout)] == [me]
+    assert [r["owner"] for r in json.loads(ok(cli("followups", "list", "--all", "-f", "json")).stdout)] == [me]
     (tmp_path / "more.csv").write_text("Name,Email\nEd,ed@x.de\n", encoding="utf-8")
     ok(cli("import", str(tmp_path / "more.csv"), "--owner", "ana"))
     assert json.loads(ok(cli("contacts", "show", "ed@x.de", "-f", "json")).stdout)["owner"] == "ana"

@@ -32,13 +32,13 @@ def as_json(cli, *args: str):
     return json.loads(ok(cli(*args, "-f", "json")).stdout)
 
 
-def test_add_reads_phrases_and_says_when(cli) -> None:
+def test_add_reads_phrases_and_says_when(cli, me) -> None:
     people(cli)
     result = ok(cli("followups", "add", "anna@acme.de", "--due", "tomorrow 9am", "--note", "Send the pricing"))
     assert result.stdout.strip() == "1"  # the id, for scripts
     assert result.stderr.strip() == "Added follow-up #1 on Anna Müller: due 2026-11-24 09:00 (tomorrow 09:00)"
     record = as_json(cli, "followups", "show", "1")
-    assert record["due_at"] == "2026-11-24T09:00:00Z" and record["owner"] == "tester"
+    assert record["due_at"] == "2026-11-24T09:00:00Z" and record["owner"] == me
     assert record["subject_kind"] == "contact" and record["note"] == "Send the pricing" and record["every"] is None
     added = json.loads(
         ok(cli("followups", "add", "张伟明", "-d", "fri 14:00", "--every", "2w", "--owner", "ben", "-f", "json")).stdout
@@ -62,10 +62,10 @@ def test_bad_input_is_one_line_with_the_right_exit_code(cli) -> None:
     one_line_error(cli("followups", "add", "anna@acme.de", "-d", "3d", "--from-done"), 2, "--every")
 
 
-def test_list_windows_owner_and_mine(cli) -> None:
+def test_list_windows_owner_and_mine(cli, me) -> None:
     people(cli)
     add(cli, "anna@acme.de", "--allow-past", "--due", "2026-11-20", "--note", "overdue", "--owner", "ana")
-    add(cli, "anna@acme.de", "--due", "today 16:00", "--note", "today", "--owner", "tester")
+    add(cli, "anna@acme.de", "--due", "today 16:00", "--note", "today", "--owner", me)
     add(cli, "张伟明", "--due", "in 3 days", "--note", "soon", "--owner", "ben")
     add(cli, "张伟明", "--due", "in 3 weeks", "--note", "later", "--owner", "ben")
 

@@ -29,6 +29,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "imports undo": (["imports", "undo", "1"], "undo import #1 of people.csv"),
     "config rates rm": (["config", "rates", "rm", "usd"], "remove the rate of USD (1 USD = 0.92 EUR)"),
     "undo": (["undo"], "undo your last change"),
+    "rules rm": (["rules", "rm", "1"], "remove rule #1"),
     "history prune": (["history", "prune", "--before", "2030-01-01"], "remove the history before 2030-01-01 00:00"),
     "team remove": (["team", "remove", "tom_TEAM", "--reassign-to", "ana_TEAM"], "remove tom_TEAM from the team"),
 }
@@ -79,6 +80,7 @@ def _fill(cli, tmp_path) -> None:
     ok(cli("fields", "add", "contacts", "size", "--type", "number"))
     ok(cli("targets", "set", "won_count", "10"))
     ok(cli("config", "rates", "set", "USD", "0.92"))
+    ok(cli("rules", "add", "contacts", "--tag", "vip", "--owner", "ana"))
     sheet = tmp_path / "people.csv"
     sheet.write_text("name,email\nZoe Import,zoe@example.com\n")
     ok(cli("import", str(sheet)))

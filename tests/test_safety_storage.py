@@ -21,7 +21,7 @@ from crmcli import storage
 from crmcli.cli import app
 from crmcli.domain import activities, companies, contacts, deals, dedupe, followups, lookup, views
 from crmcli.errors import Conflict, DatabaseError
-from crmcli.models import Activity, Company, Contact, ContactEmail, ContactPhone, Deal, FollowUp
+from crmcli.models import Activity, AssignmentRule, Company, Contact, ContactEmail, ContactPhone, Deal, FollowUp
 
 CRM = [sys.executable, "-c", "import sys; from crmcli.cli import main; sys.exit(main())"]
 
@@ -340,6 +340,7 @@ def _old_database_with_data(url: str) -> dict[str, int]:
     with storage.get_engine(url).begin() as conn:
         for table, column in later:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
+        AssignmentRule.__table__.create(conn)  # type: ignore[attr-defined]  # adding consults the rules
     with storage.make_session(storage.get_engine(url), write=True) as s:
         acme = companies.add_company(s, name="Acme GmbH", domain="acme.de")
         anna = contacts.add_contact(s, name="Anna", emails=["anna@acme.de", "a@x.de"], phones=["+49 30 1234567"],
@@ -355,6 +356,7 @@ def _old_database_with_data(url: str) -> dict[str, int]:
     with storage.get_engine(url).begin() as conn:
         for table, column in later:
             conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.exec_driver_sql("DROP TABLE assignment_rule")
     storage.dispose_all()
     return _counts(url)
 
