@@ -201,15 +201,20 @@ def test_imap_read_only_incremental_and_the_password_kept_out(cli, db_url: str, 
         [state] = s.exec(select(MailSource)).all()
         assert (state.key, state.last_uid, state.uidvalidity) == (dovecot.url, 4, first["uidvalidity"])
     # nothing new: nothing fetched (the server's log counts the bodies it sent)
+    seen = len(_sessions(dovecot))
     second = imported(cli, dovecot.url)
     assert second["counts"]["read"] == 0 and second["counts"]["logged"] == 0
-    last_session = [line for line in dovecot.log().splitlines() if "Logged out" in line][-1]
-    assert "body_count=0" in last_session, last_session
+    since = _sessions(dovecot, after=seen)
+    assert since and all("body_count=0" in line for line in since), since
     # a new message: only it is fetched
     dovecot.append(message("anna@acme.example", ME, "Pilot 3", "Done", date="Fri, 20 Nov 2026 10:00 +0000"))
+    seen = len(_sessions(dovecot, wait_for=0))
     third = imported(cli, dovecot.url)
     assert (third["counts"]["read"], third["counts"]["logged"]) == (1, 1)
-    assert "body_count=1" in [line for line in dovecot.log().splitlines() if "Logged out" in line][-1]
+    since = _sessions(dovecot, after=seen, until=lambda lines: any("body_count=1" in line for line in lines))
+    assert [line for line in since if "body_count=0" not in line and "body_count=" in line] and all(
+        "body_count=1" in line or "body_count=0" in line for line in since
+    ), since
     quiet = ok(cli("mail", "import", dovecot.url, "-q", env={"CRM_IMAP_PASSWORD": PASSWORD}))
     assert quiet.stdout == quiet.stderr == ""
     with storage.session_scope(db_url) as s:
@@ -259,3 +264,18 @@ def test_imap_refusals_say_why_without_the_password(cli, dovecot: Dovecot) -> No
     assert in_url.exit_code == 2 and "holds a password" in in_url.stderr and PASSWORD not in in_url.stderr
     missing = cli("mail", "import", dovecot.url.replace("INBOX", "Nowhere"), env={"CRM_IMAP_PASSWORD": PASSWORD})
     assert missing.exit_code == 1 and "Nowhere" in missing.stderr
+
+
+def _sessions(dovecot, after: int | None = None, until=None, wait_for: int = 1) -> list[str]:  # noqa: ANN001
+    """The "Logged out" lines of Dovecot's log (its log process writes them a moment after a client
+    leaves): all of them, or those after the first AFTER once WAIT_FOR new ones (or UNTIL(lines)) are there."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in dovecot.log().splitlines() if "Logged out" in line]
+        new = lines[after:] if after is not None else lines
+        done = until(new) if until is not None else len(new) >= (wait_for if after is not None else 0)
+        if done or time.monotonic() > deadline:
+            return new
+        time.sleep(0.05)
