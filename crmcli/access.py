@@ -210,6 +210,17 @@ def grants(schema: str, tables: list[str]) -> list[str]:
     return out
 
 
+def group_of(connection: Any) -> str | None:
+    """The acting role's group, highest first (admin, manager, member, viewer); None for a role in
+    none of them (the database's owner before `crm team setup`)."""
+    from sqlalchemy import text
+
+    for group in reversed(GROUPS):
+        if connection.execute(text("SELECT crm_is(:g)"), {"g": group}).scalar():
+            return group
+    return None
+
+
 def has_team(connection: Any) -> bool:
     from sqlalchemy import text
 

@@ -510,15 +510,9 @@ def _refused(engine: Engine, exc: BaseException) -> str | None:
     message = str(exc)
     if access.denied(message, None) is None:
         return None
-    from sqlalchemy import text
-
-    role = None
     try:
         with engine.connect() as conn:
-            for group in reversed(access.GROUPS):
-                if conn.execute(text("SELECT crm_is(:g)"), {"g": group}).scalar():
-                    role = group
-                    break
+            role = access.group_of(conn)
     except Exception:  # noqa: BLE001 - the refusal is worded without the role then
         role = None
     return access.denied(message, role)

@@ -8,6 +8,7 @@ later change touched the same rows and fields, undo says which and stops, unless
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -255,7 +256,7 @@ def _apply(session: Session, c: Change) -> None:
             where = " AND ".join(
                 f"{q(k)} = (SELECT {q(k)} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)))" for k in pk
             )
-            params = {"row": _json(row)}
+            params = {"row": json.dumps(row)}
         conn.execute(text(f"DELETE FROM {name} WHERE {where}"), params)
         return
     before = c.before or {}
@@ -268,7 +269,7 @@ def _apply(session: Session, c: Change) -> None:
                     f"INSERT INTO {name} ({names}) "
                     f"SELECT {names} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb))"
                 ),
-                {"row": _json(before)},
+                {"row": json.dumps(before)},
             )
         else:
             conn.execute(
@@ -287,7 +288,7 @@ def _apply(session: Session, c: Change) -> None:
                 f"UPDATE {name} SET ({sets}) = (SELECT {', '.join('src.' + q(k) for k in changed)}) "
                 f"FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)) AS src WHERE {where}"
             ),
-            {"row": _json(before)},
+            {"row": json.dumps(before)},
         )
     else:
         sets = ", ".join(f"{q(k)} = :v_{i}" for i, k in enumerate(changed))
@@ -296,12 +297,6 @@ def _apply(session: Session, c: Change) -> None:
             text(f"UPDATE {name} SET {sets} WHERE {where}"),
             {**{f"v_{i}": before[k] for i, k in enumerate(changed)}, **{f"k_{k}": before.get(k) for k in pk}},
         )
-
-
-def _json(row: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(row)
 
 
 def _order(changes_: list[Change]) -> list[Change]:

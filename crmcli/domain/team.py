@@ -174,15 +174,3 @@ def remove(session: Session, name: str, reassign_to: str) -> dict[str, int]:
     conn.execute(text(f"DROP OWNED BY {quoted}"))
     conn.execute(text(f"DROP ROLE {quoted}"))
     return moved
-
-
-def my_role(session: Session) -> str | None:
-    """The acting role's group (admin, manager, member, viewer), "owner" for the database's owner,
-    None on SQLite."""
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        return None
-    for group in reversed(access.GROUPS):
-        if conn.execute(text("SELECT crm_is(:g)"), {"g": group}).scalar():
-            return group
-    return "owner"
