@@ -33,6 +33,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --via-server only the tests that run `crm` through the `cli` fixture, and not
+    in-process, are run: the others ran as they are in the run without it."""
+    if not config.getoption("--via-server"):
+        return
+    served, left = [], []
+    for item in items:
+        uses_cli = "cli" in getattr(item, "fixturenames", ()) and item.get_closest_marker("in_process") is None
+        (served if uses_cli else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = served
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the user's data dir, clock, zone or database; engines close afterwards."""

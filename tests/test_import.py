@@ -339,6 +339,66 @@ def test_undo_removes_created_and_restores_changed(db_url: str, tmp_path: Path) 
             undo_import(s, result["run_id"])
 
 
+def test_undo_of_an_import_is_a_use_of_the_history(db_url: str, tmp_path: Path) -> None:
+    """imports undo takes back the import's change sets from the change log: a deal the import
+    filled in gets its empty amount back; an edit since that was itself undone does not keep a
+    record; the undo's batches are change sets of kind undo naming the import, so `crm undo` of
+    one redoes what it took back."""
+    from crmcli.domain import history
+    from crmcli.models import ChangeSet
+
+    first = tmp_path / "first.csv"
+    first.write_text("Record ID,Deal Name\nd1,Acme renewal\n", encoding="utf-8")
+    run_import(db_url, first)
+    path = tmp_path / "deals.csv"
+    path.write_text("Record ID,Deal Name,Amount\nd1,Acme renewal,500\nd2,Globex pilot,1\n", encoding="utf-8")
+    result = run_import(db_url, path)
+    assert result["counts"]["created"] == 1 and result["counts"]["merged"] == 1
+    with storage.session_scope(db_url, write=True) as s:
+        assert lookup.resolve_deal(s, "Acme renewal").amount_minor == 50000
+        deals.edit_deal(s, lookup.resolve_deal(s, "Globex pilot"), title="Globex pilot (big)")
+    with storage.session_scope(db_url, write=True) as s:
+        history.undo(s)  # the edit since the import is taken back: it no longer keeps the deal
+    with storage.session_scope(db_url, write=True) as s:
+        report = undo_import(s, result["run_id"])
+    assert report == {"removed": 1, "restored": 1, "kept": [], "kept_count": 0}
+    with storage.session_scope(db_url) as s:
+        (left,) = s.exec(select(Deal)).all()
+        assert left.title == "Acme renewal" and left.amount_minor is None
+        undo_sets = s.exec(select(ChangeSet).where(ChangeSet.kind == "undo", ChangeSet.import_id == result["run_id"]))
+        batches = undo_sets.all()
+    assert len(batches) == 2  # restore the deals it changed, then remove those it made
+    with storage.session_scope(db_url, write=True) as s:
+        for batch in reversed(batches):
+            history.undo(s, batch.id)  # the undo of the undo: what the import wrote is back
+    with storage.session_scope(db_url) as s:
+        assert sorted(d.title for d in s.exec(select(Deal))) == ["Acme renewal", "Globex pilot"]
+        assert lookup.resolve_deal(s, "Acme renewal").amount_minor == 50000
+
+
+def test_an_import_made_before_the_history_is_not_undone_record_by_record(db_url: str, tmp_path: Path) -> None:
+    """A run from before the change log (migration 0011) has no change sets: undo says so, and
+    what to do instead, and changes nothing."""
+    from sqlalchemy import update
+
+    from crmcli import changelog
+    from crmcli.errors import Conflict
+    from crmcli.models import ChangeSet
+
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Email\nBo,bo@x.de\n", encoding="utf-8")
+    result = run_import(db_url, path)
+    with storage.session_scope(db_url, write=True) as s:  # as a database upgraded from 0010 holds it
+        conn = s.connection()
+        with changelog.rewriting(conn):
+            conn.execute(
+                update(ChangeSet.__table__).where(ChangeSet.import_id == result["run_id"]).values(import_id=None)
+            )
+    with storage.session_scope(db_url, write=True) as s, pytest.raises(Conflict, match="before crm kept a history"):
+        undo_import(s, result["run_id"])
+    assert set(people(db_url)) == {"Bo"}
+
+
 def test_companies_deals_and_activities(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "companies.csv").write_text(
         "Company name,Company Domain Name,Phone Number,Industry\nAcme GmbH,www.acme.de,+49 30 12345678,SaaS\n"
@@ -475,7 +535,17 @@ def test_generated_rows_are_all_accounted_for(tmp_path_factory, rows) -> None:
 def test_libreoffice_written_xlsx(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "lo.csv").write_text("Name,Email,Phone\nAnna Müller,anna@acme.de,+49 151 12345678\n", encoding="utf-8")
     subprocess.run(
-        ["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path), str(tmp_path / "lo.csv")],
+        # the CSV filter's options: comma, double quote, UTF-8 (76), from line 1; else it reads Latin-1
+        [
+            "soffice",
+            "--headless",
+            "--infilter=CSV:44,34,76,1",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "lo.csv"),
+        ],  # fmt: skip
         check=True,
         capture_output=True,
         timeout=120,

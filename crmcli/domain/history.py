@@ -8,9 +8,10 @@ later change touched the same rows and fields, undo says which and stops, unless
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -56,14 +57,20 @@ class UndoResult(TypedDict, total=False):
 # ---------------------------------------------------------------- reading
 
 
-def _pk(table: str) -> list[str]:
-    return [c.name for c in SQLModel.metadata.tables[table].primary_key.columns]
+@functools.cache
+def _pk(table: str) -> tuple[str, ...]:
+    return tuple(c.name for c in SQLModel.metadata.tables[table].primary_key.columns)
 
 
 def _changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
     before, after = before or {}, after or {}
     keys = list(after) or list(before)
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k) or not before or not after}
+
+
+def changed_fields(change: Any) -> dict[str, list[Any]]:
+    """The fields a logged row write (a Change, or a row with its columns) changed: field → [before, after]."""
+    return _changed(change.before, change.after)
 
 
 def _entries(session: Session, rows: Iterable[tuple[Change, ChangeSet | None]]) -> list[Entry]:
@@ -240,66 +247,87 @@ def _pointing(parents: set[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def _apply(session: Session, c: Change) -> None:
-    """Take back one logged row write."""
-    conn = session.connection()
-    table = SQLModel.metadata.tables[c.tbl]
-    pk = _pk(c.tbl)
-    pg = conn.dialect.name == "postgresql"
-    q = conn.dialect.identifier_preparer.quote
-    name = q(c.tbl)
+def _inverse(dialect: Any, c: Any) -> tuple[str, dict[str, Any]] | None:
+    """The statement (and its parameters) that takes back one logged row write; None when there
+    is nothing to take back. Rows of one table taken back alike share the statement's text."""
+    pg = dialect.name == "postgresql"
     if c.op == "insert":
         row = c.after or {}
-        where = " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
-        params = {f"k_{k}": row.get(k) for k in pk}
-        if pg:
-            where = " AND ".join(
-                f"{q(k)} = (SELECT {q(k)} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)))" for k in pk
-            )
-            params = {"row": json.dumps(row)}
-        conn.execute(text(f"DELETE FROM {name} WHERE {where}"), params)
-        return
+        params = {"row": json.dumps(row)} if pg else {f"k_{k}": row.get(k) for k in _pk(c.tbl)}
+        return _statement(dialect, c.tbl, c.op, ()), params
     before = c.before or {}
-    columns = [col_.name for col_ in table.columns if col_.name in before]
     if c.op == "delete":
+        columns = tuple(k for k in _columns(c.tbl) if k in before)
+        params = {"row": json.dumps(before)} if pg else {f"v_{i}": before[k] for i, k in enumerate(columns)}
+        return _statement(dialect, c.tbl, c.op, columns), params
+    table_columns = _columns(c.tbl)
+    changed = tuple(
+        k
+        for k in _changed(c.before, c.after)
+        if k in before and k in table_columns and (c.tbl, k) not in changelog.NOT_UNDONE
+    )
+    if not changed:
+        return None
+    if pg:
+        params = {"row": json.dumps(before)}
+    else:
+        params = {f"v_{i}": before[k] for i, k in enumerate(changed)} | {f"k_{k}": before.get(k) for k in _pk(c.tbl)}
+    return _statement(dialect, c.tbl, c.op, changed), params
+
+
+@functools.cache
+def _columns(table: str) -> frozenset[str]:
+    return frozenset(c.name for c in SQLModel.metadata.tables[table].columns)
+
+
+@functools.cache
+def _statement(dialect: Any, tbl: str, op: str, columns: tuple[str, ...]) -> str:
+    """The SQL that takes back an OP on TBL (COLUMNS: those put back), for _inverse. On
+    PostgreSQL the values come typed from the row's JSON (:row), on SQLite as they are."""
+    pk = _pk(tbl)
+    q = dialect.identifier_preparer.quote
+    name = q(tbl)
+    pg = dialect.name == "postgresql"
+    populated = f"jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb))"
+    if op == "insert":
+        if pg:
+            return f"DELETE FROM {name} WHERE " + " AND ".join(f"{q(k)} = (SELECT {q(k)} FROM {populated})" for k in pk)
+        return f"DELETE FROM {name} WHERE " + " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
+    if op == "delete":
         names = ", ".join(q(k) for k in columns)
         if pg:
-            conn.execute(
-                text(
-                    f"INSERT INTO {name} ({names}) "
-                    f"SELECT {names} FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb))"
-                ),
-                {"row": json.dumps(before)},
-            )
-        else:
-            conn.execute(
-                text(f"INSERT INTO {name} ({names}) VALUES ({', '.join(f':v_{i}' for i in range(len(columns)))})"),
-                {f"v_{i}": before[k] for i, k in enumerate(columns)},
-            )
-        return
-    changed = [k for k in _changed(c.before, c.after) if k in columns and (c.tbl, k) not in changelog.NOT_UNDONE]
-    if not changed:
-        return
+            return f"INSERT INTO {name} ({names}) SELECT {names} FROM {populated}"
+        return f"INSERT INTO {name} ({names}) VALUES ({', '.join(f':v_{i}' for i in range(len(columns)))})"
     if pg:
-        sets = ", ".join(q(k) for k in changed)
         where = " AND ".join(f"{name}.{q(k)} = src.{q(k)}" for k in pk)
-        conn.execute(
-            text(
-                f"UPDATE {name} SET ({sets}) = (SELECT {', '.join('src.' + q(k) for k in changed)}) "
-                f"FROM jsonb_populate_record(NULL::{name}, CAST(:row AS jsonb)) AS src WHERE {where}"
-            ),
-            {"row": json.dumps(before)},
-        )
-    else:
-        sets = ", ".join(f"{q(k)} = :v_{i}" for i, k in enumerate(changed))
-        where = " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
-        conn.execute(
-            text(f"UPDATE {name} SET {sets} WHERE {where}"),
-            {**{f"v_{i}": before[k] for i, k in enumerate(changed)}, **{f"k_{k}": before.get(k) for k in pk}},
-        )
+        sets, picked = ", ".join(q(k) for k in columns), ", ".join("src." + q(k) for k in columns)
+        return f"UPDATE {name} SET ({sets}) = (SELECT {picked}) FROM {populated} AS src WHERE {where}"
+    sets = ", ".join(f"{q(k)} = :v_{i}" for i, k in enumerate(columns))
+    return f"UPDATE {name} SET {sets} WHERE " + " AND ".join(f"{q(k)} = :k_{k}" for k in pk)
 
 
-def _order(changes_: list[Change]) -> list[Change]:
+def take_back(session: Session, rows: Sequence[Any]) -> None:
+    """Take back these logged row writes (Changes, or rows with their columns), in an order in
+    which every foreign key holds at each step (see _order); rows taken back alike go to the
+    database together."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    batches: list[tuple[str, list[dict[str, Any]]]] = []
+    for c in _order(rows):
+        inverse = _inverse(conn.dialect, c)
+        if inverse is None:
+            continue
+        statement, row = inverse
+        if batches and batches[-1][0] == statement:
+            batches[-1][1].append(row)
+        else:
+            batches.append((statement, [row]))
+    for statement, params in batches:
+        conn.execute(text(statement), params)
+
+
+def _order(changes_: Sequence[Any]) -> list[Any]:
     """Rows deleted come back parents first, rows inserted go children first, updates newest
     first: the order in which every foreign key holds at each step."""
     rank = {t.name: i for i, t in enumerate(SQLModel.metadata.sorted_tables)}
@@ -345,10 +373,8 @@ def undo(
         if opened is not None:  # the transaction's change set is closed (dropped when still empty) …
             changelog.end_set(conn, opened)
         session.info["crm_set"] = changelog.begin_set(conn)  # … and the undo's own begins
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-        for c in _order(mine):
-            _apply(session, c)
+        take_back(session, mine)
+        for c in mine:
             if c.kind == "contact" and c.record_id is not None:
                 contacts.add(c.record_id)
             elif c.kind == "company" and c.record_id is not None:
@@ -356,28 +382,27 @@ def undo(
             elif c.kind == "deal" and c.record_id is not None:
                 deals.add(c.record_id)
         session.expire_all()
-        _reindex(session, contacts, companies, deals)
+        reindex(session, contacts, companies, deals)
         session.flush()
         result["undo"] = session.info["crm_set"]
     return result
 
 
-def _reindex(session: Session, contacts: set[int], companies: set[int], deals: set[int]) -> None:
-    there = set(session.exec(select(Contact.id).where(col(Contact.id).in_(contacts)))) if contacts else set()
-    indexing.reindex_contacts(session, sorted(i for i in there if i is not None))
-    search.remove(session, "contact", sorted(contacts - there))
-    for company_id in sorted(companies):
-        company = session.get(Company, company_id)
-        if company is not None:
-            indexing.reindex_company(session, company)
+def reindex(session: Session, contacts: set[int], companies: set[int], deals: set[int]) -> None:
+    """The search documents of these records as they are now: rewritten, or removed with the record."""
+    for kind, model, ids in (("contact", Contact, contacts), ("company", Company, companies), ("deal", Deal, deals)):
+        if not ids:
+            continue
+        there = {i for i in session.exec(select(model.id).where(col(model.id).in_(ids))) if i is not None}
+        search.remove(session, kind, sorted(ids - there))
+        if kind == "contact":
+            indexing.reindex_contacts(session, sorted(there))
+        elif kind == "company":
+            for company in session.exec(select(Company).where(col(Company.id).in_(there))):
+                indexing.reindex_company(session, company)
         else:
-            search.remove(session, "company", [company_id])
-    for deal_id in sorted(deals):
-        deal = session.get(Deal, deal_id)
-        if deal is not None:
-            indexing.reindex_deal(session, deal)
-        else:
-            search.remove(session, "deal", [deal_id])
+            for deal in session.exec(select(Deal).where(col(Deal.id).in_(there))):
+                indexing.reindex_deal(session, deal)
 
 
 # ---------------------------------------------------------------- pruning

@@ -1,18 +1,21 @@
 """The record of imports: list them, and undo one.
 
-Undo removes what the import created and restores what it changed, and never takes away work
-done since: a record edited since the import, or one that other records now hang on (activities,
-follow-ups, deals, people of a company, records merged into it, a deal moved since), is kept with
-all that, and named in the report with the reason. What it keeps, the undo says; it never fails
-halfway through a record.
+Undo is a use of the history (crmcli.domain.history): every batch an import commits is a change
+set of kind "import" naming the run, so the change log holds what the import wrote to each record,
+row by row. Undo takes those rows back record by record: what the import created is removed, what
+it changed gets its values from before. It never takes away work done since: a record changed
+since the import (the log has a later change to it that was not itself taken back), or one that
+other records now hang on (activities, follow-ups, deals, people of a company, records merged
+into it), is kept with all that, and named in the report with the reason. What it keeps, the undo
+says; it never fails halfway through a record.
 
-It works in batches of BATCH changes, each one transaction that holds the write lock for a
-fraction of a second and commits, so other users keep working while a big import is undone. The
-checks are set-based: one query per table that can point at the batch's records, whatever the
-batch size. Order: first the records the import changed are restored, then those it created
-are removed, dependents before what they depend on (activities, follow-ups, deals, contacts,
-companies), so that an import's own contacts never keep its own companies. Where it has got to
-is kept on the run (status "undoing" and a cursor), so an undo that is interrupted or killed is
+It works in batches of BATCH records, each one transaction (a change set of kind "undo" naming the
+import) that holds the write lock for a fraction of a second and commits, so other users keep
+working while a big import is undone. The checks are set-based: a few queries per batch, whatever
+its size. Order: first the records the import changed are restored, then those it created are
+removed, dependents before what they depend on (activities, follow-ups, deals, contacts,
+companies), so that an import's own contacts never keep its own companies. Where it has got to is
+kept on the run (status "undoing" and a cursor), so an undo that is interrupted or killed is
 completed by running it again.
 
 A run records the process that imports (pid, host, start time): a run still "running" whose
@@ -24,33 +27,29 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert
-from sqlmodel import Session, select
+from sqlalchemy import and_, case, func
+from sqlmodel import Session, col, select
 
 from crmcli import changelog
+from crmcli.domain import history
 from crmcli.errors import Conflict, NotFound
 from crmcli.models import (
     Activity,
+    Change,
+    ChangeSet,
     Company,
-    CompanyTag,
     Contact,
-    ContactEmail,
-    ContactPhone,
-    ContactTag,
     Deal,
     FollowUp,
     ImportChange,
     ImportRun,
     MergeRecord,
-    SearchDoc,
-    StageChange,
 )
 from crmcli.values import clock
 
-BATCH = 2000  # changes undone per transaction
+BATCH = 2000  # records undone per transaction
 KEPT_LISTED = 10_000  # kept records listed by name in the run's record (all are counted)
 MODELS: dict[str, Any] = {
     "contact": Contact,
@@ -61,7 +60,8 @@ MODELS: dict[str, Any] = {
 }
 # Removal order: what may point at a record goes before it.
 REMOVE_ORDER = ("activity", "followup", "deal", "contact", "company")
-PHASES = ("restore", *REMOVE_ORDER)
+# (what, kind of record): the records the import changed are restored first, then those it created go
+STEPS = (*(("restore", kind) for kind in MODELS), *(("remove", kind) for kind in REMOVE_ORDER))
 
 
 # ---------------------------------------------------------------- the importing process
@@ -156,9 +156,9 @@ def undo_import(
     progress: Callable[[int], None] | None = None,
     own: bool = False,
 ) -> dict[str, Any]:
-    """Undo an import, committing every BATCH changes (see the module's docstring). Returns
+    """Undo an import, committing every BATCH records (see the module's docstring). Returns
     {removed, restored, kept: [{entity, id, reason}], kept_count}. OWN: the import that is
-    running in this process undoes itself (a file found broken halfway). PROGRESS(changes done)
+    running in this process undoes itself (a file found broken halfway). PROGRESS(records done)
     is called after each committed batch."""
     with changelog.acting(kind="undo", import_id=run_id):  # its batches' change sets name the import
         return _undo_import(session, run_id, batch=batch, progress=progress, own=own)
@@ -178,9 +178,15 @@ def _undo_import(
     if run.status == "running" and not own and not process_gone(mark):
         where = f"process {mark['pid']} on {mark['host']}" if mark else "another process"
         raise Conflict(f"import {run_id} is still running ({where}): undo it when it has finished or been stopped")
+    sets = list(session.exec(select(ChangeSet.id).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id)))
+    if not sets and session.exec(select(ImportChange.id).where(ImportChange.import_id == run_id).limit(1)).first():
+        raise Conflict(
+            f"import {run_id} was made before crm kept a history of changes, so it cannot be undone record by "
+            "record; crm db restore of a backup from before it brings back the state before it"
+        )
     state = dict((run.counts or {}).get("undo") or {})
-    state.setdefault("phase", 0)
-    state.setdefault("after", None)
+    state.setdefault("step", 0)
+    state.setdefault("cursor", None)
     for key in ("removed", "restored", "kept_count", "done"):
         state.setdefault(key, 0)
     state.setdefault("kept", [])
@@ -188,36 +194,30 @@ def _undo_import(
     run.counts = {**(run.counts or {}), "undo": state}
     session.add(run)
     session.commit()
-    while state["phase"] < len(PHASES):
+    ids = [i for i in sets if i is not None]
+    while state["step"] < len(STEPS):
         session.refresh(run, with_for_update=True)  # PostgreSQL: one undoer at a time moves the cursor
         state = dict(run.counts["undo"])
-        if state["phase"] >= len(PHASES):
+        if state["step"] >= len(STEPS):
             break
-        phase = PHASES[state["phase"]]
-        query = select(ImportChange).where(ImportChange.import_id == run_id)
-        if phase == "restore":
-            query = query.where(ImportChange.action != "created")
+        action, kind = STEPS[state["step"]]
+        records = _records(session, run_id, kind, created=action == "remove", after=state["cursor"], limit=batch)
+        if not records:
+            state["step"] += 1
+            state["cursor"] = None
         else:
-            query = query.where(ImportChange.entity == phase, ImportChange.action == "created")
-        if state["after"] is not None:
-            query = query.where(ImportChange.id < state["after"])
-        changes = list(session.exec(query.order_by(ImportChange.id.desc()).limit(batch)))
-        if not changes:
-            state["phase"] += 1
-            state["after"] = None
-        else:
-            kept = _restore_batch(session, changes) if phase == "restore" else _remove_batch(session, phase, changes)
+            kept = _undo_batch(session, run_id, set(ids), kind, action, records)
             for entry in kept:
                 state["kept_count"] += 1
                 if len(state["kept"]) < KEPT_LISTED:
                     state["kept"] = [*state["kept"], entry]
-            state["removed" if phase != "restore" else "restored"] += len(changes) - len(kept)
-            state["after"] = changes[-1].id
-            state["done"] += len(changes)
+            state["removed" if action == "remove" else "restored"] += len(records) - len(kept)
+            state["cursor"] = min(records)
+            state["done"] += len(records)
         run.counts = {**run.counts, "undo": state}
         session.add(run)
         session.commit()
-        if changes and progress:
+        if records and progress:
             progress(state["done"])
     run.status = "undone"
     run.undone_at = clock.now()
@@ -229,6 +229,121 @@ def _undo_import(
         "kept": state["kept"],
         "kept_count": state["kept_count"],
     }
+
+
+def _import_sets(run_id: int) -> Any:
+    return select(ChangeSet.id).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id)
+
+
+def _records(
+    session: Session, run_id: int, kind: str, *, created: bool, after: int | None, limit: int
+) -> dict[int, int]:
+    """The next LIMIT records of KIND the import wrote, below the cursor AFTER, highest id first:
+    those it CREATED (its own row inserted by the import) or those it changed; record → the id of
+    the import's last log row for it."""
+    made = func.max(case((and_(Change.tbl == kind, Change.op == "insert"), 1), else_=0))
+    query = (
+        select(Change.record_id, func.max(Change.id))
+        .where(Change.kind == kind, col(Change.set_id).in_(_import_sets(run_id)), col(Change.record_id).is_not(None))
+        .group_by(Change.record_id)
+        .having(made == (1 if created else 0))
+        .order_by(col(Change.record_id).desc())
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Change.record_id) < after)
+    return {int(rid): int(last) for rid, last in session.exec(query)}
+
+
+def _undo_batch(
+    session: Session, run_id: int, sets: set[int], kind: str, action: str, records: dict[int, int]
+) -> list[dict[str, Any]]:
+    """Take back what the import wrote to RECORDS of KIND (ACTION: "restore" what it changed,
+    "remove" what it created), except records changed or hung upon since; returns those kept."""
+    ids = sorted(records)
+    rows: dict[int, list[Any]] = {}  # the import's log rows of each record
+    later: dict[int, list[Any]] = {}  # the log rows written to it after the import's last
+    log, sets_ = Change.__table__, ChangeSet.__table__  # Core rows: read by the thousand, never changed
+    for chunk in _chunks(ids):
+        query = (
+            select(  # type: ignore[call-overload]
+                log.c.id, log.c.set_id, log.c.tbl, log.c.op, log.c.record_id, log.c.before, log.c.after,
+                sets_.c.kind.label("set_kind"), sets_.c.import_id.label("set_import"),
+                sets_.c.undoes.label("set_undoes"),
+            )
+            .select_from(log.outerjoin(sets_, sets_.c.id == log.c.set_id))
+            .where(log.c.kind == kind, log.c.record_id.in_(chunk))
+            .order_by(log.c.id)
+        )  # fmt: skip
+        for row in session.execute(query):
+            if row.set_id in sets:
+                rows.setdefault(row.record_id, []).append(row)
+            elif row.id > records[row.record_id]:
+                later.setdefault(row.record_id, []).append(row)
+    edited = _changed_since(session, run_id, later)
+    model = MODELS[kind]
+    present: set[int] = set()
+    for chunk in _chunks(ids):
+        present.update(int(i) for i in session.exec(select(model.id).where(col(model.id).in_(chunk))))
+    kept: list[dict[str, Any]] = []
+    missing = [i for i in ids if i not in present]
+    merged = _merged_away(session, kind, missing) if kind in ("contact", "company") and missing else {}
+    for rid in missing:
+        reason = (
+            f"merged into #{merged[rid]} since the import: its data stays there"
+            if rid in merged
+            else "removed since the import"
+        )
+        kept.append({"entity": kind, "id": rid, "reason": reason})
+    verb = "removed" if action == "remove" else "restored"
+    hanging = (
+        _why_kept(session, kind, [i for i in ids if i in present and i not in edited]) if action == "remove" else {}
+    )
+    undone: list[Any] = []
+    for rid in sorted(ids, reverse=True):
+        if rid not in present:
+            continue
+        if rid in edited:
+            kept.append({"entity": kind, "id": rid, "reason": f"edited since the import: not {verb}"})
+        elif rid in hanging:
+            kept.append({"entity": kind, "id": rid, "reason": f"has {', '.join(hanging[rid])} since the import: "
+                         "kept with them"})  # fmt: skip
+        else:
+            undone.extend(rows.get(rid, []))
+    history.take_back(session, undone)
+    touched = {int(c.record_id) for c in undone if c.record_id is not None}
+    history.reindex(
+        session,
+        touched if kind == "contact" else set(),
+        touched if kind == "company" else set(),
+        touched if kind == "deal" else set(),
+    )
+    return kept
+
+
+def _changed_since(session: Session, run_id: int, later: dict[int, list[Any]]) -> set[int]:
+    """The records with a log row after the import's that still counts: not this undo's own, not
+    one taken back since, not an undo of a later change, and not only bookkeeping (updated_at)."""
+    set_ids = sorted({row.set_id for found in later.values() for row in found if row.set_id is not None})
+    taken_back: set[int] = set()
+    for chunk in _chunks(set_ids):
+        taken_back.update(
+            int(i) for i in session.exec(select(ChangeSet.undoes).where(col(ChangeSet.undoes).in_(chunk))) if i
+        )
+    out: set[int] = set()
+    for rid, found in later.items():
+        for row in found:
+            if row.set_id is not None and (
+                row.set_id in taken_back
+                or row.set_undoes is not None
+                or (row.set_kind == "undo" and row.set_import == run_id)
+            ):
+                continue
+            if row.op == "update" and not set(history.changed_fields(row)) - changelog.BOOKKEEPING:
+                continue
+            out.add(rid)
+            break
+    return out
 
 
 def _chunks(values: list[Any], size: int = 900) -> Iterable[list[Any]]:
@@ -258,18 +373,6 @@ def _merged_away(session: Session, entity: str, ids: list[int]) -> dict[int, int
     return found
 
 
-def _load(session: Session, model: Any, ids: list[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for chunk in _chunks(ids):
-        for record in session.exec(select(model).where(model.id.in_(chunk))):
-            out[record.id] = record
-    return out
-
-
-def _later(value: datetime | None, mark: datetime | None) -> bool:
-    return value is not None and mark is not None and value > mark
-
-
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -294,178 +397,4 @@ def _why_kept(session: Session, entity: str, ids: list[int]) -> dict[int, list[s
     if entity in ("contact", "company"):
         note(_ids_in(session, MergeRecord.kept_id, ids, MergeRecord.entity == entity), "record merged into it",
              "records merged into it")  # fmt: skip
-    if entity == "deal":  # the import wrote one stage-history row; more are moves made since
-        for chunk in _chunks(ids):
-            query = (
-                select(StageChange.deal_id, func.count())
-                .where(StageChange.deal_id.in_(chunk))
-                .group_by(StageChange.deal_id)
-                .having(func.count() > 1)
-            )
-            for rid, n in session.exec(query):
-                why.setdefault(int(rid), []).append(_plural(int(n) - 1, "stage move", "stage moves"))
     return why
-
-
-def _remove_batch(session: Session, entity: str, changes: list[ImportChange]) -> list[dict[str, Any]]:
-    """Remove the records these changes created, except those edited or hung upon since; returns
-    the kept ones, and those gone already (merged into another record, or removed by someone)."""
-    model = MODELS[entity]
-    ids = [c.record_id for c in changes]
-    stamp = getattr(model, "updated_at", model.created_at)  # activities are never edited: no updated_at
-    records: dict[int, Any] = {}  # id → updated_at
-    for chunk in _chunks(ids):
-        records.update((int(rid), at) for rid, at in session.exec(select(model.id, stamp).where(model.id.in_(chunk))))
-    kept: list[dict[str, Any]] = []
-    missing = [i for i in ids if i not in records]
-    if missing:
-        merged = _merged_away(session, entity, missing) if entity in ("contact", "company") else {}
-        for rid in missing:  # removed since (not by this undo: its cursor is past those)
-            reason = (
-                f"merged into #{merged[rid]} since the import: its data stays there"
-                if rid in merged
-                else "removed since the import"
-            )
-            kept.append({"entity": entity, "id": rid, "reason": reason})
-    present = [c for c in changes if c.record_id in records]
-    edited = {c.record_id for c in present if entity != "activity" and _later(records[c.record_id], c.after_updated_at)}
-    hanging = _why_kept(session, entity, [c.record_id for c in present if c.record_id not in edited])
-    doomed: list[int] = []
-    for change in present:
-        rid = change.record_id
-        if rid in edited:
-            kept.append({"entity": entity, "id": rid, "reason": "edited since the import: not removed"})
-        elif rid in hanging:
-            kept.append({"entity": entity, "id": rid, "reason": f"has {', '.join(hanging[rid])} since the import: "
-                         "kept with them"})  # fmt: skip
-        else:
-            doomed.append(rid)
-    docs, table = SearchDoc.__table__, model.__table__  # Core statements: nothing for the ORM to synchronise
-    for chunk in _chunks(doomed):
-        session.execute(delete(docs).where(docs.c.kind == entity, docs.c.ref_id.in_(chunk)))
-        session.execute(delete(table).where(table.c.id.in_(chunk)))
-    return kept
-
-
-def _restore_batch(session: Session, changes: list[ImportChange]) -> list[dict[str, Any]]:
-    """Put back what the changed records were, unless edited since; returns the records not restored."""
-    kept: list[dict[str, Any]] = []
-    by_entity: dict[str, list[ImportChange]] = {}
-    for change in changes:
-        by_entity.setdefault(change.entity, []).append(change)
-    loaded = {e: _load(session, MODELS[e], [c.record_id for c in cs]) for e, cs in by_entity.items()}
-    merged = {
-        e: _merged_away(session, e, [c.record_id for c in cs if c.record_id not in loaded[e]])
-        for e, cs in by_entity.items()
-        if e in ("contact", "company")
-    }
-    contacts: list[tuple[Any, dict[str, Any]]] = []  # restored together, set-based
-    for change in changes:
-        record = loaded[change.entity].get(change.record_id)
-        if record is None:
-            into = merged.get(change.entity, {}).get(change.record_id)
-            reason = (
-                f"merged into #{into} since the import: its data stays there" if into else "removed since the import"
-            )
-            kept.append({"entity": change.entity, "id": change.record_id, "reason": reason})
-            continue
-        if _later(getattr(record, "updated_at", None), change.after_updated_at):
-            kept.append({"entity": change.entity, "id": change.record_id,
-                         "reason": "edited since the import: not restored"})  # fmt: skip
-            continue
-        if change.entity == "contact":
-            contacts.append((record, change.before or {}))
-        else:
-            _restore(session, change.entity, record, change.before or {})
-    _restore_contacts(session, contacts)
-    return kept
-
-
-def _restore_contacts(session: Session, items: list[tuple[Any, dict[str, Any]]]) -> None:
-    """Contacts back to their snapshots, a batch at a time: one UPDATE per shape of snapshot, their
-    emails, phones and tags replaced in bulk, their search documents rewritten together."""
-    if not items:
-        return
-    from sqlalchemy import bindparam
-
-    from crmcli.domain.indexing import reindex_contacts
-    from crmcli.values.normalize import name_key
-
-    # A contact changed by several rows of the file has several snapshots: the first is what it was.
-    items = list({record.id: (record, before) for record, before in items}.values())  # ITEMS: newest first
-    table = Contact.__table__
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for record, before in items:
-        values = {k: v for k, v in before.items() if k in table.c and k not in ("id", "updated_at")}
-        values["name_key"] = name_key(before.get("name") or record.name)
-        if "updated_at" in before:
-            values["updated_at"] = datetime.fromisoformat(before["updated_at"])
-        shapes.setdefault(tuple(sorted(values)), []).append({"b_id": record.id, **values})
-        session.expunge(record)  # written below in bulk, not through the session
-    for keys, rows in shapes.items():
-        statement = table.update().where(table.c.id == bindparam("b_id")).values({k: bindparam(k) for k in keys})
-        session.execute(statement, rows)
-    ids = [record.id for record, _ in items]
-    lists = (
-        (ContactEmail.__table__, "email", "emails"),
-        (ContactPhone.__table__, "phone", "phones"),
-        (ContactTag.__table__, "tag", "tags"),
-    )
-    for model, column, key in lists:
-        for chunk in _chunks(ids):
-            session.execute(delete(model).where(model.c.contact_id.in_(chunk)))
-        rows = []
-        for record, before in items:
-            for i, value in enumerate(before.get(key) or []):
-                row = {"contact_id": record.id, column: value}
-                if key != "tags":
-                    row["is_primary"] = i == 0
-                rows.append(row)
-        if rows:
-            session.execute(insert(model), rows)
-    reindex_contacts(session, ids)
-
-
-def _restore(session: Session, entity: str, record: Any, before: dict[str, Any]) -> None:
-    """Put back what the snapshot of a company or deal held (contacts: _restore_contacts)."""
-    lists = {"emails", "phones", "tags", "stage_id", "updated_at"}
-    for key, value in before.items():
-        if key in lists or not hasattr(record, key):
-            continue
-        column = type(record).__table__.c.get(key)
-        if column is not None and value is not None and hasattr(column.type, "python_type"):
-            try:
-                kind = column.type.python_type
-            except NotImplementedError:
-                kind = None
-            if kind is not None and kind.__name__ == "date" and isinstance(value, str):
-                from datetime import date
-
-                value = date.fromisoformat(value)
-        setattr(record, key, value)
-    if "updated_at" in before:
-        record.updated_at = datetime.fromisoformat(before["updated_at"])
-    if entity == "company":
-        from crmcli.domain.indexing import reindex_company
-
-        if "tags" in before:
-            session.execute(delete(CompanyTag.__table__).where(CompanyTag.__table__.c.company_id == record.id))
-            if before["tags"]:
-                session.execute(
-                    insert(CompanyTag.__table__), [{"company_id": record.id, "tag": t} for t in before["tags"]]
-                )
-        session.add(record)
-        reindex_company(session, record)
-    elif entity == "deal":
-        from crmcli.domain.deals import move_deal
-        from crmcli.domain.indexing import reindex_deal
-        from crmcli.models import Stage
-
-        if before.get("stage_id") and before["stage_id"] != record.stage_id:
-            stage = session.get(Stage, before["stage_id"])
-            if stage is not None:
-                move_deal(session, record, stage, check_rules=False)
-                record.updated_at = datetime.fromisoformat(before["updated_at"])
-        session.add(record)
-        reindex_deal(session, record)
-    session.flush()
