@@ -2,15 +2,18 @@
 
 Four group roles (made by `crm team setup`): crm_viewer, crm_member, crm_manager, crm_admin; each
 person is a login role in one of them. Grants say which tables a group may read or change;
-row-level security policies (migration 0014 installs them with `install_policies`) say which
-rows:
+row-level security policies (migrations 0014 and 0015 install them with `install_policies`) say which
+rows (and for a member's removals a trigger, which refuses out loud where a policy would
+only leave the row out):
 
 - viewer: reads everything not private; writes nothing.
 - member: reads everything not private; adds records; edits the contacts, companies and deals
   they own (and cannot give them away); adds and edits activities and follow-ups on records they
-  can read; deletes nothing; cannot change pipelines, fields, settings or the team.
-- manager: reads and writes everything not private of everyone (reassigning too); cannot change
-  the team.
+  can read; removes only what their own imports added (undoing them: `crm imports undo`), and of
+  contacts, companies and deals only those they own or that still have the owner the import gave
+  them; cannot change pipelines, fields, settings or the team.
+- manager: reads and writes everything not private of everyone (reassigning too), and their own
+  private records; cannot change the team.
 - admin: everything, private records of others included; manages the team (CREATEROLE).
 
 A private record is seen only by its owner and admins. The database's owner (the single user of
@@ -69,6 +72,54 @@ BEGIN
     RETURN crm_is('admin') OR (crm_is('manager') AND NOT p) OR o = current_user;
 END $$
 """,
+    # did an import of the acting person add TBL #RECORD? (the change log's insert of that very row,
+    # in a change set of kind import written by session_user; read as the log's owner)
+    """
+CREATE OR REPLACE FUNCTION crm_imported_by_me(tbl text, record integer) RETURNS boolean LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM change c JOIN change_set s ON s.id = c.set_id
+        WHERE c.kind = tbl AND c.record_id = record AND c.tbl = tbl AND c.op = 'insert'
+          AND s.kind = 'import' AND s.who = session_user)
+$$
+""",
+    # the owner the acting person's import gave TBL #RECORD (an assignment rule may have given it to
+    # someone else); NULL when no import of theirs added it
+    """
+CREATE OR REPLACE FUNCTION crm_import_owner(tbl text, record integer) RETURNS text LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT c.after ->> 'owner' FROM change c JOIN change_set s ON s.id = c.set_id
+    WHERE c.kind = tbl AND c.record_id = record AND c.tbl = tbl AND c.op = 'insert'
+      AND s.kind = 'import' AND s.who = session_user
+    ORDER BY c.id DESC LIMIT 1
+$$
+""",
+    # a member removes a row only when their own import added it (of contacts, companies and deals:
+    # one they own, or one that still has the owner the import gave it); else the removal is refused
+    # out loud, naming the row (and the import being undone), where a policy would have left the row
+    # out without a word
+    """
+CREATE OR REPLACE FUNCTION crm_check_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    k text;
+    undoing bigint;
+BEGIN
+    IF NOT crm_is('member') OR crm_is('admin', 'manager') THEN RETURN OLD; END IF;
+    IF crm_imported_by_me(TG_TABLE_NAME, OLD.id)
+       AND (TG_TABLE_NAME NOT IN ('contact', 'company', 'deal') OR to_jsonb(OLD) ->> 'owner' = current_user
+            OR to_jsonb(OLD) ->> 'owner' IS NOT DISTINCT FROM crm_import_owner(TG_TABLE_NAME, OLD.id)) THEN
+        RETURN OLD;
+    END IF;
+    SELECT kind, import_id INTO k, undoing FROM change_set
+    WHERE id = nullif(current_setting('crm.change_set', true), '')::bigint;
+    IF k = 'undo' AND undoing IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied to remove % % for undoing import %',
+            TG_TABLE_NAME, OLD.id, undoing USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RAISE EXCEPTION 'permission denied to remove % %: a member removes only what their own imports added',
+        TG_TABLE_NAME, OLD.id USING ERRCODE = 'insufficient_privilege';
+END $$
+""",
     # the change log: who wrote a change set is the database's answer, not the client's
     """
 CREATE OR REPLACE FUNCTION crm_set_who() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -93,17 +144,15 @@ END $$
 
 def _record_policies(table: str) -> list[str]:
     seen = "(NOT private OR owner = current_user OR crm_is('admin'))"
-    edit = "(crm_is('admin') OR (crm_is('manager') AND NOT private) OR (crm_is('member') AND owner = current_user))"
-    keep = (
-        "(crm_is('admin') OR (crm_is('manager') AND (NOT private OR owner = current_user))"
-        " OR (crm_is('member') AND owner = current_user))"
-    )
+    managed = "(crm_is('manager') AND (NOT private OR owner = current_user))"  # a manager's own private ones too
+    edit = f"(crm_is('admin') OR {managed} OR (crm_is('member') AND owner = current_user))"
     add = f"(crm_is('admin', 'manager', 'member') AND {seen})"
-    remove = "(crm_is('admin') OR (crm_is('manager') AND NOT private))"
+    # a member reaches what they see; crm_check_remove lets only their own imports' rows go
+    remove = f"(crm_is('admin') OR {managed} OR (crm_is('member') AND {seen}))"
     return [
         f"CREATE POLICY crm_read ON {table} FOR SELECT USING {seen}",
         f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK {add}",
-        f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {edit} WITH CHECK {keep}",
+        f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {edit} WITH CHECK {edit}",
         f"CREATE POLICY crm_remove ON {table} FOR DELETE USING {remove}",
     ]
 
@@ -126,7 +175,8 @@ def _on_records(table: str) -> list[str]:
         f"CREATE POLICY crm_read ON {table} FOR SELECT USING {seen}",
         f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK (crm_is('admin', 'manager', 'member') AND {seen})",
         f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {seen} WITH CHECK {seen}",
-        f"CREATE POLICY crm_remove ON {table} FOR DELETE USING (crm_is('admin', 'manager') AND {seen})",
+        # a member's removals: crm_check_remove
+        f"CREATE POLICY crm_remove ON {table} FOR DELETE USING (crm_is('admin', 'manager', 'member') AND {seen})",
     ]
 
 
@@ -173,11 +223,22 @@ def install_policies(connection: Any) -> None:
     connection.execute(
         text("CREATE TRIGGER crm_set_who BEFORE INSERT ON change_set FOR EACH ROW EXECUTE FUNCTION crm_set_who()")
     )
+    team = has_team(connection)  # without the groups nobody is a member: no trigger to run for every row removed
+    for table in IMPORTED_ONLY_FOR_MEMBERS:
+        connection.execute(text(f"DROP TRIGGER IF EXISTS crm_check_remove ON {table}"))
+        if team:
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER crm_check_remove BEFORE DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION crm_check_remove()"
+                )
+            )
 
 
 # table groups for the grants
 READ_ONLY_FOR_MEMBERS = ("pipeline", "stage", "field_def", "setting", "suppression", "erasure", "merge_log")
-NO_DELETE_FOR_MEMBERS = ("contact", "company", "deal", "activity", "followup")
+# a member removes rows of these only where their own import added them (crm_check_remove)
+IMPORTED_ONLY_FOR_MEMBERS = ("contact", "company", "deal", "activity", "followup")
 
 
 def grants(schema: str, tables: list[str]) -> list[str]:
@@ -205,8 +266,7 @@ def grants(schema: str, tables: list[str]) -> list[str]:
         if table == "assignment_rule":
             out.append("GRANT UPDATE (turn) ON assignment_rule TO crm_member")  # round robin
             continue
-        rights = "INSERT, UPDATE" if table in NO_DELETE_FOR_MEMBERS else "INSERT, UPDATE, DELETE"
-        out.append(f"GRANT {rights} ON {table} TO crm_member")
+        out.append(f"GRANT INSERT, UPDATE, DELETE ON {table} TO crm_member")
     return out
 
 
@@ -248,33 +308,58 @@ KINDS = {
     "contact_tag": "contacts' tags", "company_tag": "companies' tags", "stage_history": "deal moves",
     "merge_log": "merges", "suppression": "the suppression list", "erasure": "erasures",
     "change": "the history", "change_set": "the history", "assignment_rule": "assignment rules",
+    "search_doc": "the search index", "import_run": "imports",
 }  # fmt: skip
+ONE = {"contact": "contact", "company": "company", "deal": "deal", "activity": "activity", "followup": "follow-up"}
 RULES = {  # what a group may not do, as the one line a denied command prints
     "viewer": "a viewer reads and changes nothing",
     "member": (
-        "a member adds records, edits the contacts, companies and deals they own, and logs activities and "
-        "follow-ups; removing, merging and changing pipelines, fields, settings or the team is for managers and admins"
+        "a member adds records, edits the contacts, companies and deals they own, logs activities and follow-ups "
+        "and undoes their own imports; removing, merging and changing pipelines, fields, settings or the team is "
+        "for managers and admins"
     ),
     "manager": "a manager changes everything but private records of others and the team",
 }
+# what a refused statement did to which one row: ("edit" | "remove", table, id)
+Record = tuple[str, str, int]
 
 
-def denied(message: str, role: str | None) -> str | None:
+def _named(record: Record | None, table: str, doing: str) -> str | None:
+    """RECORD as a line names it ("deal #12"), when it is the row of TABLE that was being DOING."""
+    if record is None or record[0] != doing or record[1] != table or table not in ONE:
+        return None
+    return f"{ONE[table]} #{record[2]}"
+
+
+def denied(message: str, role: str | None, record: Record | None = None) -> str | None:
     """The one line for a write the database refused to ROLE (MESSAGE: its error), or None when
-    MESSAGE is no refusal."""
+    MESSAGE is no refusal. RECORD: the one row the refused statement was about, when storage could
+    tell; the line then names it ("only the owner, a manager or an admin can edit deal #12")."""
+    removal = re.search(r"permission denied to remove (\w+) (\d+)(?: for undoing import (\d+))?", message)
     rls = re.search(r'violates row-level security policy for table "(\w+)"', message)
     grant = re.search(r"permission denied for (?:table|relation) (\w+)", message)
     stale = re.search(r"(UPDATE|DELETE) statement on table '(\w+)' expected to (?:update|delete) \d+ row", message)
     locked = re.search(r"Could not refresh instance '<(Contact|Company|Deal) at", message)  # SELECT … FOR UPDATE
     if locked and not stale:
         stale = re.search(r"(UPDATE) (\w+)", f"UPDATE {locked.group(1).lower()}")
-    if not (rls or grant or stale):
+    if not (removal or rls or grant or stale):
         return None
     who = f"as {role}: " if role in RULES else ""
+    if removal:  # crm_check_remove: a member's removal of a row their own import did not add
+        table, row, undoing = removal.groups()
+        if undoing:
+            return f"{who}only the importer, a manager or an admin can undo import #{undoing}"
+        return (
+            f"{who}only a manager or an admin can remove {ONE.get(table, table)} #{row}; "
+            "a member removes only what their own imports added"
+        )
     if rls:
         table = rls.group(1)
         what = KINDS.get(table, table)
         if table in RECORDS:
+            one = _named(record, table, "edit")
+            if one:
+                return f"{who}only the owner, a manager or an admin can change {one}, and a member cannot give it away"
             return (
                 f"{who}only the owner, a manager or an admin can change these {what}, and a member cannot give one away"
             )
@@ -285,9 +370,20 @@ def denied(message: str, role: str | None) -> str | None:
         verb, table = stale.group(1), stale.group(2)
         what = KINDS.get(table, table)
         doing = "edit" if verb == "UPDATE" else "remove"
+        one = _named(record, table, doing) if table in RECORDS else None
+        if one and doing == "edit":
+            return f"{who}only the owner, a manager or an admin can edit {one}"
+        if one:
+            return f"{who}only a manager or an admin can remove {one} (a private one: only an admin)"
         return (
             f"{who}only its owner, a manager or an admin can {doing} one of these {what}"
             " (private ones: its owner or an admin)"
         )
     table = grant.group(1)  # type: ignore[union-attr]
-    return f"{who}you may not change {KINDS.get(table, table)}" + (f": {RULES[role]}" if role in RULES else "")
+    if table == "change_set" and role in RULES:  # a write transaction's first statement: no write at all
+        return f"{who}{RULES[role]}"
+    rule = f": {RULES[role]}" if role in RULES else ""
+    one = _named(record, table, record[0]) if record is not None else None
+    if one and record is not None:
+        return f"{who}you may not {record[0]} {one}{rule}"
+    return f"{who}you may not change {KINDS.get(table, table)}{rule}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ SCHEMA_REVISIONS = (
     "0012",
     "0013",
     "0014",
+    "0015",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -167,7 +168,7 @@ def _prepare_sqlite_file(path: Path, *, create: bool) -> bool:
         raise DatabaseError(f"cannot open database {path}: directory {path.parent} does not exist")
     if not path.exists():
         if not create:
-            raise DatabaseError(f"no database at {path}; crm init --db {path} creates one")
+            raise DatabaseError(f"no database at {path}; crm --db {path} init creates one")
         # Create the file ourselves so that a new CRM (personal data) is readable by its owner only.
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -179,7 +180,7 @@ def _prepare_sqlite_file(path: Path, *, create: bool) -> bool:
         return False
     if path.stat().st_size == 0:
         if not create:
-            raise DatabaseError(f"{path} is an empty file, not a CRM database; crm init --db {path} makes it one")
+            raise DatabaseError(f"{path} is an empty file, not a CRM database; crm --db {path} init makes it one")
         if os.access(path, os.W_OK):
             os.chmod(path, 0o600)  # it becomes a CRM: personal data, its owner's only
     if _writable_dir(path.parent):
@@ -365,6 +366,17 @@ def _migration_lock(url: str) -> Iterator[None]:
 # A constant key for pg_advisory_xact_lock: crm's schema migration ("crm-schema" as an int64).
 _PG_MIGRATION_LOCK = int.from_bytes(b"crm-sch\x00", "big") >> 1
 
+# PostgreSQL: called before a schema upgrade with the engine and the revision it upgrades from;
+# returns the backup it made, or None. The command line sets it (a dump is the domain's work, and
+# storage uses no layer above it); a SQLite file is copied here, whoever opens it.
+_before_upgrade: Callable[[Engine, str], Path | None] | None = None
+
+
+def before_upgrade(hook: Callable[[Engine, str], Path | None] | None) -> None:
+    """Back a PostgreSQL database up with HOOK before any upgrade of its schema (None: no backup)."""
+    global _before_upgrade
+    _before_upgrade = hook
+
 
 def upgrade(engine: Engine, url: str) -> tuple[str | None, str, Path | None]:
     """Bring the schema to the head revision. Returns (old, new, backup path).
@@ -409,6 +421,8 @@ def _upgrade_locked(engine: Engine, url: str) -> tuple[str | None, str, Path | N
                 if old is not None and old not in SCHEMA_REVISIONS:
                     raise _newer(url, old)
                 backup = backup_sqlite(path, old) if old is not None and path is not None else None
+                if old is not None and conn.dialect.name == "postgresql" and _before_upgrade is not None:
+                    backup = _before_upgrade(engine, old)  # while the lock keeps other upgraders waiting
                 cfg.attributes["connection"] = conn
                 try:
                     command.upgrade(cfg, "head")
@@ -450,7 +464,7 @@ def open_engine(db: str | None = None, *, auto_upgrade: bool = True, create: boo
     if foreign:
         raise DatabaseError(
             f"{_where(url)} is a SQLite database but not a CRM one (it has no crm schema); "
-            f"crm init --db {_where(url)} would add crm's tables to it"
+            f"crm --db {_where(url)} init would add crm's tables to it"
         )
     if revision == SCHEMA_HEAD or not auto_upgrade:
         return engine, url
@@ -482,13 +496,18 @@ def session_scope(db: str | None = None, *, write: bool = False, create: bool = 
             f"database {_where(url)} can only be read: its directory is not writable, so nothing can be changed"
         )
     session = make_session(engine, write=write)
+    if write and engine.dialect.name == "postgresql":  # a refusal names the row it was about
+        from sqlalchemy import event
+
+        event.listen(session, "before_flush", _note_flushing)
     user = changelog.set_db_user(db_user(engine))  # PostgreSQL: who acts is the database's answer
     try:
         yield session
         session.commit()
     except SQLAlchemyError as exc:
+        record = _refused_record(session, exc) if engine.dialect.name == "postgresql" else None
         session.rollback()
-        refused = _refused(engine, exc)
+        refused = _refused(engine, exc, record)
         if refused:
             raise Denied(refused) from None
         raise DatabaseError(f"database error: {redact(_first_line(exc), url)}") from exc
@@ -500,9 +519,10 @@ def session_scope(db: str | None = None, *, write: bool = False, create: bool = 
         changelog.reset_db_user(user)
 
 
-def _refused(engine: Engine, exc: BaseException) -> str | None:
+def _refused(engine: Engine, exc: BaseException, record: tuple[str, str, int] | None = None) -> str | None:
     """PostgreSQL: the rule a write broke, as one line, when the database refused it (a grant, a
-    row-level security policy, or an update or delete that the policies let reach no row)."""
+    row-level security policy, or an update or delete that the policies let reach no row). RECORD:
+    the one row the refused statement was about (see _refused_record), named by the line."""
     if engine.dialect.name != "postgresql":
         return None
     from crmcli import access
@@ -515,7 +535,78 @@ def _refused(engine: Engine, exc: BaseException) -> str | None:
             role = access.group_of(conn)
     except Exception:  # noqa: BLE001 - the refusal is worded without the role then
         role = None
-    return access.denied(message, role)
+    return access.denied(message, role, record)
+
+
+# a statement's one row: WHERE table.id = %(name)s (an ORM update, delete or SELECT … FOR UPDATE)
+_BY_ID = re.compile(r'\bWHERE "?(\w+)"?\."?id"? = %\((\w+)\)s')
+
+
+def _note_flushing(session: Session, _context: Any, _instances: Any) -> None:
+    """PostgreSQL, before each flush: the rows it is to update and delete, per table (two at most:
+    one names the row, more do not). A flush the database refuses rolls the session back, and
+    with it the session's own record of them."""
+    from sqlalchemy import inspect
+
+    noted: dict[tuple[str, str], set[int]] = {}
+    for doing, objects in (("edit", session.dirty), ("remove", session.deleted)):
+        for obj in objects:
+            state = inspect(obj)
+            if state.identity is None or len(state.identity) != 1:
+                continue
+            ids = noted.setdefault((doing, str(state.mapper.local_table.name)), set())
+            if len(ids) < 2:
+                ids.add(int(state.identity[0]))
+    session.info["crm_flushing"] = noted
+
+
+def _refused_record(session: Session, exc: BaseException) -> tuple[str, str, int] | None:
+    """What the statement the database refused did to which one row: ("edit" | "remove" | "add",
+    table, id), read (before the rollback) from the statement and its parameters, the object a
+    SELECT … FOR UPDATE could not lock, or what the flush was writing; None when it was several
+    rows or none can be told."""
+    try:
+        return _record_of(session, exc)
+    except Exception:  # noqa: BLE001 - the refusal is worded without the record then
+        return None
+
+
+def _record_of(session: Session, exc: BaseException) -> tuple[str, str, int] | None:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    message = str(exc)
+    locked = re.search(r"Could not refresh instance '<\w+ at 0x([0-9a-f]+)>'", message)  # SELECT … FOR UPDATE
+    if locked:
+        address = int(locked.group(1), 16)
+        states = [inspect(o) for o in list(session.identity_map.values()) if id(o) == address]
+        if len(states) != 1 or states[0].identity is None or len(states[0].identity) != 1:
+            return None
+        return ("edit", str(states[0].mapper.local_table.name), int(states[0].identity[0]))
+    stale = re.search(r"(UPDATE|DELETE) statement on table '(\w+)' expected to", message)
+    if stale:
+        doing, table = "edit" if stale.group(1) == "UPDATE" else "remove", stale.group(2)
+        ids = session.info.get("crm_flushing", {}).get((doing, table), set())
+        return (doing, table, next(iter(ids))) if len(ids) == 1 else None
+    if not isinstance(exc, DBAPIError) or not exc.statement:
+        return None
+    statement = exc.statement.strip()
+    params = exc.params
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            return None  # several rows at once
+        params = params[0]
+    if not isinstance(params, dict) or not statement:
+        return None
+    verb = statement.split(None, 1)[0].upper()
+    if verb == "SELECT" and not statement.upper().endswith("FOR UPDATE"):
+        return None
+    doing = {"UPDATE": "edit", "DELETE": "remove", "SELECT": "edit"}.get(verb)
+    by_id = _BY_ID.search(statement)
+    if doing is None or by_id is None:
+        return None
+    row = params.get(by_id.group(2))
+    return (doing, by_id.group(1), row) if isinstance(row, int) else None
 
 
 _DB_USERS: dict[str, str] = {}

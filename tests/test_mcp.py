@@ -355,7 +355,7 @@ def test_the_database_is_checked_before_serving(cli, tmp_path: Path) -> None:  #
     ran = cli("--db", str(missing), "mcp")
     assert (
         ran.exit_code == 1
-        and ran.stderr.strip() == f"Error: no database at {missing}; crm init --db {missing} creates one"
+        and ran.stderr.strip() == f"Error: no database at {missing}; crm --db {missing} init creates one"
     )
 
 

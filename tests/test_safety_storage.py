@@ -3,6 +3,7 @@ ids never reused, merged ids followed, no duplicate contacts from concurrent add
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -104,7 +105,7 @@ def test_a_missing_database_named_by_db_or_crm_db_is_an_error(tmp_path: Path) ->
         (["db", "upgrade"], {"CRM_DB": f"sqlite:///{missing}"}),
     ):
         result = crm(*args, env=env)
-        one_line_error(result, 1, f"no database at {missing}; crm init --db {missing} creates one")
+        one_line_error(result, 1, f"no database at {missing}; crm --db {missing} init creates one")
         assert not missing.exists()
     ok(crm("--db", str(missing), "init"))
     assert stat.S_IMODE(os.stat(missing).st_mode) == 0o600
@@ -248,6 +249,10 @@ def test_four_commands_on_an_old_postgresql_database_upgrade_it_once(pg_server, 
             assert result.stderr == ""
         with storage.get_engine(url).connect() as conn:
             assert storage.current_revision(conn) == storage.SCHEMA_HEAD
+        # one crm dump of the database as it was, taken by the one that upgraded (issue 16 item 4)
+        (dump,) = (tmp_path / "xdg-data").rglob("*-upgrade-0005.crmdump.gz")
+        verified = crm("--db", url, "db", "verify", str(dump), "--format", "json")
+        assert verified.exit_code == 0 and json.loads(verified.stdout)["revision"] == "0005", verified.output
     finally:
         pg_server.drop(url)
 

@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
     from crmcli.domain.lookup import Note
@@ -251,6 +253,13 @@ def owner_of(owner: str | None, mine: bool, ctx: typer.Context | None = None) ->
     return settings.current_user()
 
 
+def backup_before_upgrade(engine: Engine, revision: str) -> Path | None:
+    """PostgreSQL: a crm dump before its schema is upgraded (on first use or by crm db upgrade)."""
+    from crmcli.domain import backups
+
+    return backups.automatic(engine, f"upgrade-{revision}")
+
+
 @contextmanager
 def session(ctx: typer.Context, *, write: bool = False, create: bool = False) -> Iterator[Session]:
     """One transaction on the invocation's database; from here on times show and read in the
@@ -264,6 +273,7 @@ def session(ctx: typer.Context, *, write: bool = False, create: bool = False) ->
 
     state = ctx.find_root().obj
     db = state.db if isinstance(state, State) else None
+    storage.before_upgrade(backup_before_upgrade)
     # "#35 was merged into #3 …" from the resolve_* functions on stderr; an ambiguous REF chosen
     # from a list on a terminal, else an error (context variables, for this block only)
     with (

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmcli.commands._common import ForceOpt, FormatOpt, QuietOpt, YesOpt, fmt_of
+from crmcli.commands._common import ForceOpt, FormatOpt, QuietOpt, YesOpt, backup_before_upgrade, fmt_of
 
 app = typer.Typer(no_args_is_help=True, help="The database: status, schema upgrades, backups and restores.")
 
@@ -57,14 +57,8 @@ def upgrade(ctx: typer.Context) -> None:
     if current == storage.SCHEMA_HEAD:
         message(f"Already at schema {current}")
         return
-    if engine.dialect.name == "postgresql" and current is not None:  # a SQLite file is copied by upgrade itself
-        from crmcli.domain import backups
-
-        before = backups.automatic(engine, f"upgrade-{current}")
-    else:
-        before = None
+    storage.before_upgrade(backup_before_upgrade)  # PostgreSQL: a crm dump first (a SQLite file is copied)
     old, new, backup = storage.upgrade(engine, url)
-    backup = backup or before
     message(f"Upgraded schema {old or 'none'} → {new}" + (f" (backup: {backup})" if backup else ""))
 
 

@@ -192,3 +192,5 @@ def undo(
         message(f"  over a later change: {line}")
     if result.get("backup"):
         message(f"  backup of the database before it: {result['backup']}")
+    elif "backup" in result:
+        message("  no backup before it: only the database's owner can read every row for one")

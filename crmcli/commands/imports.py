@@ -381,17 +381,20 @@ def undo(
     """
     from crmcli.commands._prompts import Cancelled, confirm
     from crmcli.errors import CrmError
-    from crmcli.importer.runs import get_run, undo_import
+    from crmcli.importer.runs import check_undoer, get_run, undo_import
     from crmcli.output import emit_json, message
 
     with session(ctx) as s:  # no write lock while a person answers
         run = get_run(s, import_id)
+        check_undoer(s, import_id)  # a team's member: their own imports only
     if not confirm(f"Undo import #{run.id} of {Path(run.file).name}?", assume_yes=yes):
         raise Cancelled("nothing undone")
     from crmcli.domain import backups
 
     state = ctx.find_root().obj
-    backups.automatic(state.db if isinstance(state, State) else None, f"imports-undo-{import_id}")  # the state before
+    before = backups.automatic(state.db if isinstance(state, State) else None, f"imports-undo-{import_id}")
+    if before is None:  # a team's member: the undo's batches are changes in the history, which take it back
+        message("No backup before the undo: only the database's owner can read every row for one")
     try:
         with session(ctx, write=True) as s:
             report = undo_import(s, import_id)

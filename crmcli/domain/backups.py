@@ -73,7 +73,7 @@ from sqlmodel import Session
 
 from crmcli import changelog, storage
 from crmcli.domain import settings
-from crmcli.errors import Conflict, DatabaseError, Invalid, NotFound
+from crmcli.errors import Conflict, DatabaseError, Denied, Invalid, NotFound
 from crmcli.values import files
 
 FORMAT = "crm-backup"
@@ -190,12 +190,33 @@ def backup(
     }
 
 
-def automatic(db: Engine | str | None, reason: str) -> Path:
+def reads_everything(engine: Engine) -> bool:
+    """Whether the acting role can back the database up whole: on SQLite always; on PostgreSQL the
+    tables' owner (or a role acting as it), a superuser, or a role that bypasses row-level
+    security. A team's members, managers and admins see through its policies: their dump would
+    lack rows, so it is refused."""
+    if engine.dialect.name != "postgresql":
+        return True
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT r.rolsuper OR r.rolbypassrls OR pg_has_role(current_user, c.relowner, 'USAGE') "
+                    "FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.oid = 'contact'::regclass"
+                )
+            ).scalar()
+        )
+
+
+def automatic(db: Engine | str | None, reason: str) -> Path | None:
     """A backup of DB as it is now, before REASON ("restore", "imports-undo-3", "undo-12"), in
     backups/auto/<database>/ of the user data directory; only the newest `backup.keep` (default 10)
     of that database are kept. Never encrypted: like the backup before a schema upgrade, it is
-    the user's own file (0600)."""
+    the user's own file (0600). None when the acting role cannot read every row (reads_everything):
+    a team member's undo is then taken back through the history alone."""
     engine, url = _engine(db)
+    if not reads_everything(engine):
+        return None
     dump = engine.dialect.name != "sqlite"
     folder = _folder(backups_dir() / "auto" / _label(url))
     slug = re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "auto"
@@ -685,6 +706,8 @@ def restore(db: Engine | str | None, file: str | Path, *, passphrase: str | None
                 f"{shown} has schema revision {revision}, the database {where} {live}: a backup is restored "
                 f"into a database of its own revision only"
             )
+        if not reads_everything(engine):
+            raise Denied(f"only the owner of the database {where} can restore it: a restore replaces every row")
         before = automatic(engine, "restore")
         target = storage.sqlite_path(url)
         if target is not None:

@@ -51,7 +51,8 @@ class UndoResult(TypedDict, total=False):
     conflicts: list[str]  # later changes to the same fields (undone over them with force)
     undo: int | None  # the change set of the undo itself; None on a dry run
     dry_run: bool
-    backup: str  # the automatic backup made first (an undo of more than BACKUP_ABOVE rows)
+    backup: str  # the automatic backup made first (an undo of more than BACKUP_ABOVE rows); "" when the
+    # acting role cannot read every row for one (a team's member): the undo's own change takes it back
 
 
 # ---------------------------------------------------------------- reading
@@ -364,7 +365,8 @@ def undo(
     if dry_run:
         return result
     if len(mine) > BACKUP_ABOVE:  # a big undo can be taken back by restoring what was there before
-        result["backup"] = str(backups.automatic(session.get_bind(), f"undo {target.id}"))  # type: ignore[arg-type]
+        made = backups.automatic(session.get_bind(), f"undo {target.id}")  # type: ignore[arg-type]
+        result["backup"] = str(made) if made else ""  # "": the acting role cannot read every row
     contacts, companies, deals = set(), set(), set()
     with changelog.acting(kind="undo", undoes=target.id):
         session.flush()

@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from crmcli import changelog
+from crmcli import access, changelog
 from crmcli.domain import history
-from crmcli.errors import Conflict, NotFound
+from crmcli.errors import Conflict, Denied, NotFound
 from crmcli.models import (
     Activity,
     Change,
@@ -184,6 +184,7 @@ def _undo_import(
             f"import {run_id} was made before crm kept a history of changes, so it cannot be undone record by "
             "record; crm db restore of a backup from before it brings back the state before it"
         )
+    check_undoer(session, run_id)
     state = dict((run.counts or {}).get("undo") or {})
     state.setdefault("step", 0)
     state.setdefault("cursor", None)
@@ -229,6 +230,19 @@ def _undo_import(
         "kept": state["kept"],
         "kept_count": state["kept_count"],
     }
+
+
+def check_undoer(session: Session, run_id: int) -> None:
+    """A team's member undoes their own imports only: the database refuses the rest row by row,
+    and this says so before anything is written (raises Denied)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or access.group_of(conn) != "member":
+        return
+    importer = session.exec(
+        select(ChangeSet.who).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id).limit(1)
+    ).first()
+    if importer is not None and importer != changelog.current_user():
+        raise Denied(f"as member: only the importer ({importer}), a manager or an admin can undo import #{run_id}")
 
 
 def _import_sets(run_id: int) -> Any:
