@@ -9,7 +9,7 @@ only leave the row out):
 - viewer: reads everything not private; writes nothing.
 - member: reads everything not private; adds records; edits the contacts, companies and deals
   they own (and cannot give them away); adds and edits activities and follow-ups on records they
-  can read; removes only what their own imports added (undoing them: `crm imports undo`), and of
+  can read; removes records only by undoing their own imports (`crm imports undo`), and of
   contacts, companies and deals only those they own or that still have the owner the import gave
   them; cannot change pipelines, fields, settings or the team.
 - manager: reads and writes everything not private of everyone (reassigning too), and their own
@@ -72,52 +72,45 @@ BEGIN
     RETURN crm_is('admin') OR (crm_is('manager') AND NOT p) OR o = current_user;
 END $$
 """,
-    # did an import of the acting person add TBL #RECORD? (the change log's insert of that very row,
-    # in a change set of kind import written by session_user; read as the log's owner)
+    # the owner the acting person's import RUN gave TBL #RECORD when it added it ('' for none; an
+    # assignment rule may have given it to someone else); NULL when that import did not add it.
+    # Read as the change log's owner.
     """
-CREATE OR REPLACE FUNCTION crm_imported_by_me(tbl text, record integer) RETURNS boolean LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path FROM CURRENT AS $$
-    SELECT EXISTS (
-        SELECT 1 FROM change c JOIN change_set s ON s.id = c.set_id
-        WHERE c.kind = tbl AND c.record_id = record AND c.tbl = tbl AND c.op = 'insert'
-          AND s.kind = 'import' AND s.who = session_user)
-$$
-""",
-    # the owner the acting person's import gave TBL #RECORD (an assignment rule may have given it to
-    # someone else); NULL when no import of theirs added it
-    """
-CREATE OR REPLACE FUNCTION crm_import_owner(tbl text, record integer) RETURNS text LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path FROM CURRENT AS $$
-    SELECT c.after ->> 'owner' FROM change c JOIN change_set s ON s.id = c.set_id
+CREATE OR REPLACE FUNCTION crm_my_import_gave(tbl text, record integer, run integer) RETURNS text LANGUAGE sql
+STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT coalesce(c.after ->> 'owner', '') FROM change c JOIN change_set s ON s.id = c.set_id
     WHERE c.kind = tbl AND c.record_id = record AND c.tbl = tbl AND c.op = 'insert'
-      AND s.kind = 'import' AND s.who = session_user
+      AND s.kind = 'import' AND s.import_id = run AND s.who = session_user
     ORDER BY c.id DESC LIMIT 1
 $$
 """,
-    # a member removes a row only when their own import added it (of contacts, companies and deals:
-    # one they own, or one that still has the owner the import gave it); else the removal is refused
-    # out loud, naming the row (and the import being undone), where a policy would have left the row
-    # out without a word
+    # a member removes a row only while undoing their own import that added it (of contacts,
+    # companies and deals: one they own, or one that still has the owner the import gave it); else
+    # the removal is refused out loud, naming the row (and the import being undone), where a
+    # policy would have left the row out without a word
     """
 CREATE OR REPLACE FUNCTION crm_check_remove() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     k text;
     undoing bigint;
+    gave text;
+    owner text;
 BEGIN
     IF NOT crm_is('member') OR crm_is('admin', 'manager') THEN RETURN OLD; END IF;
-    IF crm_imported_by_me(TG_TABLE_NAME, OLD.id)
-       AND (TG_TABLE_NAME NOT IN ('contact', 'company', 'deal') OR to_jsonb(OLD) ->> 'owner' = current_user
-            OR to_jsonb(OLD) ->> 'owner' IS NOT DISTINCT FROM crm_import_owner(TG_TABLE_NAME, OLD.id)) THEN
-        RETURN OLD;
-    END IF;
     SELECT kind, import_id INTO k, undoing FROM change_set
     WHERE id = nullif(current_setting('crm.change_set', true), '')::bigint;
-    IF k = 'undo' AND undoing IS NOT NULL THEN
-        RAISE EXCEPTION 'permission denied to remove % % for undoing import %',
-            TG_TABLE_NAME, OLD.id, undoing USING ERRCODE = 'insufficient_privilege';
+    IF k IS DISTINCT FROM 'undo' OR undoing IS NULL THEN
+        RAISE EXCEPTION 'permission denied to remove % %: a member removes records only by undoing their own imports',
+            TG_TABLE_NAME, OLD.id USING ERRCODE = 'insufficient_privilege';
     END IF;
-    RAISE EXCEPTION 'permission denied to remove % %: a member removes only what their own imports added',
-        TG_TABLE_NAME, OLD.id USING ERRCODE = 'insufficient_privilege';
+    gave := crm_my_import_gave(TG_TABLE_NAME, OLD.id, undoing::integer);
+    owner := coalesce(to_jsonb(OLD) ->> 'owner', '');
+    IF gave IS NOT NULL AND (TG_TABLE_NAME NOT IN ('contact', 'company', 'deal') OR owner = current_user
+                             OR owner = gave) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'permission denied to remove % % for undoing import %',
+        TG_TABLE_NAME, OLD.id, undoing USING ERRCODE = 'insufficient_privilege';
 END $$
 """,
     # the change log: who wrote a change set is the database's answer, not the client's
@@ -351,7 +344,7 @@ def denied(message: str, role: str | None, record: Record | None = None) -> str 
             return f"{who}only the importer, a manager or an admin can undo import #{undoing}"
         return (
             f"{who}only a manager or an admin can remove {ONE.get(table, table)} #{row}; "
-            "a member removes only what their own imports added"
+            "a member removes records only by undoing their own imports"
         )
     if rls:
         table = rls.group(1)

@@ -78,7 +78,7 @@ def test_member_viewer_and_manager_rules(cli, team) -> None:
     assert as_(cli, team, "ben", "log", "ann@example.org", "called her").exit_code == 0
     assert as_(cli, team, "ben", "followups", "add", "ann@example.org", "--due", "tomorrow").exit_code == 0
     removing = as_(cli, team, "ben", "contacts", "rm", "bob@example.org", "--yes")
-    assert removing.exit_code == 1 and "only what their own imports added" in removing.stderr, removing.output
+    assert removing.exit_code == 1 and "only by undoing their own imports" in removing.stderr, removing.output
     gift = as_(cli, team, "ben", "contacts", "edit", "bob@example.org", "--owner", team["ana"][0])
     assert gift.exit_code == 1 and "give it away" in gift.stderr
     assert as_(cli, team, "ben", "pipeline", "add", "Renewals").exit_code == 1
@@ -223,7 +223,7 @@ def test_a_denied_action_names_the_record(cli, team) -> None:
     bob = added(as_(cli, team, "ben", "contacts", "add", "Bob Brown", "-e", "bob@example.org", "--format", "json"))
     bob_deal = added(as_(cli, team, "ben", "deals", "add", "Bob deal", "-c", "bob@example.org", "--format", "json"))
     ben, ana = team["ben"][0], team["ana"][0]
-    mine = "a member removes only what their own imports added"
+    mine = "a member removes records only by undoing their own imports"
     gift = "and a member cannot give it away"
     for args, line in (
         # a member: others' records are not theirs to edit or give; their own they cannot give away
@@ -292,7 +292,14 @@ def test_a_member_undoes_their_own_import_and_no_one_elses(cli, team, tmp_path) 
     refused(
         as_(cli, team, "ben", "contacts", "rm", "hal@example.org", "--yes"),
         f"as member: only a manager or an admin can remove contact #{hand}; "
-        "a member removes only what their own imports added",
+        "a member removes records only by undoing their own imports",
+    )
+    imported("ben", "Gus Gray,gus@example.org,\n")  # their own import's contact: removed only by undoing it
+    gus = json.loads(cli("contacts", "show", "gus@example.org", "--format", "json").stdout)["id"]
+    refused(
+        as_(cli, team, "ben", "contacts", "rm", "gus@example.org", "--yes"),
+        f"as member: only a manager or an admin can remove contact #{gus}; "
+        "a member removes records only by undoing their own imports",
     )
     eva = json.loads(cli("contacts", "show", "eva@example.org", "--format", "json").stdout)["id"]
     ivy = added(as_(cli, team, "adam", "contacts", "add", "Ivy Private", "--private", "--format", "json"))

@@ -4,13 +4,13 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-30
 
-A member may now remove what an import of theirs added (so `crm imports undo` of their own import
-works), and nothing else: members get DELETE on contacts, companies, deals, activities and
+A member may now remove what an import of theirs added, while undoing it (so `crm imports undo` of
+their own import works), and nothing else: members get DELETE on contacts, companies, deals, activities and
 follow-ups, their removal policies reach what they see, and a trigger (crm_check_remove, on a team
 database) refuses out loud the removal of a row no import of theirs added, or of a contact, company
 or deal that is neither theirs nor still with the owner the import gave it (an assignment rule may
 give an import's records to others) — naming the row, or the import being undone.
-crm_imported_by_me and crm_import_owner ask the change log. A manager's edit and removal policies
+crm_my_import_gave asks the change log. A manager's edit and removal policies
 now take in the manager's own private records too (0014 left them out of a manager's edits).
 Nothing changes on SQLite, nor for a single user before `crm team setup`.
 """
@@ -56,7 +56,6 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY IF EXISTS crm_edit ON {table}")
         op.execute(f"CREATE POLICY crm_edit ON {table} FOR UPDATE USING {edit} WITH CHECK {keep}")
     op.execute("DROP FUNCTION IF EXISTS crm_check_remove()")
-    op.execute("DROP FUNCTION IF EXISTS crm_imported_by_me(text, integer)")
-    op.execute("DROP FUNCTION IF EXISTS crm_import_owner(text, integer)")
+    op.execute("DROP FUNCTION IF EXISTS crm_my_import_gave(text, integer, integer)")
     if access.has_team(conn):
         op.execute(f"REVOKE DELETE ON {', '.join(access.IMPORTED_ONLY_FOR_MEMBERS)} FROM crm_member")
