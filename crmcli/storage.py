@@ -552,8 +552,8 @@ def _note_flushing(session: Session, _context: Any, _instances: Any) -> None:
     for doing, objects in (("edit", session.dirty), ("remove", session.deleted)):
         for obj in objects:
             state = inspect(obj)
-            if state.identity is None or len(state.identity) != 1:
-                continue
+            if state.identity is None or len(state.identity) != 1 or not isinstance(state.identity[0], int):
+                continue  # a record's row has one integer id (a setting's key is no record)
             ids = noted.setdefault((doing, str(state.mapper.local_table.name)), set())
             if len(ids) < 2:
                 ids.add(int(state.identity[0]))

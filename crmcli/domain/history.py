@@ -234,7 +234,8 @@ def _conflicts(session: Session, target: ChangeSet, mine: list[Change]) -> list[
         when = clock.show_local(s.at) if s is not None else "outside crm"
         who = f" by {s.who}" if s is not None and s.who else ""
         label = f"change {s.id}" if s is not None else "a write outside crm"
-        out.append(f"{label} ({when}{who}) {c.op}d {c.kind} #{c.record_id}: {', '.join(clash)}")
+        done = {"insert": "inserted", "update": "updated", "delete": "deleted"}[c.op]
+        out.append(f"{label} ({when}{who}) {done} {c.kind} #{c.record_id}: {', '.join(clash)}")
     return out
 
 
