@@ -706,9 +706,9 @@ def restore(db: Engine | str | None, file: str | Path, *, passphrase: str | None
                 f"{shown} has schema revision {revision}, the database {where} {live}: a backup is restored "
                 f"into a database of its own revision only"
             )
-        if not reads_everything(engine):
+        before = automatic(engine, "restore")  # None: the acting role cannot read every row
+        if before is None:
             raise Denied(f"only the owner of the database {where} can restore it: a restore replaces every row")
-        before = automatic(engine, "restore")
         target = storage.sqlite_path(url)
         if target is not None:
             if source is not None:  # a dump: made a SQLite database first

@@ -368,7 +368,6 @@ def undo(
     if len(mine) > BACKUP_ABOVE:  # a big undo can be taken back by restoring what was there before
         made = backups.automatic(session.get_bind(), f"undo {target.id}")  # type: ignore[arg-type]
         result["backup"] = str(made) if made else ""  # "": the acting role cannot read every row
-    contacts, companies, deals = set(), set(), set()
     with changelog.acting(kind="undo", undoes=target.id):
         session.flush()
         conn = session.connection()
@@ -377,23 +376,22 @@ def undo(
             changelog.end_set(conn, opened)
         session.info["crm_set"] = changelog.begin_set(conn)  # … and the undo's own begins
         take_back(session, mine)
-        for c in mine:
-            if c.kind == "contact" and c.record_id is not None:
-                contacts.add(c.record_id)
-            elif c.kind == "company" and c.record_id is not None:
-                companies.add(c.record_id)
-            elif c.kind == "deal" and c.record_id is not None:
-                deals.add(c.record_id)
         session.expire_all()
-        reindex(session, contacts, companies, deals)
+        reindex(session, mine)
         session.flush()
         result["undo"] = session.info["crm_set"]
     return result
 
 
-def reindex(session: Session, contacts: set[int], companies: set[int], deals: set[int]) -> None:
-    """The search documents of these records as they are now: rewritten, or removed with the record."""
-    for kind, model, ids in (("contact", Contact, contacts), ("company", Company, companies), ("deal", Deal, deals)):
+def reindex(session: Session, rows: Iterable[Any]) -> None:
+    """The search documents of the contacts, companies and deals these logged row writes (Changes,
+    or rows with their columns) belong to, as the records are now: rewritten, or removed with them."""
+    touched: dict[str, set[int]] = defaultdict(set)
+    for c in rows:
+        if c.record_id is not None:
+            touched[c.kind].add(c.record_id)
+    for kind, model in (("contact", Contact), ("company", Company), ("deal", Deal)):
+        ids = touched.get(kind)
         if not ids:
             continue
         there = {i for i in session.exec(select(model.id).where(col(model.id).in_(ids))) if i is not None}

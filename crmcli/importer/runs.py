@@ -178,7 +178,7 @@ def _undo_import(
     if run.status == "running" and not own and not process_gone(mark):
         where = f"process {mark['pid']} on {mark['host']}" if mark else "another process"
         raise Conflict(f"import {run_id} is still running ({where}): undo it when it has finished or been stopped")
-    sets = list(session.exec(select(ChangeSet.id).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id)))
+    sets = {i for i in session.exec(_import_sets(run_id)) if i is not None}
     if not sets and session.exec(select(ImportChange.id).where(ImportChange.import_id == run_id).limit(1)).first():
         raise Conflict(
             f"import {run_id} was made before crm kept a history of changes, so it cannot be undone record by "
@@ -195,7 +195,6 @@ def _undo_import(
     run.counts = {**(run.counts or {}), "undo": state}
     session.add(run)
     session.commit()
-    ids = [i for i in sets if i is not None]
     while state["step"] < len(STEPS):
         session.refresh(run, with_for_update=True)  # PostgreSQL: one undoer at a time moves the cursor
         state = dict(run.counts["undo"])
@@ -207,7 +206,7 @@ def _undo_import(
             state["step"] += 1
             state["cursor"] = None
         else:
-            kept = _undo_batch(session, run_id, set(ids), kind, action, records)
+            kept = _undo_batch(session, run_id, sets, kind, action, records)
             for entry in kept:
                 state["kept_count"] += 1
                 if len(state["kept"]) < KEPT_LISTED:
@@ -238,15 +237,14 @@ def check_undoer(session: Session, run_id: int) -> None:
     conn = session.connection()
     if conn.dialect.name != "postgresql" or access.group_of(conn) != "member":
         return
-    importer = session.exec(
-        select(ChangeSet.who).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id).limit(1)
-    ).first()
+    importer = session.exec(_import_sets(run_id, ChangeSet.who).limit(1)).first()
     if importer is not None and importer != changelog.current_user():
         raise Denied(f"as member: only the importer ({importer}), a manager or an admin can undo import #{run_id}")
 
 
-def _import_sets(run_id: int) -> Any:
-    return select(ChangeSet.id).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id)
+def _import_sets(run_id: int, column: Any = ChangeSet.id) -> Any:
+    """COLUMN of the change sets the import RUN_ID committed (one per batch)."""
+    return select(column).where(ChangeSet.kind == "import", ChangeSet.import_id == run_id)
 
 
 def _records(
@@ -281,7 +279,7 @@ def _undo_batch(
     for chunk in _chunks(ids):
         query = (
             select(  # type: ignore[call-overload]
-                log.c.id, log.c.set_id, log.c.tbl, log.c.op, log.c.record_id, log.c.before, log.c.after,
+                log.c.id, log.c.set_id, log.c.tbl, log.c.op, log.c.kind, log.c.record_id, log.c.before, log.c.after,
                 sets_.c.kind.label("set_kind"), sets_.c.import_id.label("set_import"),
                 sets_.c.undoes.label("set_undoes"),
             )
@@ -325,13 +323,7 @@ def _undo_batch(
         else:
             undone.extend(rows.get(rid, []))
     history.take_back(session, undone)
-    touched = {int(c.record_id) for c in undone if c.record_id is not None}
-    history.reindex(
-        session,
-        touched if kind == "contact" else set(),
-        touched if kind == "company" else set(),
-        touched if kind == "deal" else set(),
-    )
+    history.reindex(session, undone)
     return kept
 
 
